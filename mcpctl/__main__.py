@@ -1,0 +1,5 @@
+"""Entry point for `python -m mcpctl`."""
+
+from mcpctl.cli.main import run
+
+run()

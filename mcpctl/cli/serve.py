@@ -1,0 +1,117 @@
+"""`mcpctl serve`: supervise stdio servers and serve them as one Streamable HTTP endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mcpctl import envvars
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "serve",
+        context_settings={"allow_interspersed_args": False},
+        help=(
+            "Serve MCP servers on one local Streamable HTTP endpoint (/mcp).\n\n"
+            "With -- COMMAND ARGS..., that one stdio server is bridged as is (no prefix). "
+            "With a config, every server's tools and prompts are aggregated under its prefix. "
+            "With neither, a bundled demo server is served."
+        ),
+    )(serve)
+
+
+def serve(
+    command: list[str] | None = typer.Argument(None, metavar="[-- COMMAND ARGS...]", help="A stdio server to bridge."),
+    config: Path | None = typer.Option(None, "--config", "-c", help=f"Configuration file (TOML or mcpServers JSON). Env: {envvars.CONFIG}."),
+    host: str | None = typer.Option(None, "--host", help="Address to listen on (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, "--port", "-p", help="Port to listen on (default 8765; 0 picks a free one)."),
+    name: str | None = typer.Option(None, "--name", help="Name of the bridged server (default: from the command)."),
+    allow_unauthenticated: bool = typer.Option(
+        False, "--allow-unauthenticated", help="Allow listening on a non-loopback address without authentication."
+    ),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    import logging
+
+    from mcpctl.cli.common import bridge_config, config_path, demo_config, load
+    from mcpctl.cli.console import Console
+    from mcpctl.errors import UsageError
+    from mcpctl.hoststate import read_host_state
+    from mcpctl.paths import Paths
+
+    console = Console()
+    paths = Paths.from_env()
+    _setup_logging(log_level)
+    path = config_path(config, paths)
+    bridge = None
+    if command:
+        if config is not None:
+            raise UsageError("give either --config or -- COMMAND, not both")
+        cfg, bridge = bridge_config(list(command), name)
+    elif path is not None:
+        cfg = load(path)
+    else:
+        console.info("no configuration found: serving the bundled demo server (see `mcpctl serve --help`)")
+        cfg = demo_config()
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    if allow_unauthenticated:
+        overrides["allow_unauthenticated"] = True
+    if overrides:
+        cfg = cfg.model_copy(update={"gateway": cfg.gateway.model_copy(update=overrides)})
+    _check_exposure(cfg)
+    running = read_host_state(paths.host_state_file)
+    if running is not None:
+        raise UsageError(
+            f"mcpctl is already serving at {running.url} (pid {running.pid})",
+            hint=f"stop it first, or set {envvars.HOME} to run another instance beside it",
+        )
+    from mcpctl.host import Host
+
+    host_ = Host(cfg, paths, bridge=bridge, config_source=str(path) if path and not command else "")
+    _run(host_.serve())
+    logging.shutdown()
+
+
+def _check_exposure(cfg: object) -> None:
+    from mcpctl.config.models import Config
+    from mcpctl.edge.security import is_loopback_host
+    from mcpctl.errors import UsageError
+
+    assert isinstance(cfg, Config)
+    if not is_loopback_host(cfg.gateway.host) and not cfg.gateway.allow_unauthenticated:
+        raise UsageError(
+            f"refusing to listen on {cfg.gateway.host} without authentication: anyone who can reach it could use every server",
+            hint="configure authentication (see README, Security), or pass --allow-unauthenticated if the network is trusted",
+        )
+
+
+def _setup_logging(level: str) -> None:
+    import logging
+
+    from mcpctl.errors import UsageError
+
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise UsageError(f"unknown log level {level!r}", hint="use debug, info, warning or error")
+    logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+
+def _run(coro: object) -> None:
+    """Run on uvloop where available (the hot path's event loop), else on asyncio's."""
+    import asyncio
+    from collections.abc import Coroutine
+    from typing import Any, cast
+
+    main = cast(Coroutine[Any, Any, None], coro)
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    uvloop.run(main)

@@ -1,0 +1,150 @@
+"""The configuration schema: frozen pydantic models that refuse unknown fields."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from mcpctl.protocol.naming import is_valid_prefix
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def parse_duration(value: Any) -> Any:
+    """Seconds from a number or a string such as "500ms", "30s", "5m", "1h", "90d"."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError("expected a duration such as 30, 500ms, 30s, 5m, 1h or 90d")
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RestartPolicy(_Model):
+    """How the supervisor restarts a crashed child."""
+
+    mode: Literal["always", "on-failure", "never"] = "always"
+    initial_backoff: Duration = 0.5
+    max_backoff: Duration = 30.0
+    # this many failures inside `window` seconds puts the server into crash-loop
+    max_failures: int = Field(default=5, ge=1)
+    window: Duration = 60.0
+    # after this long up, a child counts as healthy again and the backoff starts over
+    reset_after: Duration = 30.0
+    # a crash-looping server is tried again after this long (or at once by `mcpctl servers restart`)
+    crash_loop_cooldown: Duration = 300.0
+
+
+class ServerConfig(_Model):
+    """One MCP server: a stdio command to supervise, or a remote URL."""
+
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    # extra variable names passed through from mcpctl's own environment (beyond the allow-list)
+    inherit_env: list[str] = Field(default_factory=list)
+    url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    transport: Literal["auto", "streamable-http", "sse"] = "auto"
+    auth: Literal["none", "oauth"] = "none"
+    prefix: str | None = None
+    required: bool = True
+    enabled: bool = True
+    isolation: Literal["shared", "session"] = "shared"
+    # "auto" probes server/discover and falls back to initialize; pin it to skip the probe
+    era: Literal["auto", "legacy", "modern"] = "auto"
+    # how long the server/discover probe waits before assuming a legacy server that stays silent
+    probe_timeout: Duration = 3.0
+    startup_timeout: Duration = 30.0
+    # a call gets this long without a response or progress; progress notifications reset the clock
+    call_timeout: Duration = 60.0
+    # ...but never longer than this in total
+    max_call_timeout: Duration = 600.0
+    shutdown_timeout: Duration = 5.0
+    max_line_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
+    restart: RestartPolicy = Field(default_factory=RestartPolicy)
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> ServerConfig:
+        if bool(self.command) == bool(self.url):
+            raise ValueError("set exactly one of `command` (a stdio server) or `url` (a remote server)")
+        if self.url and not re.match(r"^https?://", self.url):
+            raise ValueError("`url` must start with http:// or https://")
+        return self
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_shape(cls, value: str | None) -> str | None:
+        if value is not None and not is_valid_prefix(value):
+            raise ValueError("a prefix may hold only letters, digits, '_' and '-' (at most 32)")
+        return value
+
+
+class GatewayConfig(_Model):
+    """How `mcpctl serve` listens."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+    # POST bodies over this are refused with 413 and a JSON-RPC error
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # extra Origin values allowed beyond the loopback ones (e.g. "https://app.example.com")
+    allowed_origins: list[str] = Field(default_factory=list)
+    # extra Host values allowed beyond the loopback ones (e.g. "mcp.internal:8765")
+    allowed_hosts: list[str] = Field(default_factory=list)
+    session_ttl: Duration = 3600.0
+    shutdown_grace: Duration = 10.0
+    page_size: int = Field(default=500, ge=1)
+    allow_unauthenticated: bool = False
+
+
+class Config(_Model):
+    """A whole configuration file."""
+
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    servers: dict[str, ServerConfig] = Field(default_factory=dict)
+
+    @field_validator("servers")
+    @classmethod
+    def _server_names(cls, servers: dict[str, ServerConfig]) -> dict[str, ServerConfig]:
+        for name in servers:
+            if not SERVER_NAME.match(name):
+                raise ValueError(
+                    f"server name {name!r} must start with a letter or digit and hold only "
+                    "letters, digits, '_', '.' and '-' (at most 64)"
+                )
+        return servers
+
+    @model_validator(mode="after")
+    def _prefixes(self) -> Config:
+        seen: dict[str, str] = {}
+        for name in self.servers:
+            prefix = self.prefix_of(name)
+            if not is_valid_prefix(prefix):
+                suggestion = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:32]
+                raise ValueError(
+                    f"server {name!r} has no valid prefix: its name is used by default, but a prefix may hold "
+                    f"only letters, digits, '_' and '-'; set prefix = {suggestion!r} in [servers.{name!r}]"
+                )
+            if prefix and prefix in seen:
+                raise ValueError(f"servers {seen[prefix]!r} and {name!r} share the prefix {prefix!r}; give one another prefix")
+            seen[prefix] = name
+        return self
+
+    def prefix_of(self, name: str) -> str:
+        server = self.servers[name]
+        return name if server.prefix is None else server.prefix
+
+    def enabled_servers(self) -> dict[str, ServerConfig]:
+        return {name: server for name, server in self.servers.items() if server.enabled}

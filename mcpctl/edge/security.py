@@ -1,0 +1,83 @@
+"""DNS-rebinding protection: Origin and Host validation as an ASGI layer (403 when wrong)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from mcpctl.edge.asgi import ASGIApp, Receive, Scope, Send, send_json
+from mcpctl.protocol import codes
+from mcpctl.protocol.jsonrpc import error
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_loopback_host(host: str) -> bool:
+    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _split_host(value: str) -> tuple[str, int | None]:
+    """'127.0.0.1:8765' -> ('127.0.0.1', 8765); '[::1]:80' -> ('::1', 80)."""
+    try:
+        parts = urlsplit(f"//{value}")
+        return (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return "", None
+
+
+class OriginHostGuard:
+    """Refuses requests whose Origin or Host could come from a DNS-rebinding attack.
+
+    - An Origin header, when present, must be a loopback origin or one configured.
+    - When the gateway listens on loopback, the Host header must name a loopback address
+      (a rebinding attack reaches us with the attacker's host name) or a configured host.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, loopback_bind: bool, allowed_origins: Iterable[str], allowed_hosts: Iterable[str]
+    ) -> None:
+        self._app = app
+        self._check_host = loopback_bind or bool(list(allowed_hosts))
+        self._origins = {o.rstrip("/").lower() for o in allowed_origins}
+        self._hosts = {h.lower() for h in allowed_hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        problem = self._problem(scope)
+        if problem is not None:
+            await send_json(send, 403, error(None, codes.INVALID_REQUEST, f"Forbidden: {problem}"))
+            return
+        await self._app(scope, receive, send)
+
+    def _problem(self, scope: Scope) -> str | None:
+        origin = host = None
+        for name, value in scope["headers"]:
+            if name == b"origin" and origin is None:
+                origin = value.decode("latin-1")
+            elif name == b"host" and host is None:
+                host = value.decode("latin-1")
+        if origin is not None and not self._origin_ok(origin):
+            return f"Origin {origin!r} is not allowed (add it to gateway.allowed_origins if you trust it)"
+        if self._check_host and host is not None and not self._host_ok(host):
+            return f"Host {host!r} is not allowed (add it to gateway.allowed_hosts if you trust it)"
+        return None
+
+    def _origin_ok(self, origin: str) -> bool:
+        if origin.rstrip("/").lower() in self._origins:
+            return True
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and is_loopback_host((parts.hostname or "").lower())
+
+    def _host_ok(self, host: str) -> bool:
+        if host.lower() in self._hosts:
+            return True
+        name, _ = _split_host(host)
+        return is_loopback_host(name)

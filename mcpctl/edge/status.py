@@ -1,0 +1,70 @@
+"""Operational endpoints: /health (alive), /ready (required servers up) and the local admin API."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+from mcpctl import __version__
+from mcpctl.edge.asgi import Request, Send, send_json
+from mcpctl.gateway.engine import Gateway
+from mcpctl.protocol import codes
+from mcpctl.supervisor import Supervisor
+
+# What /ready may say about a server: state and counters, never stderr or error text, which can
+# carry whatever a child printed (secrets included). The admin API, behind a token, says more.
+_PUBLIC_FIELDS = ("name", "state", "required", "restarts", "tools", "retryIn")
+
+
+class StatusEndpoints:
+    def __init__(self, gateway: Gateway, supervisor: Supervisor, admin_token: str) -> None:
+        self._gateway = gateway
+        self._supervisor = supervisor
+        self._admin_token = admin_token
+        self._started = time.monotonic()
+
+    async def health(self, request: Request, send: Send) -> None:
+        await send_json(send, 200, {
+            "status": "ok",
+            "version": __version__,
+            "uptimeSeconds": round(time.monotonic() - self._started, 1),
+            "servers": {name: s.state.value for name, s in self._supervisor.servers.items()},
+        })  # fmt: skip
+
+    async def ready(self, request: Request, send: Send) -> None:
+        ready = self._supervisor.required_ready()
+        servers = [
+            {key: status[key] for key in _PUBLIC_FIELDS}
+            for status in (self._supervisor.status(name) for name in self._supervisor.servers)
+        ]
+        body = {"ready": ready, "servers": servers, "sessions": self._gateway.sessions.count()}
+        await send_json(send, 200 if ready else 503, body)
+
+    async def admin(self, request: Request, send: Send) -> None:
+        supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not supplied or not hmac.compare_digest(supplied.encode(), self._admin_token.encode()):
+            await send_json(send, 401, _error("admin API: missing or wrong admin token"))
+            return
+        parts = [p for p in request.path.split("/") if p][1:]  # after "admin"
+        if parts == ["servers"] and request.method == "GET":
+            await send_json(send, 200, self.servers_report())
+        elif len(parts) == 3 and parts[0] == "servers" and parts[2] == "restart" and request.method == "POST":
+            if parts[1] not in self._supervisor.servers:
+                await send_json(send, 404, _error(f"no server named {parts[1]!r}"))
+                return
+            self._supervisor.restart(parts[1])
+            await send_json(send, 202, {"restarting": parts[1]})
+        else:
+            await send_json(send, 404, _error("unknown admin endpoint"))
+
+    def servers_report(self) -> dict[str, Any]:
+        return {
+            "servers": [self._supervisor.status(name) for name in self._supervisor.servers],
+            "collisions": [c.describe() for c in self._gateway.catalog.collisions],
+            "sessions": self._gateway.sessions.count(),
+        }
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": None, "error": {"code": codes.INVALID_REQUEST, "message": message}}

@@ -1,0 +1,272 @@
+"""The Streamable HTTP endpoint (/mcp) for both eras: stateless 2026-07-28 and 2025 sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+from mcpctl.edge.asgi import (
+    ClientGone,
+    Request,
+    Send,
+    SSEWriter,
+    send_empty,
+    send_json,
+    watch_disconnect,
+)
+from mcpctl.edge.requests import HttpError, principal_of, read_message
+from mcpctl.gateway.context import ClientContext, Principal
+from mcpctl.gateway.engine import Gateway
+from mcpctl.gateway.replies import Accepted, Forwarded, Immediate, Listening, Reply
+from mcpctl.gateway.sessions import LegacySession, Outbox
+from mcpctl.protocol import codes, headers
+from mcpctl.protocol.eras import (
+    LATEST_LEGACY,
+    LEGACY_VERSIONS,
+    META_CLIENT_CAPABILITIES,
+    META_CLIENT_INFO,
+    META_LOG_LEVEL,
+    META_PROTOCOL_VERSION,
+    META_SUBSCRIPTION_ID,
+    MODERN_VERSIONS,
+    Era,
+    is_modern_request,
+)
+from mcpctl.protocol.jsonrpc import Kind, Message, kind_of, meta_of, params_of
+from mcpctl.protocol.sse import KEEPALIVE
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_SECONDS = 15.0
+# 2026-07-28 transport errors that carry an HTTP status of their own
+_MODERN_STATUS = {codes.METHOD_NOT_FOUND: 404, codes.HEADER_MISMATCH: 400, codes.UNSUPPORTED_PROTOCOL_VERSION: 400,
+                  codes.MISSING_CLIENT_CAPABILITY: 400}  # fmt: skip
+
+
+class StreamableEndpoint:
+    """POST (messages), GET (a session's standalone stream) and DELETE (end a session) on /mcp."""
+
+    def __init__(self, gateway: Gateway, max_body: int) -> None:
+        self._gateway = gateway
+        self._max_body = max_body
+
+    async def __call__(self, request: Request, send: Send) -> None:
+        try:
+            if request.method == "POST":
+                await self._post(request, send)
+            elif request.method == "GET":
+                await self._get(request, send)
+            elif request.method == "DELETE":
+                await self._delete(request, send)
+            else:
+                raise HttpError(405, codes.INVALID_REQUEST, f"Method {request.method} not allowed; use POST, GET or DELETE")
+        except HttpError as exc:
+            await send_json(send, exc.status, exc.body, [(b"allow", b"GET, POST, DELETE")] if exc.status == 405 else None)
+        except ClientGone:
+            return
+
+    # -- POST ------------------------------------------------------------------------------------
+
+    async def _post(self, request: Request, send: Send) -> None:
+        msg = await read_message(request, self._max_body)
+        ctx = await self._context(request, msg)
+        ctx.request_id = uuid.uuid4().hex[:16]
+        if msg.get("method") == "initialize" and kind_of(msg) is Kind.REQUEST:
+            reply: Reply = self._gateway.open_session(ctx, msg)
+        else:
+            reply = await self._gateway.handle(ctx, msg)
+        await self._respond(request, send, ctx, reply)
+
+    async def _context(self, request: Request, msg: Message) -> ClientContext:
+        principal = principal_of(request)
+        common = {"principal": principal, "remote": request.client, "user_agent": request.headers.get("user-agent", "")}
+        if msg.get("method") == "initialize":
+            return ClientContext(Era.LEGACY, LATEST_LEGACY, {}, {}, **common)  # type: ignore[arg-type]
+        session_id = request.headers.get(headers.SESSION_ID)
+        if session_id is not None:
+            session = self._session(session_id, principal, msg.get("id"))
+            return ClientContext(
+                Era.LEGACY, session.protocol_version, session.capabilities, session.client_info, session,
+                log_level=session.log_level, **common,  # type: ignore[arg-type]
+            )  # fmt: skip
+        header_version = request.headers.get(headers.PROTOCOL_VERSION, "").strip()
+        if is_modern_request(msg) or header_version in MODERN_VERSIONS:
+            return self._modern_context(request, msg, common)
+        if kind_of(msg) is not Kind.REQUEST:
+            raise HttpError(400, codes.INVALID_REQUEST, "Bad Request: no Mcp-Session-Id header; start with initialize")
+        raise HttpError(
+            400, codes.INVALID_REQUEST,
+            "Bad Request: this request has neither an Mcp-Session-Id (send initialize first) nor the 2026-07-28 "
+            f"_meta[{META_PROTOCOL_VERSION!r}]",
+            msg.get("id"),
+        )  # fmt: skip
+
+    def _session(self, session_id: str, principal: Principal, req_id: Any) -> LegacySession:
+        session = self._gateway.sessions.get(session_id)
+        # A session bound to another principal is as good as unknown: never confirm it exists.
+        if session is None or session.principal.name != principal.name or session.transport != "streamable":
+            raise HttpError(404, codes.INVALID_REQUEST, "Session not found: it expired or was closed; send initialize again", req_id)
+        return session
+
+    def _modern_context(self, request: Request, msg: Message, common: dict[str, Any]) -> ClientContext:
+        req_id = msg.get("id")
+        if kind_of(msg) is Kind.NOTIFICATION:
+            return ClientContext(Era.MODERN, MODERN_VERSIONS[0], {}, {}, **common)
+        meta = meta_of(msg)
+        version = meta.get(META_PROTOCOL_VERSION)
+        if version not in MODERN_VERSIONS:
+            if version is None:
+                raise HttpError(400, codes.INVALID_PARAMS, f"Invalid params: _meta[{META_PROTOCOL_VERSION!r}] is required", req_id)
+            raise HttpError(
+                400, codes.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version", req_id,
+                {"supported": [*MODERN_VERSIONS, *LEGACY_VERSIONS], "requested": version},
+            )  # fmt: skip
+        try:
+            headers.check_standard_headers(request.headers, msg)
+            if msg["method"] == "tools/call":
+                self._check_param_headers(request, msg)
+        except headers.HeaderMismatch as exc:
+            raise HttpError(400, codes.HEADER_MISMATCH, str(exc), req_id) from exc
+        capabilities = meta.get(META_CLIENT_CAPABILITIES)
+        if not isinstance(capabilities, dict):
+            raise HttpError(400, codes.INVALID_PARAMS, f"Invalid params: _meta[{META_CLIENT_CAPABILITIES!r}] is required", req_id)
+        info = meta.get(META_CLIENT_INFO)
+        level = meta.get(META_LOG_LEVEL)
+        return ClientContext(
+            Era.MODERN, str(version), capabilities, info if isinstance(info, dict) else {},
+            log_level=level if isinstance(level, str) else None, **common,
+        )  # fmt: skip
+
+    def _check_param_headers(self, request: Request, msg: Message) -> None:
+        name = params_of(msg).get("name")
+        tool = next((t for t in self._gateway.catalog.view("tools") if t.get("name") == name), None)
+        if tool is not None:
+            headers.check_param_headers(request.headers, tool.get("inputSchema"), params_of(msg).get("arguments"))
+
+    # -- replies ---------------------------------------------------------------------------------
+
+    async def _respond(self, request: Request, send: Send, ctx: ClientContext, reply: Reply) -> None:
+        extra = [(b"mcp-session-id", reply.session.id.encode())] if isinstance(reply, Immediate) and reply.session else None
+        if isinstance(reply, Immediate):
+            await send_json(send, self._status(ctx, reply), reply.message, extra)
+        elif isinstance(reply, Accepted):
+            await send_empty(send, 202)
+        elif isinstance(reply, Forwarded):
+            await self._stream_call(request, send, reply)
+        else:
+            await self._stream_listener(request, send, reply)
+
+    @staticmethod
+    def _status(ctx: ClientContext, reply: Immediate) -> int:
+        if reply.status != 200 or ctx.era is not Era.MODERN:
+            return reply.status
+        err = reply.message.get("error")
+        return _MODERN_STATUS.get(err.get("code"), 200) if isinstance(err, dict) else 200
+
+    async def _stream_call(self, request: Request, send: Send, reply: Forwarded) -> None:
+        """JSON when the response comes first; an SSE stream when anything precedes it."""
+        call = reply.call
+        gone = False
+
+        def disconnected() -> None:
+            nonlocal gone
+            gone = True
+            self._gateway.cancel(call, "the client closed the connection")
+
+        watcher = watch_disconnect(request.receive, disconnected)
+        sse = SSEWriter(send)
+        wants_sse = request.accepts("text/event-stream")
+        try:
+            async for msg, final in self._gateway.stream(call):
+                if gone:
+                    continue  # drain: the engine still finishes the call's bookkeeping
+                if final and not sse.started:
+                    await send_json(send, 200, msg)
+                    return
+                if not wants_sse:
+                    continue  # a JSON-only client cannot receive progress; it gets the result
+                if not sse.started:
+                    await sse.start()
+                await sse.event(msg)
+            if sse.started and not gone:
+                await sse.end()
+        except OSError:
+            self._gateway.cancel(call, "the connection failed")
+        finally:
+            watcher.cancel()
+
+    async def _stream_listener(self, request: Request, send: Send, reply: Listening) -> None:
+        listener = reply.listener
+        sse = SSEWriter(send)
+        gone = asyncio.Event()
+
+        def disconnected() -> None:
+            gone.set()
+            listener.outbox.kick()
+
+        watcher = watch_disconnect(request.receive, disconnected)
+        try:
+            await sse.start()
+            await sse.event(reply.ack)
+            await self._pump(sse, listener.outbox, gone)
+            if not gone.is_set():
+                # The gateway is ending the subscription (shutdown): say so, then close.
+                meta = {META_SUBSCRIPTION_ID: listener.request_id}
+                await sse.event({"jsonrpc": "2.0", "id": listener.request_id, "result": {"resultType": "complete", "_meta": meta}})
+                await sse.end()
+        finally:
+            watcher.cancel()
+            self._gateway.remove_listener(listener)
+
+    # -- GET and DELETE --------------------------------------------------------------------------
+
+    async def _get(self, request: Request, send: Send) -> None:
+        session_id = request.headers.get(headers.SESSION_ID)
+        if session_id is None:
+            raise HttpError(405, codes.INVALID_REQUEST, "GET needs an Mcp-Session-Id (2026-07-28 has no GET stream)")
+        if not request.accepts("text/event-stream"):
+            raise HttpError(406, codes.INVALID_REQUEST, "Not Acceptable: GET streams are text/event-stream")
+        session = self._session(session_id, principal_of(request), None)
+        if session.stream_open:
+            raise HttpError(409, codes.INVALID_REQUEST, "Conflict: this session already has an open GET stream")
+        session.stream_open = True
+        sse = SSEWriter(send)
+        gone = asyncio.Event()
+
+        def disconnected() -> None:
+            gone.set()
+            session.outbox.kick()
+
+        watcher = watch_disconnect(request.receive, disconnected)
+        try:
+            await sse.start([(b"mcp-session-id", session.id.encode())])
+            await self._pump(sse, session.outbox, gone)
+            if not gone.is_set():
+                with contextlib.suppress(OSError):
+                    await sse.end()
+        finally:
+            session.stream_open = False
+            watcher.cancel()
+
+    async def _delete(self, request: Request, send: Send) -> None:
+        session_id = request.headers.get(headers.SESSION_ID)
+        if session_id is None:
+            raise HttpError(405, codes.INVALID_REQUEST, "DELETE needs an Mcp-Session-Id")
+        session = self._session(session_id, principal_of(request), None)
+        await self._gateway.close_session(session)
+        await send_empty(send, 200)
+
+    @staticmethod
+    async def _pump(sse: SSEWriter, outbox: Outbox, gone: asyncio.Event) -> None:
+        """Write what lands in `outbox` until it closes or the client goes; keep idle streams alive."""
+        while not outbox.closed and not gone.is_set():
+            msg = await outbox.next(KEEPALIVE_SECONDS)
+            if gone.is_set():
+                return
+            if msg is not None:
+                await sse.event(msg)
+            elif not outbox.closed:
+                await sse.raw(KEEPALIVE)

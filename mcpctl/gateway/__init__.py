@@ -1,0 +1,1 @@
+"""The gateway engine: routes client requests to backends and their answers back."""

@@ -1,0 +1,103 @@
+"""Era adaptation of forwarded messages: patch only what the other side needs (meta, ids, names)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcpctl.gateway.calls import Call
+from mcpctl.gateway.context import ClientContext
+from mcpctl.protocol import codes
+from mcpctl.protocol.eras import (
+    META_CLIENT_CAPABILITIES,
+    META_CLIENT_INFO,
+    META_LOG_LEVEL,
+    META_PROTOCOL_VERSION,
+    Era,
+    log_level_rank,
+)
+from mcpctl.protocol.jsonrpc import Message
+
+_MODERN_PREFIX = "io.modelcontextprotocol/"
+
+
+def request_for_backend(
+    msg: Message, ctx: ClientContext, backend_era: Era | None, backend_version: str, params: dict[str, Any]
+) -> Message:
+    """The request to send to a backend of `backend_era`, with `params` (already renamed)."""
+    meta = params.get("_meta")
+    meta = dict(meta) if isinstance(meta, dict) else {}
+    if backend_era is Era.MODERN:
+        meta[META_PROTOCOL_VERSION] = backend_version
+        if ctx.era is Era.LEGACY:
+            # A legacy client negotiated once; a modern backend needs it on every request.
+            meta[META_CLIENT_CAPABILITIES] = ctx.capabilities
+            meta[META_CLIENT_INFO] = ctx.client_info
+            if ctx.log_level:
+                meta[META_LOG_LEVEL] = ctx.log_level
+        else:
+            meta.setdefault(META_CLIENT_CAPABILITIES, ctx.capabilities)
+    else:
+        # A legacy backend negotiated with us at initialize; modern per-request keys mean nothing to it.
+        for key in [k for k in meta if k.startswith(_MODERN_PREFIX)]:
+            del meta[key]
+    out_params = dict(params)
+    if meta:
+        out_params["_meta"] = meta
+    else:
+        out_params.pop("_meta", None)
+    return {"jsonrpc": "2.0", "id": msg.get("id"), "method": msg["method"], "params": out_params}
+
+
+def response_for_client(call: Call, msg: Message) -> Message:
+    """The backend's response with the client's id back, shaped for the client's era."""
+    ctx = call.ctx
+    out: Message = {"jsonrpc": "2.0", "id": call.client_id}
+    error = msg.get("error")
+    if error is not None:
+        if not isinstance(error, dict):
+            error = {"code": codes.INTERNAL_ERROR, "message": "the server sent a malformed error"}
+        elif ctx is not None and ctx.era is Era.MODERN and error.get("code") == codes.LEGACY_RESOURCE_NOT_FOUND:
+            error = {**error, "code": codes.INVALID_PARAMS}  # 2026-07-28 moved resource-not-found to -32602
+        out["error"] = error
+        return out
+    result = msg.get("result")
+    if not isinstance(result, dict):
+        out["error"] = {"code": codes.INTERNAL_ERROR, "message": "the server sent a result that is not an object"}
+        return out
+    if ctx is not None and ctx.era is Era.MODERN:
+        if "resultType" not in result:
+            result = {**result, "resultType": "complete"}
+    elif result.get("resultType") == "input_required":
+        out["error"] = {
+            "code": codes.NO_ROUTE,
+            "message": (
+                f"server {call.server!r} asked the client for input (a 2026-07-28 multi round-trip request), "
+                "which mcpctl cannot relay to a client of an earlier protocol revision"
+            ),
+        }
+        return out
+    out["result"] = result
+    return out
+
+
+def interim_for_client(call: Call, msg: Message) -> Message | None:
+    """A progress or log notification (or server request) for the client; None to drop it."""
+    method = msg.get("method")
+    if method == "notifications/progress":
+        params = msg.get("params")
+        params = params if isinstance(params, dict) else {}
+        return {**msg, "params": {**params, "progressToken": call.progress_token}}
+    if method == "notifications/message" and not wants_log(call.ctx, msg):
+        return None
+    return msg
+
+
+def wants_log(ctx: ClientContext | None, msg: Message) -> bool:
+    """Whether a log notification reaches this client, by the level it asked for."""
+    if ctx is None:
+        return False
+    if ctx.era is Era.MODERN and ctx.log_level is None:
+        return False  # 2026-07-28: no logs for requests that did not ask for them
+    params = msg.get("params")
+    level = params.get("level") if isinstance(params, dict) else None
+    return ctx.log_level is None or log_level_rank(level) >= log_level_rank(ctx.log_level)

@@ -1,0 +1,112 @@
+"""One client request on its way through a backend, and what comes back for it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from mcpctl.protocol.jsonrpc import Message, RequestId
+
+if TYPE_CHECKING:
+    from mcpctl.gateway.context import ClientContext
+    from mcpctl.gateway.upstream import Upstream
+
+# Interim messages (progress, logs, server->client requests) held for a client that reads slowly;
+# past this, progress and log notifications are dropped (and counted), never the response.
+MAX_INTERIM = 1000
+
+
+class Call:
+    """A forwarded request: its ids on both sides, and a small mailbox the edge reads from.
+
+    The upstream's reader puts messages in (synchronously, never blocking); the edge takes
+    them out with `next`, which wakes on a new message or on its timeout.
+    """
+
+    __slots__ = (
+        "_final",
+        "_items",
+        "_waiter",
+        "backend_id",
+        "client_id",
+        "ctx",
+        "dropped",
+        "method",
+        "name",
+        "progress_token",
+        "server",
+        "started",
+        "upstream",
+    )
+
+    def __init__(
+        self,
+        ctx: ClientContext | None,
+        client_id: RequestId | None,
+        method: str,
+        server: str,
+        name: str | None = None,
+        progress_token: Any = None,
+    ) -> None:
+        self.ctx = ctx
+        self.client_id = client_id
+        self.method = method
+        self.server = server
+        self.name = name  # the exposed tool/prompt name or resource URI, for logs and audit
+        self.progress_token = progress_token
+        self.backend_id: int = 0
+        self.upstream: Upstream | None = None
+        self.started = time.monotonic()
+        self.dropped = 0
+        self._items: deque[Message] = deque()
+        self._final: Message | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self._final is not None
+
+    def push(self, msg: Message) -> None:
+        """An interim message for the client (progress, log, server->client request)."""
+        if self._final is not None:
+            return
+        if len(self._items) >= MAX_INTERIM and "id" not in msg:
+            self.dropped += 1
+            return
+        self._items.append(msg)
+        self._wake()
+
+    def finish(self, msg: Message) -> None:
+        """The response (or an error standing in for it); later calls are ignored."""
+        if self._final is None:
+            self._final = msg
+            self._wake()
+
+    async def next(self, timeout: float) -> tuple[Message, bool] | None:
+        """The next message and whether it is the final one; None when `timeout` passes first."""
+        if not self._items and self._final is None:
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_later(timeout, _resolve, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        if self._items:
+            return self._items.popleft(), False
+        if self._final is not None:
+            return self._final, True
+        return None
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

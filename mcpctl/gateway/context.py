@@ -1,0 +1,45 @@
+"""Who is asking: the client context every request through the gateway carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mcpctl.protocol.eras import Era
+
+if TYPE_CHECKING:
+    from mcpctl.gateway.sessions import LegacySession
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: an API key's name or a token's subject."""
+
+    name: str
+    kind: str  # "anonymous", "api-key" or "oauth"
+    scopes: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+ANONYMOUS = Principal(name="anonymous", kind="anonymous")
+
+
+@dataclass(slots=True)
+class ClientContext:
+    """One request's view of its client: era, version, capabilities, session and principal."""
+
+    era: Era
+    protocol_version: str
+    capabilities: dict[str, Any]
+    client_info: dict[str, Any]
+    session: LegacySession | None = None
+    principal: Principal = ANONYMOUS
+    log_level: str | None = None
+    remote: str = ""
+    user_agent: str = ""
+    request_id: str = ""  # the edge's id for this HTTP request (audit correlation)
+
+    def can(self, capability: str) -> bool:
+        """Whether the client declared a top-level capability (sampling, elicitation, roots)."""
+        return isinstance(self.capabilities.get(capability), dict)

@@ -1,0 +1,68 @@
+"""Extension points around every forwarded call: policy, limits, breakers, audit and metrics."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from mcpctl.gateway.calls import Call
+from mcpctl.gateway.context import ClientContext
+from mcpctl.protocol.jsonrpc import Message
+
+
+class CallHooks(Protocol):
+    """Each method is called on the event loop and must not block.
+
+    `admit` may refuse a call before it reaches a backend by returning a JSON-RPC error object
+    (`{"code": ..., "message": ..., "data": ...}`); `finished` sees every outcome exactly once.
+    """
+
+    def admit(self, ctx: ClientContext, method: str, server: str, name: str) -> dict[str, object] | None: ...
+
+    def visible(self, ctx: ClientContext, kind: str, name: str) -> bool: ...
+
+    def finished(self, call: Call, response: Message, outcome: str) -> None: ...
+
+    def refused(self, ctx: ClientContext, method: str, server: str, name: str, error: dict[str, object]) -> None: ...
+
+
+class NoHooks:
+    """The default: admit everything, show everything, record nothing."""
+
+    def admit(self, ctx: ClientContext, method: str, server: str, name: str) -> dict[str, object] | None:
+        return None
+
+    def visible(self, ctx: ClientContext, kind: str, name: str) -> bool:
+        return True
+
+    def finished(self, call: Call, response: Message, outcome: str) -> None:
+        return None
+
+    def refused(self, ctx: ClientContext, method: str, server: str, name: str, error: dict[str, object]) -> None:
+        return None
+
+
+class HookChain:
+    """Several hooks in order: the first refusal wins; every hook sees every outcome."""
+
+    def __init__(self, hooks: list[CallHooks]) -> None:
+        self.hooks = hooks
+
+    def admit(self, ctx: ClientContext, method: str, server: str, name: str) -> dict[str, object] | None:
+        for hook in self.hooks:
+            error = hook.admit(ctx, method, server, name)
+            if error is not None:
+                for other in self.hooks:
+                    other.refused(ctx, method, server, name, error)
+                return error
+        return None
+
+    def visible(self, ctx: ClientContext, kind: str, name: str) -> bool:
+        return all(hook.visible(ctx, kind, name) for hook in self.hooks)
+
+    def finished(self, call: Call, response: Message, outcome: str) -> None:
+        for hook in self.hooks:
+            hook.finished(call, response, outcome)
+
+    def refused(self, ctx: ClientContext, method: str, server: str, name: str, error: dict[str, object]) -> None:
+        for hook in self.hooks:
+            hook.refused(ctx, method, server, name, error)

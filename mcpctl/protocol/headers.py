@@ -1,0 +1,162 @@
+"""Modern (2026-07-28) HTTP request headers: mirror body fields into headers and check they agree."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any, Final
+
+from mcpctl.protocol.eras import META_PROTOCOL_VERSION
+from mcpctl.protocol.jsonrpc import Message, meta_of, params_of
+
+PROTOCOL_VERSION: Final = "mcp-protocol-version"
+METHOD: Final = "mcp-method"
+NAME: Final = "mcp-name"
+SESSION_ID: Final = "mcp-session-id"
+PARAM_PREFIX: Final = "mcp-param-"
+# Methods whose params.name / params.uri the Mcp-Name header mirrors.
+NAMED_METHODS: Final = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_SENTINEL_HEAD: Final = "=?base64?"
+_SENTINEL_TAIL: Final = "?="
+
+
+class HeaderMismatch(ValueError):
+    """Headers and body disagree, or a required header is missing or malformed."""
+
+
+def encode_value(value: str) -> str:
+    """A header-safe form of `value`: as-is when plain visible ASCII, else the base64 sentinel."""
+    plain = (
+        value == value.strip(" \t")
+        and all(c == " " or c == "\t" or 0x21 <= ord(c) <= 0x7E for c in value)
+        and not (value.startswith(_SENTINEL_HEAD) and value.endswith(_SENTINEL_TAIL))
+    )
+    if plain:
+        return value
+    return _SENTINEL_HEAD + base64.b64encode(value.encode()).decode() + _SENTINEL_TAIL
+
+
+def decode_value(raw: str) -> str:
+    """The value a header carries, decoding the base64 sentinel; raises HeaderMismatch if malformed."""
+    value = raw.strip(" \t")  # RFC 9110 5.5: optional whitespace is not part of the value
+    if value.startswith(_SENTINEL_HEAD) and value.endswith(_SENTINEL_TAIL):
+        encoded = value[len(_SENTINEL_HEAD) : -len(_SENTINEL_TAIL)]
+        try:
+            return base64.b64decode(encoded, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise HeaderMismatch(f"header value {value!r} is not valid base64") from exc
+    if any(not (c in " \t" or 0x21 <= ord(c) <= 0x7E) for c in value):
+        raise HeaderMismatch("header value has characters outside visible ASCII")
+    return value
+
+
+def standard_headers(msg: Message) -> dict[str, str]:
+    """The headers a modern client sends with this request (version, method, name)."""
+    headers: dict[str, str] = {}
+    version = meta_of(msg).get(META_PROTOCOL_VERSION)
+    if isinstance(version, str):
+        headers["MCP-Protocol-Version"] = version
+    method = msg.get("method")
+    if isinstance(method, str):
+        headers["Mcp-Method"] = method
+        field = NAMED_METHODS.get(method)
+        value = params_of(msg).get(field) if field else None
+        if isinstance(value, str):
+            headers["Mcp-Name"] = encode_value(value)
+    return headers
+
+
+def check_standard_headers(headers: Mapping[str, str], msg: Message) -> None:
+    """Raise HeaderMismatch unless the standard headers mirror the body (keys are lower-case)."""
+    method = msg.get("method")
+    version = meta_of(msg).get(META_PROTOCOL_VERSION)
+    _expect(headers, PROTOCOL_VERSION, version, "MCP-Protocol-Version", "_meta protocolVersion")
+    _expect(headers, METHOD, method, "Mcp-Method", "method")
+    field = NAMED_METHODS.get(method) if isinstance(method, str) else None
+    if field is not None:
+        _expect(headers, NAME, params_of(msg).get(field), "Mcp-Name", f"params.{field}", decode=True)
+
+
+def _expect(
+    headers: Mapping[str, str], key: str, body: object, label: str, body_label: str, *, decode: bool = False
+) -> None:
+    raw = headers.get(key)
+    if raw is None:
+        raise HeaderMismatch(f"Header mismatch: required header {label} is missing")
+    value = decode_value(raw) if decode else raw.strip(" \t")
+    if value != body:
+        raise HeaderMismatch(f"Header mismatch: {label} header value {value!r} does not match body {body_label} {body!r}")
+
+
+def param_header_paths(input_schema: object) -> dict[str, tuple[str, ...]]:
+    """`x-mcp-header` annotations in a tool's inputSchema: header name (lower-case) -> property path."""
+    found: dict[str, tuple[str, ...]] = {}
+
+    def walk(schema: object, path: tuple[str, ...]) -> None:
+        if not isinstance(schema, dict):
+            return
+        properties = schema.get("properties")
+        if not isinstance(properties, dict):
+            return
+        for key, sub in properties.items():
+            if isinstance(sub, dict):
+                name = sub.get("x-mcp-header")
+                if isinstance(name, str) and name:
+                    found[name.lower()] = (*path, key)
+                walk(sub, (*path, key))
+
+    walk(input_schema, ())
+    return found
+
+
+def param_value_text(value: Any) -> str | None:
+    """The header text of a parameter value (string, integer, number, boolean), or None to omit."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    return None
+
+
+def param_headers(input_schema: object, arguments: Mapping[str, Any]) -> dict[str, str]:
+    """The Mcp-Param-* headers a client sends for a tools/call with these arguments."""
+    headers: dict[str, str] = {}
+    for name, path in param_header_paths(input_schema).items():
+        text = param_value_text(_lookup(arguments, path))
+        if text is not None:
+            headers[f"Mcp-Param-{name}"] = encode_value(text)
+    return headers
+
+
+def check_param_headers(headers: Mapping[str, str], input_schema: object, arguments: object) -> None:
+    """Raise HeaderMismatch unless every annotated argument is mirrored correctly (keys lower-case)."""
+    args = arguments if isinstance(arguments, Mapping) else {}
+    for name, path in param_header_paths(input_schema).items():
+        expected = param_value_text(_lookup(args, path))
+        raw = headers.get(PARAM_PREFIX + name)
+        if expected is None:
+            continue
+        if raw is None:
+            raise HeaderMismatch(f"Header mismatch: required header Mcp-Param-{name} is missing")
+        value = decode_value(raw)
+        if value != expected and not _numerically_equal(value, expected):
+            raise HeaderMismatch(f"Header mismatch: Mcp-Param-{name} value {value!r} does not match body {expected!r}")
+
+
+def _lookup(arguments: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = arguments
+    for key in path:
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _numerically_equal(left: str, right: str) -> bool:
+    try:
+        return float(left) == float(right)
+    except ValueError:
+        return False

@@ -1,0 +1,148 @@
+"""JSON-RPC 2.0 messages as plain dicts: parsing, classification and construction."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import Any
+
+import orjson
+
+from mcpctl.protocol import codes
+
+Message = dict[str, Any]
+RequestId = str | int
+
+
+class Kind(Enum):
+    """What a JSON-RPC message is, decided by its members."""
+
+    REQUEST = "request"
+    NOTIFICATION = "notification"
+    RESPONSE = "response"
+    INVALID = "invalid"
+
+
+class ParseError(ValueError):
+    """The bytes are not a JSON object (or not JSON at all)."""
+
+
+def loads(data: bytes | bytearray | memoryview | str) -> Any:
+    """Parse JSON fast; fall back to the stdlib for what orjson refuses (integers over 64 bits)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        try:
+            text = data.decode() if isinstance(data, bytes | bytearray) else str(data)
+            return json.loads(text)
+        except (ValueError, UnicodeDecodeError):
+            raise ParseError(str(exc)) from exc
+
+
+def dumps(obj: Any) -> bytes:
+    """Serialise compactly on one line (no embedded newlines, as stdio framing requires)."""
+    try:
+        return orjson.dumps(obj)
+    except TypeError:
+        # Integers over 64 bits: rare, but a proxy must not drop them.
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def parse_message(data: bytes | bytearray | memoryview | str) -> Message:
+    """Parse one JSON-RPC message; raises ParseError for non-JSON or non-object input."""
+    value = loads(data)
+    if not isinstance(value, dict):
+        raise ParseError("a JSON-RPC message must be a JSON object")
+    return value
+
+
+def kind_of(msg: Message) -> Kind:
+    """Classify a message without trusting it: invalid shapes come back as INVALID."""
+    method = msg.get("method")
+    has_id = "id" in msg
+    if isinstance(method, str):
+        if not has_id:
+            return Kind.NOTIFICATION
+        return Kind.REQUEST if is_valid_id(msg["id"]) else Kind.INVALID
+    if has_id and ("result" in msg or "error" in msg):
+        return Kind.RESPONSE
+    return Kind.INVALID
+
+
+def is_valid_id(value: object) -> bool:
+    """MCP ids are strings or integers, never null, never booleans."""
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def request(req_id: RequestId, method: str, params: dict[str, Any] | None = None) -> Message:
+    msg: Message = {"jsonrpc": "2.0", "id": req_id, "method": method}
+    if params is not None:
+        msg["params"] = params
+    return msg
+
+
+def notification(method: str, params: dict[str, Any] | None = None) -> Message:
+    msg: Message = {"jsonrpc": "2.0", "method": method}
+    if params is not None:
+        msg["params"] = params
+    return msg
+
+
+def result(req_id: RequestId | None, value: dict[str, Any]) -> Message:
+    return {"jsonrpc": "2.0", "id": req_id, "result": value}
+
+
+def error(req_id: RequestId | None, code: int, message: str, data: Any = None) -> Message:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        err["data"] = data
+    return {"jsonrpc": "2.0", "id": req_id, "error": err}
+
+
+def params_of(msg: Message) -> dict[str, Any]:
+    """The params object, or an empty dict when absent or not an object."""
+    params = msg.get("params")
+    return params if isinstance(params, dict) else {}
+
+
+def meta_of(msg: Message) -> dict[str, Any]:
+    """The params._meta object, or an empty dict."""
+    meta = params_of(msg).get("_meta")
+    return meta if isinstance(meta, dict) else {}
+
+
+def invalid_request_reason(msg: Message) -> str | None:
+    """Why a client message is not a valid request/notification/response, or None when it is."""
+    if msg.get("jsonrpc") != "2.0":
+        return 'the "jsonrpc" member must be exactly "2.0"'
+    kind = kind_of(msg)
+    if kind is Kind.INVALID:
+        if "method" in msg and not isinstance(msg.get("method"), str):
+            return 'the "method" member must be a string'
+        if "id" in msg and not is_valid_id(msg["id"]):
+            return 'the "id" member must be a string or an integer (not null)'
+        return "not a request, notification or response"
+    if "params" in msg and not isinstance(msg["params"], dict):
+        return 'the "params" member must be an object'
+    return None
+
+
+__all__ = [
+    "Kind",
+    "Message",
+    "ParseError",
+    "RequestId",
+    "codes",
+    "dumps",
+    "error",
+    "invalid_request_reason",
+    "is_valid_id",
+    "kind_of",
+    "loads",
+    "meta_of",
+    "notification",
+    "params_of",
+    "parse_message",
+    "request",
+    "result",
+]
