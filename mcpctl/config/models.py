@@ -46,6 +46,16 @@ class RestartPolicy(_Model):
     crash_loop_cooldown: Duration = 300.0
 
 
+class BreakerConfig(_Model):
+    """A per-server circuit breaker: fail fast while a backend keeps failing."""
+
+    enabled: bool = True
+    # consecutive failures (errors from the transport, timeouts) that open the breaker
+    failures: int = Field(default=5, ge=1)
+    # how long it stays open before letting one probe call through (half-open)
+    open_for: Duration = 30.0
+
+
 class ServerConfig(_Model):
     """One MCP server: a stdio command to supervise, or a remote URL."""
 
@@ -75,6 +85,7 @@ class ServerConfig(_Model):
     shutdown_timeout: Duration = 5.0
     max_line_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
     restart: RestartPolicy = Field(default_factory=RestartPolicy)
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
 
     @model_validator(mode="after")
     def _one_transport(self) -> ServerConfig:
@@ -109,11 +120,77 @@ class GatewayConfig(_Model):
     allow_unauthenticated: bool = False
 
 
+class AuthConfig(_Model):
+    """Who may use the gateway: API keys, OAuth bearer tokens (as a resource server), or both."""
+
+    mode: Literal["none", "api-key", "oauth", "both"] = "none"
+    # OAuth resource server: tokens are JWTs from this issuer, checked against its JWKS
+    issuer: str | None = None
+    jwks_uri: str | None = None  # default: from the issuer's metadata
+    # the audience tokens must carry; default: the gateway's canonical URL (public_url or its /mcp URL)
+    audience: str | None = None
+    # the gateway's canonical URL as clients see it (behind a proxy); default: its listening URL
+    public_url: str | None = None
+    # scopes every token must carry; advertised in the protected-resource metadata
+    scopes: list[str] = Field(default_factory=list)
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "PS256", "EdDSA"])
+    leeway: Duration = 30.0
+    groups_claim: str = "groups"
+    roles_claim: str = "roles"
+
+
+class PolicyRule(_Model):
+    """One rule; rules are read in order and the first that matches a principal and tool decides."""
+
+    # key names, "sub:<subject>", "group:<name>", "role:<name>", or "*" (globs allowed)
+    principals: list[str] = Field(default_factory=lambda: ["*"])
+    tools: list[str] = Field(default_factory=lambda: ["*"])  # exposed tool names (globs)
+    effect: Literal["allow", "deny"] = "allow"
+    scopes: list[str] = Field(default_factory=list)  # OAuth scopes a token needs for these tools
+
+
+class RateLimit(_Model):
+    """A token bucket: `requests` per `per`, with bursts up to `burst` (default: `requests`)."""
+
+    scope: Literal["principal", "tool", "server", "global"]
+    match: str = "*"  # glob over the principal, tool or server name
+    requests: int = Field(ge=1)
+    per: Duration = 60.0
+    burst: int | None = Field(default=None, ge=1)
+
+
+class LimitsConfig(_Model):
+    rules: list[RateLimit] = Field(default_factory=list)
+
+
+class AuditConfig(_Model):
+    """The audit trail: append-only JSONL under the log directory, hash-chained."""
+
+    enabled: bool = True
+    # argument and header keys whose values are replaced before anything is written
+    redact_keys: list[str] = Field(default_factory=list)
+    # regular expressions whose matches are replaced in any string value
+    redact_patterns: list[str] = Field(default_factory=list)
+    max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=4096)
+    retention: Duration = 30 * 86400.0
+    queue_size: int = Field(default=10_000, ge=16)
+    output_summary_bytes: int = Field(default=1024, ge=0)
+
+
+class MetricsConfig(_Model):
+    enabled: bool = True
+
+
 class Config(_Model):
     """A whole configuration file."""
 
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     servers: dict[str, ServerConfig] = Field(default_factory=dict)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    policy: list[PolicyRule] = Field(default_factory=list)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
     @field_validator("servers")
     @classmethod

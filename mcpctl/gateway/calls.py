@@ -35,6 +35,7 @@ class Call:
         "dropped",
         "method",
         "name",
+        "params",
         "progress_token",
         "server",
         "started",
@@ -49,6 +50,7 @@ class Call:
         server: str,
         name: str | None = None,
         progress_token: Any = None,
+        params: dict[str, Any] | None = None,
     ) -> None:
         self.ctx = ctx
         self.client_id = client_id
@@ -56,6 +58,7 @@ class Call:
         self.server = server
         self.name = name  # the exposed tool/prompt name or resource URI, for logs and audit
         self.progress_token = progress_token
+        self.params = params  # the client's params as sent (arguments for audit); not copied
         self.backend_id: int = 0
         self.upstream: Upstream | None = None
         self.started = time.monotonic()

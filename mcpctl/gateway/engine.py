@@ -238,7 +238,7 @@ class Gateway(Fanout):
             return Immediate(error(msg["id"], codes.INVALID_PARAMS, "tools/call needs params.name (a string)"))
         route = self.catalog.route_tool(name)
         if route is None or not self.hooks.visible(ctx, "tools", name):
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, f"Unknown tool: {name}"))
+            return self._refuse(ctx, msg, "", name, codes.INVALID_PARAMS, f"Unknown tool: {name}")
         return await self._forward(ctx, msg, route.server, name, {**params, "name": route.original})
 
     async def _get_prompt(self, ctx: ClientContext, msg: Message) -> Reply:
@@ -248,7 +248,7 @@ class Gateway(Fanout):
             return Immediate(error(msg["id"], codes.INVALID_PARAMS, "prompts/get needs params.name (a string)"))
         route = self.catalog.route_prompt(name)
         if route is None or not self.hooks.visible(ctx, "prompts", name):
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, f"Unknown prompt: {name}"))
+            return self._refuse(ctx, msg, "", name, codes.INVALID_PARAMS, f"Unknown prompt: {name}")
         return await self._forward(ctx, msg, route.server, name, {**params, "name": route.original})
 
     async def _by_uri(self, ctx: ClientContext, msg: Message) -> Reply:
@@ -258,7 +258,7 @@ class Gateway(Fanout):
             return Immediate(error(msg["id"], codes.INVALID_PARAMS, f"{msg['method']} needs params.uri (a string)"))
         server = self.bridge or self.catalog.route_resource(uri)
         if server is None:
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri}))
+            return self._refuse(ctx, msg, "", uri, codes.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri})
         return await self._forward(ctx, msg, server, uri, params)
 
     async def _subscribe(self, ctx: ClientContext, msg: Message) -> Reply:
@@ -334,12 +334,13 @@ class Gateway(Fanout):
     async def _forward(
         self, ctx: ClientContext, msg: Message, server: str, name: str, params: dict[str, Any]
     ) -> Reply:
-        refusal = self.hooks.admit(ctx, msg["method"], server, name)
+        refusal = self.hooks.admit(ctx, msg["method"], server, name, params_of(msg))
         if refusal is not None:
+            self.hooks.refused(ctx, msg["method"], server, name, params_of(msg), refusal)
             return Immediate({"jsonrpc": "2.0", "id": msg["id"], "error": refusal})
         meta = params.get("_meta")
         token = meta.get("progressToken") if isinstance(meta, dict) else None
-        call = Call(ctx, msg["id"], msg["method"], server, name, token)
+        call = Call(ctx, msg["id"], msg["method"], server, name, token, params_of(msg))
         try:
             upstream = await self._upstream_for(server, ctx.session.id if ctx.session else None)
             upstream.forward(call, request_for_backend(msg, ctx, upstream.era, upstream.protocol_version, params))
@@ -407,6 +408,16 @@ class Gateway(Fanout):
         elif method == "notifications/roots/list_changed" and session is not None:
             self.forward_roots_changed(session)
         return Accepted()
+
+    def _refuse(
+        self, ctx: ClientContext, msg: Message, server: str, name: str, code: int, text: str, data: Any = None
+    ) -> Immediate:
+        """An error for a call that never reaches a backend; the hooks (audit) still see it."""
+        err: dict[str, object] = {"code": code, "message": text}
+        if data is not None:
+            err["data"] = data
+        self.hooks.refused(ctx, msg["method"], server, name, params_of(msg), err)
+        return Immediate({"jsonrpc": "2.0", "id": msg["id"], "error": err})
 
     @staticmethod
     def _complete(ctx: ClientContext, body: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from mcpctl.gateway.calls import Call
 from mcpctl.gateway.context import ClientContext
@@ -12,23 +12,31 @@ from mcpctl.protocol.jsonrpc import Message
 class CallHooks(Protocol):
     """Each method is called on the event loop and must not block.
 
-    `admit` may refuse a call before it reaches a backend by returning a JSON-RPC error object
-    (`{"code": ..., "message": ..., "data": ...}`); `finished` sees every outcome exactly once.
+    `admit` may refuse a call (tools/call, prompts/get, resources/read, completion/complete) before
+    it reaches a backend by returning a JSON-RPC error object (`{"code", "message", "data"}`).
+    Every such call ends in exactly one `finished` (it reached a backend, or the backend was
+    unavailable) or one `refused` (unknown name, or refused by `admit`): audit counts on that.
     """
 
-    def admit(self, ctx: ClientContext, method: str, server: str, name: str) -> dict[str, object] | None: ...
+    def admit(
+        self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any]
+    ) -> dict[str, object] | None: ...
 
     def visible(self, ctx: ClientContext, kind: str, name: str) -> bool: ...
 
     def finished(self, call: Call, response: Message, outcome: str) -> None: ...
 
-    def refused(self, ctx: ClientContext, method: str, server: str, name: str, error: dict[str, object]) -> None: ...
+    def refused(
+        self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any], error: dict[str, object]
+    ) -> None: ...
 
 
 class NoHooks:
     """The default: admit everything, show everything, record nothing."""
 
-    def admit(self, ctx: ClientContext, method: str, server: str, name: str) -> dict[str, object] | None:
+    def admit(
+        self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any]
+    ) -> dict[str, object] | None:
         return None
 
     def visible(self, ctx: ClientContext, kind: str, name: str) -> bool:
@@ -37,7 +45,9 @@ class NoHooks:
     def finished(self, call: Call, response: Message, outcome: str) -> None:
         return None
 
-    def refused(self, ctx: ClientContext, method: str, server: str, name: str, error: dict[str, object]) -> None:
+    def refused(
+        self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any], error: dict[str, object]
+    ) -> None:
         return None
 
 
@@ -47,12 +57,12 @@ class HookChain:
     def __init__(self, hooks: list[CallHooks]) -> None:
         self.hooks = hooks
 
-    def admit(self, ctx: ClientContext, method: str, server: str, name: str) -> dict[str, object] | None:
+    def admit(
+        self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any]
+    ) -> dict[str, object] | None:
         for hook in self.hooks:
-            error = hook.admit(ctx, method, server, name)
+            error = hook.admit(ctx, method, server, name, params)
             if error is not None:
-                for other in self.hooks:
-                    other.refused(ctx, method, server, name, error)
                 return error
         return None
 
@@ -63,6 +73,8 @@ class HookChain:
         for hook in self.hooks:
             hook.finished(call, response, outcome)
 
-    def refused(self, ctx: ClientContext, method: str, server: str, name: str, error: dict[str, object]) -> None:
+    def refused(
+        self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any], error: dict[str, object]
+    ) -> None:
         for hook in self.hooks:
-            hook.refused(ctx, method, server, name, error)
+            hook.refused(ctx, method, server, name, params, error)
