@@ -26,7 +26,8 @@ from mcpctl.edge.status import StatusEndpoints
 from mcpctl.edge.streamable import StreamableEndpoint
 from mcpctl.errors import UsageError
 from mcpctl.gateway.engine import Gateway
-from mcpctl.gateway.hooks import CallHooks
+from mcpctl.extension import Builder, Service
+from mcpctl.gateway.hooks import HookChain
 from mcpctl.gateway.sessions import MemorySessionStore
 from mcpctl.hoststate import HostState, clear_host_state, write_host_state
 from mcpctl.paths import Paths, ensure_private_dir
@@ -49,9 +50,8 @@ class Host:
     config: Config
     paths: Paths
     bridge: str | None = None
-    hooks: CallHooks | None = None
-    resolve: Callable[[str, str], str] = plain_resolver
-    layers: tuple[Callable[[ASGIApp], ASGIApp], ...] = ()
+    # optional parts (auth, limits, audit, metrics), in the order their hooks run
+    builders: tuple[Builder, ...] = ()
     transport_factory: TransportFactory | None = None
     config_source: str = ""
     on_ready: Callable[[str], None] | None = None
@@ -59,6 +59,10 @@ class Host:
     def __post_init__(self) -> None:
         gw = self.config.gateway
         servers = self.config.enabled_servers()
+        self.hooks = HookChain([])
+        self.layers: list[Callable[[ASGIApp], ASGIApp]] = []
+        self.services: list[Service] = []
+        self.resolve: Callable[[str, str], str] = plain_resolver
         self.sessions = MemorySessionStore(gw.session_ttl)
         self.gateway = Gateway(
             order=list(servers),
@@ -71,9 +75,18 @@ class Host:
             bridge=self.bridge,
             hooks=self.hooks,
         )
-        factory = self.transport_factory or stdio_transport_factory(self.paths.server_log_dir, self.resolve)
+        factory = self.transport_factory or stdio_transport_factory(
+            self.paths.server_log_dir, lambda server, value: self.resolve(server, value)
+        )
         self.supervisor = Supervisor(servers, self.gateway, factory)
         self.admin_token = secrets.token_urlsafe(32)
+        for build in self.builders:
+            part = build(self)
+            self.hooks.hooks.extend(part.hooks)
+            self.layers.extend(part.layers)
+            self.services.extend(part.services)
+            if part.resolve is not None:
+                self.resolve = part.resolve
 
     async def _upstream_for(self, name: str, session_id: str | None) -> Any:
         return await self.supervisor.upstream(name, session_id)
@@ -88,7 +101,7 @@ class Host:
             LegacySSEEndpoint(self.gateway, gw.max_body_bytes),
             StatusEndpoints(self.gateway, self.supervisor, self.admin_token),
         )
-        for layer in self.layers:
+        for layer in reversed(self.layers):  # the first listed ends up outermost
             edge = layer(edge)
         return OriginHostGuard(
             edge,
@@ -111,6 +124,8 @@ class Host:
         state = HostState(url=url, pid=os.getpid(), started=time.time(), admin_token=self.admin_token,
                           version=__version__, config=self.config_source)  # fmt: skip
         loop = asyncio.get_running_loop()
+        for service in self.services:
+            await service.start()
         with self._signals(loop, server):
             self.supervisor.start()
             sweeper = loop.create_task(self._sweep_sessions())
@@ -129,6 +144,8 @@ class Host:
         for session in self.sessions.all():
             await self.gateway.close_session(session)
         await self.supervisor.shutdown(grace=0.2 if force else None)
+        for service in reversed(self.services):
+            await service.stop()
         log.info("mcpctl stopped")
 
     async def _sweep_sessions(self) -> None:

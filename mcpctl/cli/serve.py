@@ -72,8 +72,11 @@ def serve(
             hint=f"stop it first, or set {envvars.HOME} to run another instance beside it",
         )
     from mcpctl.host import Host
+    from mcpctl.parts import default_builders
 
-    host_ = Host(cfg, paths, bridge=bridge, config_source=str(path) if path and not command else "")
+    host_ = Host(
+        cfg, paths, bridge=bridge, builders=default_builders(), config_source=str(path) if path and not command else ""
+    )
     _run(host_.serve())
     logging.shutdown()
 

@@ -82,9 +82,11 @@ class Gateway(Fanout):
         changed = self.catalog.set_server(name, self._prefixes.get(name, name), upstream.lists)
         self.restore_subscriptions(name, upstream)
         self.broadcast_list_changed(changed)
+        self.hooks.server_changed(name, True)
 
     def server_down(self, name: str, reason: str, *, forget: bool) -> None:
         self.upstreams.pop(name, None)
+        self.hooks.server_changed(name, False)
         if forget:
             self.broadcast_list_changed(self.catalog.remove_server(name))
 

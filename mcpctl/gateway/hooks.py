@@ -30,9 +30,12 @@ class CallHooks(Protocol):
         self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any], error: dict[str, object]
     ) -> None: ...
 
+    def server_changed(self, server: str, up: bool) -> None:
+        """A backend became ready (after a start or restart) or went down."""
+
 
 class NoHooks:
-    """The default: admit everything, show everything, record nothing."""
+    """The default: admit everything, show everything, record nothing. Subclass it to pick a few."""
 
     def admit(
         self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any]
@@ -48,6 +51,9 @@ class NoHooks:
     def refused(
         self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any], error: dict[str, object]
     ) -> None:
+        return None
+
+    def server_changed(self, server: str, up: bool) -> None:
         return None
 
 
@@ -78,3 +84,7 @@ class HookChain:
     ) -> None:
         for hook in self.hooks:
             hook.refused(ctx, method, server, name, params, error)
+
+    def server_changed(self, server: str, up: bool) -> None:
+        for hook in self.hooks:
+            hook.server_changed(server, up)

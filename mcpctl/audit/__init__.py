@@ -1,0 +1,1 @@
+"""The audit trail: events, redaction, hash-chained JSONL, readers."""

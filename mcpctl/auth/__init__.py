@@ -1,0 +1,1 @@
+"""API keys, OAuth bearer tokens, per-tool policy and keyring secrets."""
