@@ -34,3 +34,4 @@ class Extension:
 
 
 Builder = Callable[["Host"], Extension]
+"""Builds one part from the host; parts built earlier can be found on `host` (e.g. `host.audit`)."""

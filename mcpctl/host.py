@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 
 from mcpctl import __version__
+from mcpctl.audit.api import AuditRecorder, NullRecorder
 from mcpctl.config.models import Config
 from mcpctl.edge.app import MCP_PATH, EdgeApp
 from mcpctl.edge.asgi import ASGIApp
@@ -63,6 +64,8 @@ class Host:
         self.layers: list[Callable[[ASGIApp], ASGIApp]] = []
         self.services: list[Service] = []
         self.resolve: Callable[[str, str], str] = plain_resolver
+        # the audit part replaces this; other parts record auth events and refusals through it
+        self.audit: AuditRecorder = NullRecorder()
         self.sessions = MemorySessionStore(gw.session_ttl)
         self.gateway = Gateway(
             order=list(servers),

@@ -6,10 +6,11 @@ from mcpctl.extension import Builder
 
 
 def default_builders() -> tuple[Builder, ...]:
-    # Order matters: policy refuses before limits count, audit sees every outcome, metrics last.
+    # Order matters: audit is built first so the others can record through `host.audit`; at call
+    # time policy (auth) refuses before limits count, and every hook sees every outcome.
     from mcpctl.audit.wiring import build as audit
     from mcpctl.auth.wiring import build as auth
     from mcpctl.limits.wiring import build as limits
     from mcpctl.metrics.wiring import build as metrics
 
-    return (auth, limits, audit, metrics)
+    return (audit, auth, limits, metrics)

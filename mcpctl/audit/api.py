@@ -1,0 +1,23 @@
+"""The audit interface every part records through (tool calls, auth events, refusals)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class AuditRecorder(Protocol):
+    """Takes one event; never blocks the caller (the writer runs off the request path).
+
+    `kind` is one of: "tools/call", "resources/read", "prompts/get", "auth.success",
+    "auth.failure", "auth.denied" (policy), "limit.refused", "breaker.refused". `fields` follow
+    the record schema in README (principal, client, user_agent, server, tool, http_status, ...).
+    """
+
+    def record(self, kind: str, **fields: Any) -> None: ...
+
+
+class NullRecorder:
+    """Records nothing (audit disabled, or in unit tests)."""
+
+    def record(self, kind: str, **fields: Any) -> None:
+        return None
