@@ -32,7 +32,7 @@ from mcpctl.gateway.hooks import HookChain
 from mcpctl.gateway.sessions import MemorySessionStore
 from mcpctl.hoststate import HostState, clear_host_state, write_host_state
 from mcpctl.paths import Paths, ensure_private_dir
-from mcpctl.supervisor import Supervisor, TransportFactory, stdio_transport_factory
+from mcpctl.supervisor import Supervisor, TransportFactory, default_transports
 
 log = logging.getLogger("mcpctl")
 
@@ -78,7 +78,7 @@ class Host:
             bridge=self.bridge,
             hooks=self.hooks,
         )
-        factory = self.transport_factory or stdio_transport_factory(
+        factory = self.transport_factory or default_transports(
             self.paths.server_log_dir, lambda server, value: self.resolve(server, value)
         )
         self.supervisor = Supervisor(servers, self.gateway, factory)

@@ -308,12 +308,19 @@ class Supervisor:
         }
 
 
-def stdio_transport_factory(log_dir: Path | None, resolve: Callable[[str, str], str]) -> TransportFactory:
-    """Transports for stdio servers; `resolve(server, value)` expands secret references in env."""
+def default_transports(log_dir: Path | None, resolve: Callable[[str, str], str]) -> TransportFactory:
+    """Transports for configured servers: a stdio child, or a remote URL.
+
+    `resolve(server, value)` expands secret references in env and header values.
+    """
 
     def make(name: str, cfg: ServerConfig, sink: MessageSink) -> Transport:
-        if cfg.command is None:
-            raise UnavailableError(f"server {name!r} has no command")
+        if cfg.url is not None:
+            from mcpctl.backends.http import HttpTransport
+
+            headers = {key: resolve(name, value) for key, value in cfg.headers.items()}
+            return HttpTransport(cfg.url, sink, headers=headers, mode=cfg.transport)
+        assert cfg.command is not None
         spec = StdioSpec(
             command=cfg.command,
             args=tuple(cfg.args),

@@ -74,7 +74,7 @@ class StreamableEndpoint:
         msg = await read_message(request, self._max_body)
         ctx = await self._context(request, msg)
         ctx.request_id = uuid.uuid4().hex[:16]
-        if msg.get("method") == "initialize" and kind_of(msg) is Kind.REQUEST:
+        if msg.get("method") == "initialize" and kind_of(msg) is Kind.REQUEST and ctx.era is Era.LEGACY:
             reply: Reply = self._gateway.open_session(ctx, msg)
         else:
             reply = await self._gateway.handle(ctx, msg)
@@ -83,7 +83,9 @@ class StreamableEndpoint:
     async def _context(self, request: Request, msg: Message) -> ClientContext:
         principal = principal_of(request)
         common = {"principal": principal, "remote": request.client, "user_agent": request.headers.get("user-agent", "")}
-        if msg.get("method") == "initialize":
+        header_version = request.headers.get(headers.PROTOCOL_VERSION, "").strip()
+        modern = is_modern_request(msg) or header_version in MODERN_VERSIONS
+        if msg.get("method") == "initialize" and not modern:
             return ClientContext(Era.LEGACY, LATEST_LEGACY, {}, {}, **common)  # type: ignore[arg-type]
         session_id = request.headers.get(headers.SESSION_ID)
         if session_id is not None:
@@ -92,8 +94,7 @@ class StreamableEndpoint:
                 Era.LEGACY, session.protocol_version, session.capabilities, session.client_info, session,
                 log_level=session.log_level, **common,  # type: ignore[arg-type]
             )  # fmt: skip
-        header_version = request.headers.get(headers.PROTOCOL_VERSION, "").strip()
-        if is_modern_request(msg) or header_version in MODERN_VERSIONS:
+        if modern:
             return self._modern_context(request, msg, common)
         if kind_of(msg) is not Kind.REQUEST:
             raise HttpError(400, codes.INVALID_REQUEST, "Bad Request: no Mcp-Session-Id header; start with initialize")
@@ -117,19 +118,19 @@ class StreamableEndpoint:
             return ClientContext(Era.MODERN, MODERN_VERSIONS[0], {}, {}, **common)
         meta = meta_of(msg)
         version = meta.get(META_PROTOCOL_VERSION)
-        if version not in MODERN_VERSIONS:
-            if version is None:
-                raise HttpError(400, codes.INVALID_PARAMS, f"Invalid params: _meta[{META_PROTOCOL_VERSION!r}] is required", req_id)
-            raise HttpError(
-                400, codes.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version", req_id,
-                {"supported": [*MODERN_VERSIONS, *LEGACY_VERSIONS], "requested": version},
-            )  # fmt: skip
-        try:
+        if version is None:
+            raise HttpError(400, codes.INVALID_PARAMS, f"Invalid params: _meta[{META_PROTOCOL_VERSION!r}] is required", req_id)
+        try:  # headers first: a header that disagrees with the body is a mismatch whatever the version
             headers.check_standard_headers(request.headers, msg)
             if msg["method"] == "tools/call":
                 self._check_param_headers(request, msg)
         except headers.HeaderMismatch as exc:
             raise HttpError(400, codes.HEADER_MISMATCH, str(exc), req_id) from exc
+        if version not in MODERN_VERSIONS:
+            raise HttpError(
+                400, codes.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version", req_id,
+                {"supported": [*MODERN_VERSIONS, *LEGACY_VERSIONS], "requested": version},
+            )  # fmt: skip
         capabilities = meta.get(META_CLIENT_CAPABILITIES)
         if not isinstance(capabilities, dict):
             raise HttpError(400, codes.INVALID_PARAMS, f"Invalid params: _meta[{META_CLIENT_CAPABILITIES!r}] is required", req_id)
@@ -161,10 +162,7 @@ class StreamableEndpoint:
 
     @staticmethod
     def _status(ctx: ClientContext, reply: Immediate) -> int:
-        if reply.status != 200 or ctx.era is not Era.MODERN:
-            return reply.status
-        err = reply.message.get("error")
-        return _MODERN_STATUS.get(err.get("code"), 200) if isinstance(err, dict) else 200
+        return reply.status if reply.status != 200 else _message_status(ctx, reply.message)
 
     async def _stream_call(self, request: Request, send: Send, reply: Forwarded) -> None:
         """JSON when the response comes first; an SSE stream when anything precedes it."""
@@ -184,7 +182,7 @@ class StreamableEndpoint:
                 if gone:
                     continue  # drain: the engine still finishes the call's bookkeeping
                 if final and not sse.started:
-                    await send_json(send, 200, msg)
+                    await send_json(send, _message_status(call.ctx, msg), msg)
                     return
                 if not wants_sse:
                     continue  # a JSON-only client cannot receive progress; it gets the result
@@ -270,3 +268,11 @@ class StreamableEndpoint:
                 await sse.event(msg)
             elif not outbox.closed:
                 await sse.raw(KEEPALIVE)
+
+
+def _message_status(ctx: ClientContext | None, msg: Message) -> int:
+    """2026-07-28 gives some JSON-RPC errors an HTTP status of their own; others travel in a 200."""
+    if ctx is None or ctx.era is not Era.MODERN:
+        return 200
+    err = msg.get("error")
+    return _MODERN_STATUS.get(err.get("code"), 200) if isinstance(err, dict) else 200

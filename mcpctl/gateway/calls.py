@@ -37,6 +37,7 @@ class Call:
         "name",
         "params",
         "progress_token",
+        "sent",
         "server",
         "started",
         "upstream",
@@ -60,6 +61,7 @@ class Call:
         self.progress_token = progress_token
         self.params = params  # the client's params as sent (arguments for audit); not copied
         self.backend_id: int = 0
+        self.sent: Message | None = None  # the request as last sent to the backend (for MRTR retries)
         self.upstream: Upstream | None = None
         self.started = time.monotonic()
         self.dropped = 0
@@ -86,6 +88,10 @@ class Call:
         if self._final is None:
             self._final = msg
             self._wake()
+
+    def reopen(self) -> None:
+        """Ready the mailbox for a retry of the same call (a multi round-trip request)."""
+        self._final = None
 
     async def next(self, timeout: float) -> tuple[Message, bool] | None:
         """The next message and whether it is the final one; None when `timeout` passes first."""

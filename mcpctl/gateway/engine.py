@@ -14,6 +14,7 @@ from mcpctl.gateway.calls import Call
 from mcpctl.gateway.context import ClientContext
 from mcpctl.gateway.fanout import Fanout
 from mcpctl.gateway.hooks import CallHooks, NoHooks
+from mcpctl.gateway.mrtr import MAX_ROUNDS, RelayFailed, needs_relay, relay
 from mcpctl.gateway.replies import Accepted, Forwarded, Immediate, Listener, Listening, Reply
 from mcpctl.gateway.sessions import LegacySession, SessionStore, new_session_id
 from mcpctl.gateway.upstream import Upstream
@@ -38,6 +39,8 @@ _LISTS = {
     "resources/list": ("resources", "resources"),
     "resources/templates/list": ("resourceTemplates", "resourceTemplates"),
 }
+# Removed in 2026-07-28: a stateless request for them is an unknown method.
+LEGACY_ONLY_METHODS = frozenset({"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"})
 LIST_TTL_MS = 60_000  # modern list results: how long a client may cache (list_changed still arrives)
 
 
@@ -108,6 +111,8 @@ class Gateway(Fanout):
         if kind is Kind.RESPONSE:
             return self.client_response(ctx, msg)
         method = msg["method"]
+        if ctx.era is Era.MODERN and method in LEGACY_ONLY_METHODS:
+            return Immediate(error(msg["id"], codes.METHOD_NOT_FOUND, f"Method not found: {method} is not part of 2026-07-28"))
         handler = self._handlers.get(method)
         if handler is not None:
             return await handler(self, ctx, msg)
@@ -187,8 +192,6 @@ class Gateway(Fanout):
     # -- handlers ------------------------------------------------------------------------------
 
     async def _initialize(self, ctx: ClientContext, msg: Message) -> Reply:
-        if ctx.era is Era.MODERN:
-            return Immediate(error(msg["id"], codes.INVALID_REQUEST, "initialize is not part of 2026-07-28"), 400)
         return self.open_session(ctx, msg)
 
     async def _ping(self, ctx: ClientContext, msg: Message) -> Reply:
@@ -365,6 +368,7 @@ class Gateway(Fanout):
         deadline = call.started + total
         final: Message = {}
         outcome = "cancelled"  # unless we get to the end: the client went away mid-call
+        rounds = 0
         try:
             while True:
                 remaining = deadline - time.monotonic()
@@ -377,6 +381,15 @@ class Gateway(Fanout):
                     yield final, True
                     return
                 msg, done = item
+                if done and needs_relay(call, msg) and rounds < MAX_ROUNDS:
+                    rounds += 1
+                    try:
+                        async for request in relay(call, msg, idle):
+                            yield request, False
+                        continue
+                    except (RelayFailed, UnavailableError) as exc:
+                        err = exc.error if isinstance(exc, RelayFailed) else {"code": exc.jsonrpc_code, "message": exc.message}
+                        msg = {"jsonrpc": "2.0", "id": call.backend_id, "error": err}
                 if done:
                     final = response_for_client(call, msg)
                     outcome = _outcome(final)

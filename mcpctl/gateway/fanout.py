@@ -103,7 +103,10 @@ class Fanout:
         """The client's answer to a server->client request: back to the backend that asked."""
         session = ctx.session
         entry = session.client_requests.pop(msg["id"], None) if session is not None else None
-        if entry is not None:
+        if isinstance(entry, asyncio.Future):
+            if not entry.done():
+                entry.set_result(msg)
+        elif entry is not None:
             upstream, backend_id = entry
             err = msg.get("error")
             if err is not None:
@@ -163,8 +166,8 @@ class Fanout:
     def _backend_cancelled(self, upstream: Upstream, msg: Message) -> None:
         backend_id = params_of(msg).get("requestId")
         for session in self._sessions_of(upstream):
-            for our_id, (owner, their_id) in list(session.client_requests.items()):
-                if owner is upstream and their_id == backend_id:
+            for our_id, entry in list(session.client_requests.items()):
+                if isinstance(entry, tuple) and entry[0] is upstream and entry[1] == backend_id:
                     del session.client_requests[our_id]
                     session.outbox.put(notification("notifications/cancelled", {**params_of(msg), "requestId": our_id}))
 

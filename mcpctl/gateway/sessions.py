@@ -91,8 +91,9 @@ class LegacySession:
     subscriptions: set[str] = field(default_factory=set)
     # in-flight calls by the client's request id (for notifications/cancelled)
     calls: dict[RequestId, Call] = field(default_factory=dict)
-    # server->client requests we sent this client: our id -> (backend name, backend's id)
-    client_requests: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    # server->client requests we sent this client: our id -> (upstream, backend's id), or a
+    # future when the gateway itself asked (relaying a multi round-trip request)
+    client_requests: dict[str, tuple[Any, Any] | asyncio.Future[Message]] = field(default_factory=dict)
     outbox: Outbox = field(default_factory=Outbox)
     stream_open: bool = False
     _request_counter: int = 0
@@ -100,6 +101,13 @@ class LegacySession:
     def next_client_request_id(self) -> str:
         self._request_counter += 1
         return f"mcpctl-{self._request_counter}"
+
+    def expect_answer(self) -> tuple[str, asyncio.Future[Message]]:
+        """An id for a request the gateway sends this client, and a future for the answer."""
+        request_id = self.next_client_request_id()
+        answer: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self.client_requests[request_id] = answer
+        return request_id, answer
 
 
 class SessionStore(Protocol):

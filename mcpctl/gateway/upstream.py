@@ -195,6 +195,10 @@ class Upstream(MessageSink):
                 self.lists[kind] = []
                 continue
             self.lists[kind] = await self._read_all(method, kind)
+        schemas = getattr(self.transport, "tool_schemas", None)
+        if isinstance(schemas, dict):  # HTTP transports mirror x-mcp-header arguments into headers
+            schemas.clear()
+            schemas.update({t["name"]: t.get("inputSchema") for t in self.lists["tools"] if isinstance(t.get("name"), str)})
         return self.lists
 
     async def _read_all(self, method: str, key: str) -> list[dict[str, Any]]:
@@ -248,6 +252,7 @@ class Upstream(MessageSink):
         self._next_id += 1
         call.backend_id = self._next_id
         call.upstream = self
+        call.sent = msg
         out = {**msg, "id": self._next_id}
         params = msg.get("params")
         if isinstance(params, dict):

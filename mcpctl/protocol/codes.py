@@ -24,3 +24,4 @@ FORBIDDEN = -31003  # policy denies this principal this tool
 CIRCUIT_OPEN = -31004  # the backend's circuit breaker is open
 NO_ROUTE = -31005  # a server->client request has no client that can answer it
 PAYLOAD_TOO_LARGE = -31006  # the HTTP body is over the configured limit
+UNAUTHORIZED = -31007  # a remote server wants (other) credentials: HTTP 401
