@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mcpctl.edge.asgi import ASGIApp
 from mcpctl.gateway.hooks import CallHooks
@@ -21,6 +21,16 @@ class Service(Protocol):
     async def stop(self) -> None: ...
 
 
+class MetricsSource(Protocol):
+    """A prometheus-client custom collector: yields metric families, read at scrape time."""
+
+    def collect(self) -> Iterable[Any]: ...
+
+
+StatusFields = Callable[[str], dict[str, Any]]
+"""A server's name -> fields a part adds to its status (e.g. `{"breaker": {...}}`)."""
+
+
 @dataclass
 class Extension:
     """What one part contributes; the host composes them in a fixed order."""
@@ -31,6 +41,11 @@ class Extension:
     services: list[Service] = field(default_factory=list)
     # expands secret references (`${keyring:NAME}`) in a server's env and header values
     resolve: Callable[[str, str], str] | None = None
+    # per-server fields for /ready, the admin API and `mcpctl servers`: states and counters only,
+    # never error text (/ready is unauthenticated)
+    status: list[StatusFields] = field(default_factory=list)
+    # collectors the metrics part serves on /metrics (it reads them at scrape time)
+    collectors: list[MetricsSource] = field(default_factory=list)
 
 
 Builder = Callable[["Host"], Extension]

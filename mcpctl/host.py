@@ -26,8 +26,8 @@ from mcpctl.edge.security import OriginHostGuard, is_loopback_host
 from mcpctl.edge.status import StatusEndpoints
 from mcpctl.edge.streamable import StreamableEndpoint
 from mcpctl.errors import UsageError
+from mcpctl.extension import Builder, MetricsSource, Service, StatusFields
 from mcpctl.gateway.engine import Gateway
-from mcpctl.extension import Builder, Service
 from mcpctl.gateway.hooks import HookChain
 from mcpctl.gateway.sessions import MemorySessionStore
 from mcpctl.hoststate import HostState, clear_host_state, write_host_state
@@ -64,6 +64,8 @@ class Host:
         self.layers: list[Callable[[ASGIApp], ASGIApp]] = []
         self.services: list[Service] = []
         self.resolve: Callable[[str, str], str] = plain_resolver
+        self.status_fields: list[StatusFields] = []
+        self.collectors: list[MetricsSource] = []
         # the audit part replaces this; other parts record auth events and refusals through it
         self.audit: AuditRecorder = NullRecorder()
         self.sessions = MemorySessionStore(gw.session_ttl)
@@ -88,6 +90,8 @@ class Host:
             self.hooks.hooks.extend(part.hooks)
             self.layers.extend(part.layers)
             self.services.extend(part.services)
+            self.status_fields.extend(part.status)
+            self.collectors.extend(part.collectors)
             if part.resolve is not None:
                 self.resolve = part.resolve
 
@@ -102,7 +106,7 @@ class Host:
         edge: ASGIApp = EdgeApp(
             StreamableEndpoint(self.gateway, gw.max_body_bytes),
             LegacySSEEndpoint(self.gateway, gw.max_body_bytes),
-            StatusEndpoints(self.gateway, self.supervisor, self.admin_token),
+            StatusEndpoints(self.gateway, self.supervisor, self.admin_token, self.status_fields),
         )
         for layer in reversed(self.layers):  # the first listed ends up outermost
             edge = layer(edge)

@@ -69,6 +69,8 @@ class ManagedServer:
     restart_requested: bool = False
     era_hint: str = "auto"
     sessions: dict[str, Upstream] = field(default_factory=dict)
+    starting: Upstream | None = None  # the connection being set up, not yet handed to the gateway
+    task: asyncio.Task[None] | None = None
 
 
 class Supervisor:
@@ -95,7 +97,9 @@ class Supervisor:
     def start(self) -> None:
         """Start every server's loop in the background; returns at once."""
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._supervise(s), name=f"supervise:{s.name}") for s in self.servers.values()]
+        for server in self.servers.values():
+            server.task = loop.create_task(self._supervise(server), name=f"supervise:{server.name}")
+        self._tasks = [s.task for s in self.servers.values() if s.task is not None]
 
     async def shutdown(self, grace: float | None = None) -> None:
         """Stop every child at once, each within its shutdown_timeout (or `grace` when forced)."""
@@ -103,7 +107,11 @@ class Supervisor:
         self._grace = grace
         for server in self.servers.values():
             server.wakeup.set()
+            if server.starting is not None and server.task is not None:
+                server.task.cancel()  # a child that never gets ready must not hold up the shutdown
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        stragglers = [s.starting.close(grace) for s in self.servers.values() if s.starting is not None]
+        await asyncio.gather(*stragglers, return_exceptions=True)
         closing = [up.close(grace) for s in self.servers.values() for up in s.sessions.values()]
         await asyncio.gather(*closing, return_exceptions=True)
 
@@ -179,12 +187,15 @@ class Supervisor:
             server.last_error = str(exc)
             log.warning("%s: %s", server.name, exc)
             return
+        server.starting = upstream
         try:
             await asyncio.wait_for(upstream.connect(), server.config.startup_timeout)
         except (McpctlError, TimeoutError, OSError) as exc:
             server.last_error = self._startup_error(server, upstream, exc)
+            server.starting = None
             await upstream.close()
             return
+        server.starting = None
         server.era_hint = upstream.era.value if upstream.era else "auto"
         server.upstream = upstream
         server.started_at = time.monotonic()

@@ -14,6 +14,9 @@ class MessageSink(Protocol):
 
     def transport_closed(self, reason: str) -> None: ...
 
+    def message_lost(self, request_id: object, reason: str) -> None:
+        """A response for `request_id` arrived but could not be used (e.g. over max_line_bytes)."""
+
 
 class Transport(Protocol):
     """start / send / close; received messages go to the sink given at construction."""

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import sys
 from collections.abc import Mapping, Sequence
@@ -16,7 +17,7 @@ from typing import cast
 from mcpctl.backends.base import MessageSink
 from mcpctl.backends.stderr import StderrLog
 from mcpctl.errors import UnavailableError
-from mcpctl.protocol.jsonrpc import Message, ParseError, dumps, parse_message
+from mcpctl.protocol.jsonrpc import Message, ParseError, dumps, loads, parse_message
 from mcpctl.protocol.lines import LineSplitter, Oversized
 
 # Variables a child inherits from mcpctl's environment; everything else must be named in the
@@ -32,6 +33,9 @@ ENV_ALLOW_LIST = (
 # growing memory without bound.
 MAX_STDIN_BACKLOG = 64 * 1024 * 1024
 _PR_SET_PDEATHSIG = 1
+# The id near the start of a response line (JSON-RPC writers put it early): enough to fail the
+# one call whose response was too large to read, instead of letting it time out.
+_RESPONSE_ID = re.compile(rb'^\{[^{]{0,80}?"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")')
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,11 @@ class StdioTransport:
         for line in self._lines.feed(data):
             if isinstance(line, Oversized):
                 self.skipped_lines += 1
-                self.stderr.note(f"skipped a stdout line of {line.size} bytes (over max_line_bytes)")
+                reason = f"a message of {line.size} bytes is over this server's max_line_bytes ({self._spec.max_line_bytes})"
+                self.stderr.note(f"skipped a stdout line: {reason}")
+                found = _RESPONSE_ID.search(line.head)
+                if found is not None:  # fail that call now rather than let it time out
+                    self._sink.message_lost(loads(found.group(1)), reason)
                 continue
             if not line.strip():
                 continue

@@ -150,31 +150,68 @@ class PolicyRule(_Model):
 
 
 class RateLimit(_Model):
-    """A token bucket: `requests` per `per`, with bursts up to `burst` (default: `requests`)."""
+    """A token bucket: `requests` per `per`, with bursts up to `burst` (default: `requests`).
+
+    Each subject the rule matches gets a bucket of its own (each principal, tool or server;
+    one for `global`). `level = "call"` counts forwarded calls and refuses one with a JSON-RPC
+    error; `level = "http"` counts HTTP requests before they are read and refuses with 429.
+    """
 
     scope: Literal["principal", "tool", "server", "global"]
     match: str = "*"  # glob over the principal, tool or server name
     requests: int = Field(ge=1)
     per: Duration = 60.0
     burst: int | None = Field(default=None, ge=1)
+    level: Literal["call", "http"] = "call"
+
+    @model_validator(mode="after")
+    def _sensible(self) -> RateLimit:
+        if self.per <= 0:
+            raise ValueError("`per` must be longer than 0 (for example 1s, 1m or 1h)")
+        if self.level == "http" and self.scope not in ("principal", "global"):
+            raise ValueError(
+                'level = "http" counts requests before they are read, when only the principal is known: '
+                'use it with scope = "principal" or "global"'
+            )
+        return self
 
 
 class LimitsConfig(_Model):
     rules: list[RateLimit] = Field(default_factory=list)
+    # buckets held in memory at most; full (idle) buckets are dropped first, losing nothing
+    max_buckets: int = Field(default=100_000, ge=16)
 
 
 class AuditConfig(_Model):
     """The audit trail: append-only JSONL under the log directory, hash-chained."""
 
     enabled: bool = True
-    # argument and header keys whose values are replaced before anything is written
+    # argument and header keys whose values are replaced before anything is written, added to the
+    # defaults (authorization, token, password, secret, api_key, ...); case and separators are ignored
+    # and a key also matches when it ends with a name (`github_token` matches `token`)
     redact_keys: list[str] = Field(default_factory=list)
-    # regular expressions whose matches are replaced in any string value
+    # regular expressions whose matches are replaced in any string value, added to the defaults
+    # (bearer tokens, mcpk_ API keys, JWTs, cloud and SaaS key formats, private keys)
     redact_patterns: list[str] = Field(default_factory=list)
+    # the current file is rotated (renamed audit-<UTC time>.jsonl) before it grows past this
     max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=4096)
+    # rotated files older than this are deleted (0 keeps them forever)
     retention: Duration = 30 * 86400.0
+    # records waiting for the writer; past this they are dropped and counted (audit.dropped records)
     queue_size: int = Field(default=10_000, ge=16)
+    # about this many bytes of each call's output (and of its arguments) are kept, redacted
     output_summary_bytes: int = Field(default=1024, ge=0)
+    arguments_bytes: int = Field(default=4096, ge=0)
+
+    @field_validator("redact_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"redact pattern {pattern!r} is not a valid regular expression: {exc}") from None
+        return patterns
 
 
 class MetricsConfig(_Model):

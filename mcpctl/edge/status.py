@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mcpctl import __version__
@@ -17,11 +18,27 @@ from mcpctl.supervisor import Supervisor
 _PUBLIC_FIELDS = ("name", "state", "required", "restarts", "tools", "retryIn")
 
 
+_NO_STORE = [(b"cache-control", b"no-store")]
+
+
 class StatusEndpoints:
-    def __init__(self, gateway: Gateway, supervisor: Supervisor, admin_token: str) -> None:
+    """/health and /ready answer without auth, at once, in JSON: fit for liveness and readiness probes.
+
+    `status_fields` are what parts add to each server's status (the limits part: `breaker`); they
+    hold states and counters only, so /ready shows them too.
+    """
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        supervisor: Supervisor,
+        admin_token: str,
+        status_fields: Sequence[Callable[[str], dict[str, Any]]] = (),
+    ) -> None:
         self._gateway = gateway
         self._supervisor = supervisor
         self._admin_token = admin_token
+        self._status_fields = status_fields
         self._started = time.monotonic()
 
     async def health(self, request: Request, send: Send) -> None:
@@ -30,16 +47,16 @@ class StatusEndpoints:
             "version": __version__,
             "uptimeSeconds": round(time.monotonic() - self._started, 1),
             "servers": {name: s.state.value for name, s in self._supervisor.servers.items()},
-        })  # fmt: skip
+        }, _NO_STORE)  # fmt: skip
 
     async def ready(self, request: Request, send: Send) -> None:
         ready = self._supervisor.required_ready()
         servers = [
-            {key: status[key] for key in _PUBLIC_FIELDS}
+            {**{key: status[key] for key in _PUBLIC_FIELDS}, **self._contributed(status["name"])}
             for status in (self._supervisor.status(name) for name in self._supervisor.servers)
         ]
         body = {"ready": ready, "servers": servers, "sessions": self._gateway.sessions.count()}
-        await send_json(send, 200 if ready else 503, body)
+        await send_json(send, 200 if ready else 503, body, _NO_STORE)
 
     async def admin(self, request: Request, send: Send) -> None:
         supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
@@ -60,10 +77,19 @@ class StatusEndpoints:
 
     def servers_report(self) -> dict[str, Any]:
         return {
-            "servers": [self._supervisor.status(name) for name in self._supervisor.servers],
+            "servers": [
+                {**self._supervisor.status(name), **self._contributed(name)}
+                for name in self._supervisor.servers
+            ],
             "collisions": [c.describe() for c in self._gateway.catalog.collisions],
             "sessions": self._gateway.sessions.count(),
         }
+
+    def _contributed(self, server: str) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for contribute in self._status_fields:
+            fields.update(contribute(server))
+        return fields
 
 
 def _error(message: str) -> dict[str, Any]:

@@ -360,21 +360,24 @@ class Gateway(Fanout):
     async def stream(self, call: Call) -> AsyncIterator[tuple[Message, bool]]:
         """What the client receives for a forwarded call: interim messages, then the response.
 
-        The call times out after the server's `call_timeout` without a response or progress
-        (progress resets the clock), and after `max_call_timeout` in any case; a timed-out call
-        is cancelled at the backend and answered with an error.
+        The call times out after the server's `call_timeout` without a response or progress, and
+        after `max_call_timeout` in any case; a timed-out call is cancelled at the backend and
+        answered with an error. Only progress notifications (and a server->client request, which
+        leaves the backend waiting on the client) reset the idle clock: a server that keeps
+        logging but never progresses is as stuck as a silent one.
         """
         idle, total = self._call_timeouts.get(call.server, (60.0, 600.0))
         deadline = call.started + total
+        idle_deadline = call.started + idle
         final: Message = {}
         outcome = "cancelled"  # unless we get to the end: the client went away mid-call
         rounds = 0
         try:
             while True:
-                remaining = deadline - time.monotonic()
-                item = await call.next(max(min(idle, remaining), 0.0))
+                item = await call.next(max(min(idle_deadline, deadline) - time.monotonic(), 0.0))
                 if item is None:
-                    limit = f"{idle:g}s without progress" if remaining > idle else f"{total:g}s in total"
+                    idled = idle_deadline < deadline
+                    limit = f"{idle:g}s without progress" if idled else f"{total:g}s in total"
                     self.cancel(call, "timed out")
                     final = error(call.client_id, codes.BACKEND_TIMEOUT, f"server {call.server!r} did not answer within {limit}")
                     outcome = "timeout"
@@ -386,6 +389,7 @@ class Gateway(Fanout):
                     try:
                         async for request in relay(call, msg, idle):
                             yield request, False
+                        idle_deadline = time.monotonic() + idle  # the call went back to the backend
                         continue
                     except (RelayFailed, UnavailableError) as exc:
                         err = exc.error if isinstance(exc, RelayFailed) else {"code": exc.jsonrpc_code, "message": exc.message}
@@ -395,6 +399,8 @@ class Gateway(Fanout):
                     outcome = _outcome(final)
                     yield final, True
                     return
+                if msg.get("method") == "notifications/progress" or "id" in msg:
+                    idle_deadline = time.monotonic() + idle
                 interim = interim_for_client(call, msg)
                 if interim is not None:
                     yield interim, False
@@ -442,6 +448,13 @@ class Gateway(Fanout):
 
 
 def _outcome(msg: Message) -> str:
+    err = msg.get("error")
+    if isinstance(err, dict):
+        if err.get("code") == codes.BACKEND_UNAVAILABLE:
+            return "unavailable"  # the transport failed mid-call (the child died, the URL went away)
+        if err.get("code") == codes.INTERNAL_ERROR and str(err.get("message", "")).startswith("cancelled: "):
+            return "cancelled"  # what `cancel` answers for a call the client cancelled or left
+        return "error"
     if "error" in msg:
         return "error"
     res = msg.get("result")

@@ -56,6 +56,9 @@ class UpstreamSettings:
     probe_timeout: float = 3.0
     # capabilities declared in a legacy initialize: what the gateway can route to its clients
     client_capabilities: dict[str, Any] = field(default_factory=dict)
+    # whether internal 2026-07-28 requests declare `client_capabilities` in _meta as well: the
+    # CLI client does (it answers input requests itself); the gateway declares none of its own
+    capabilities_in_meta: bool = False
 
 
 class Upstream(MessageSink):
@@ -94,11 +97,7 @@ class Upstream(MessageSink):
     async def connect(self) -> None:
         """Start the transport, find the backend's era, shake hands and read its lists."""
         await self.transport.start()
-        era = self.settings.era
-        if era == "modern" or (era == "auto" and await self._probe_modern()):
-            await self._discover()
-        else:
-            await self._initialize()
+        await self.handshake()
         await self.refresh_lists()
         if self.era is Era.MODERN:
             self.listen_for_changes(self._listen_uris)
@@ -120,6 +119,14 @@ class Upstream(MessageSink):
 
     # -- handshake -----------------------------------------------------------------------------
 
+    async def handshake(self) -> None:
+        """Find the backend's era and shake hands, on a started transport (lists are not read)."""
+        era = self.settings.era
+        if era == "modern" or (era == "auto" and await self._probe_modern()):
+            await self._discover()
+        else:
+            await self._initialize()
+
     async def _probe_modern(self) -> bool:
         """2026-07-28 stdio probe: a DiscoverResult or a modern error means modern; else legacy."""
         try:
@@ -137,6 +144,8 @@ class Upstream(MessageSink):
                     f"{self.name}: speaks only protocol versions {supported}, none of which mcpctl supports"
                 ) from exc
             return False
+        if not isinstance(result.get("supportedVersions"), list):
+            return False  # an answer, but not a DiscoverResult (a lenient legacy server): legacy
         self._adopt_discovery(result)
         return True
 
@@ -309,7 +318,8 @@ class Upstream(MessageSink):
         return self._internal_meta(self.protocol_version)
 
     def _internal_meta(self, version: str) -> dict[str, Any]:
-        return modern_meta(version, CLIENT_INFO, {})
+        capabilities = self.settings.client_capabilities if self.settings.capabilities_in_meta else {}
+        return modern_meta(version, CLIENT_INFO, capabilities)
 
     # -- receiving (MessageSink) -----------------------------------------------------------------
 
@@ -339,6 +349,12 @@ class Upstream(MessageSink):
             self._events.upstream_request(self, msg)
             return
         log.warning("%s: ignoring a message that is not JSON-RPC: %.200s", self.name, msg)
+
+    def message_lost(self, request_id: object, reason: str) -> None:
+        call = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
+        if call is not None:
+            call.finish({"jsonrpc": "2.0", "id": request_id,
+                         "error": {"code": codes.INTERNAL_ERROR, "message": f"server {self.name!r}: {reason}"}})  # fmt: skip
 
     def transport_closed(self, reason: str) -> None:
         self.close_reason = reason

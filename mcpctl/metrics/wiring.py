@@ -1,9 +1,10 @@
-"""Plugs the metrics part into the host (a stub until the part is built)."""
+"""Plugs the metrics part into the host: a registry of its own, a call hook and GET /metrics."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mcpctl.edge.asgi import ASGIApp
 from mcpctl.extension import Extension
 
 if TYPE_CHECKING:
@@ -11,4 +12,21 @@ if TYPE_CHECKING:
 
 
 def build(host: Host) -> Extension:
-    return Extension()
+    if not host.config.metrics.enabled:
+        return Extension()
+    from prometheus_client import CollectorRegistry
+
+    from mcpctl.metrics.calls import CallMetrics
+    from mcpctl.metrics.collector import Contributed, HostCollector
+    from mcpctl.metrics.endpoint import MetricsLayer
+
+    # One registry per host, never prometheus-client's global one: a process (a test) may run several.
+    registry = CollectorRegistry()
+    calls = CallMetrics(registry)
+    registry.register(HostCollector(host.gateway, host.supervisor, lambda: host.audit))
+    registry.register(Contributed(host.collectors))
+
+    def layer(app: ASGIApp) -> ASGIApp:
+        return MetricsLayer(app, registry)
+
+    return Extension(hooks=[calls], layers=[layer])

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+HEAD_KEPT = 256  # bytes of a discarded line kept, so the reader can still find its id
+
+
 @dataclass(frozen=True)
 class Oversized:
-    """A line over the limit was discarded; `size` is how many bytes it had."""
+    """A line over the limit was discarded; `size` is how many bytes it had, `head` its start."""
 
     size: int
+    head: bytes = b""
 
 
 class LineSplitter:
@@ -23,6 +27,7 @@ class LineSplitter:
         self._max = max_line
         self._buffer = bytearray()
         self._discarding = 0  # bytes skipped so far of an oversized line
+        self._head = b""
 
     def feed(self, data: bytes) -> list[bytes | Oversized]:
         out: list[bytes | Oversized] = []
@@ -34,10 +39,10 @@ class LineSplitter:
                 return out
             piece = data[start:newline]
             if self._discarding:
-                out.append(Oversized(self._discarding + len(piece)))
+                out.append(Oversized(self._discarding + len(piece), self._head))
                 self._discarding = 0
             elif len(self._buffer) + len(piece) > self._max:
-                out.append(Oversized(len(self._buffer) + len(piece)))
+                out.append(Oversized(len(self._buffer) + len(piece), bytes((self._buffer + piece)[:HEAD_KEPT])))
                 self._buffer.clear()
             elif self._buffer:
                 self._buffer += piece
@@ -52,6 +57,7 @@ class LineSplitter:
             self._discarding += len(rest)
         elif len(self._buffer) + len(rest) > self._max:
             self._discarding = len(self._buffer) + len(rest)
+            self._head = bytes((self._buffer + rest)[:HEAD_KEPT])
             self._buffer.clear()
         else:
             self._buffer += rest

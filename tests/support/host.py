@@ -114,3 +114,25 @@ def start_host(
         host.stop(signal.SIGKILL)
         raise
     return host
+
+
+def write_config(home: Path, text: str) -> Path:
+    """A config file in `home`; `{python}` and `{fixtures}` are filled in (paths with spaces are fine)."""
+    path = home / "mcpctl.toml"
+    home.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.replace("{python}", json.dumps(PYTHON)[1:-1]).replace("{fixtures}", str(FIXTURES)))
+    return path
+
+
+def admin(host: HostProcess, path: str, method: str = "GET") -> dict[str, object]:
+    """The host's admin API (what `mcpctl servers` reads), with the admin token from the state file."""
+    response = httpx.request(method, host.base_url + "/admin" + path, timeout=10,
+                             headers={"authorization": f"Bearer {host.admin_token}"})  # fmt: skip
+    response.raise_for_status()
+    return response.json()  # type: ignore[no-any-return]
+
+
+def server_status(host: HostProcess, name: str) -> dict[str, object]:
+    servers = admin(host, "/servers")["servers"]
+    assert isinstance(servers, list)
+    return next(s for s in servers if s["name"] == name)

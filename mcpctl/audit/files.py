@@ -1,0 +1,114 @@
+"""Where the audit trail lives on disk: the current file, rotated files in order, and the head marker."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from mcpctl.audit.schema import unseal
+
+CURRENT: Final = "audit.jsonl"
+ROTATED_PREFIX: Final = "audit-"
+ROTATED_SUFFIX: Final = ".jsonl"
+HEAD: Final = "head.json"
+_TAIL_CHUNK: Final = 64 * 1024
+
+
+def rotated_name(when: float) -> str:
+    """`audit-20261123T101112.345Z.jsonl`: the UTC time of rotation, so names sort in order."""
+    whole = time.strftime("%Y%m%dT%H%M%S", time.gmtime(when))
+    return f"{ROTATED_PREFIX}{whole}.{int((when % 1) * 1000):03d}Z{ROTATED_SUFFIX}"
+
+
+def audit_files(directory: Path) -> list[Path]:
+    """Every audit file, oldest first: the rotated ones by name, then the current one."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    rotated = sorted(n for n in names if n.startswith(ROTATED_PREFIX) and n.endswith(ROTATED_SUFFIX))
+    files = [directory / n for n in rotated]
+    if CURRENT in names:
+        files.append(directory / CURRENT)
+    return files
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of an audit file, where it was found, and what it holds."""
+
+    path: Path
+    number: int  # 1-based
+    raw: bytes
+    record: dict[str, Any] | None  # None: not a JSON object
+    stored_hash: str | None
+    intact: bool  # the stored hash matches the line
+
+
+def read_lines(path: Path, *, partial: bool = False) -> Iterator[Line]:
+    """Every line of one file; a final line without its newline (still being written, or torn by a
+    crash) only when `partial` is set."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.endswith(b"\n") and not partial:
+                return
+            if not raw.strip():
+                continue
+            record, stored, intact = unseal(raw)
+            yield Line(path, number, raw.rstrip(b"\n"), record, stored, intact)
+
+
+def last_line(path: Path) -> tuple[bytes, int]:
+    """The last complete line of a file (b"" if none) and how many bytes follow it (a torn write)."""
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            start = size
+            data = b""
+            while start > 0:
+                start = max(0, start - _TAIL_CHUNK)
+                handle.seek(start)
+                data = handle.read(size - start)
+                if data.count(b"\n") >= 2 or (start == 0 and b"\n" in data):
+                    break
+    except FileNotFoundError:
+        return b"", 0
+    end = data.rfind(b"\n")
+    if end < 0:
+        return b"", len(data)
+    begin = data.rfind(b"\n", 0, end) + 1
+    return data[begin:end], len(data) - end - 1
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last record the writer knew it had written: catches records cut off the end of the trail."""
+
+    seq: int
+    hash: str
+    file: str
+
+
+def read_head(directory: Path) -> Head | None:
+    try:
+        data = json.loads((directory / HEAD).read_text(encoding="utf-8"))
+        return Head(int(data["seq"]), str(data["hash"]), str(data.get("file", "")))
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_head(directory: Path, head: Head) -> None:
+    tmp = directory / f".{HEAD}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump({"seq": head.seq, "hash": head.hash, "file": head.file}, handle)
+    os.replace(tmp, directory / HEAD)

@@ -1,0 +1,165 @@
+"""Builds audit records (redacted, size-capped dicts) from finished calls, refusals and part events."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from mcpctl.audit.redact import Redactor
+from mcpctl.audit.schema import VERSION
+from mcpctl.gateway.context import ClientContext, Principal
+from mcpctl.protocol import codes
+
+if TYPE_CHECKING:
+    from mcpctl.gateway.calls import Call
+    from mcpctl.protocol.jsonrpc import Message
+
+# What an `admit` refusal (or an unknown name) means, by its JSON-RPC error code.
+REFUSAL_OUTCOMES: Final = {
+    codes.FORBIDDEN: "denied",
+    codes.RATE_LIMITED: "rate_limited",
+    codes.CIRCUIT_OPEN: "breaker_open",
+    codes.INVALID_PARAMS: "not_found",
+    codes.BACKEND_UNAVAILABLE: "unavailable",
+}
+# The outcome of an event a part records, unless it says otherwise.
+EVENT_OUTCOMES: Final = {
+    "auth.success": "ok",
+    "auth.failure": "unauthenticated",
+    "auth.denied": "denied",
+    "limit.refused": "rate_limited",
+    "breaker.refused": "breaker_open",
+}
+# Fields the writer owns: a part's fields of the same name are kept under "data_<name>".
+RESERVED: Final = frozenset({"v", "seq", "ts", "kind", "prev", "hash"})
+ERROR_TEXT_CHARS: Final = 500
+
+
+class Shaper:
+    """Turns what happened into the record to write; runs on the event loop, with bounded cost."""
+
+    def __init__(self, redactor: Redactor, *, output_budget: int, arguments_budget: int, event_budget: int = 4096) -> None:
+        self.redactor = redactor
+        self._output_budget = output_budget
+        self._arguments_budget = arguments_budget
+        self._event_budget = event_budget
+
+    def call(self, call: Call, response: Message, outcome: str, when: float, now: float) -> dict[str, Any]:
+        """A call that reached the gateway's forwarding path and ended (`CallHooks.finished`)."""
+        record = self._head(call.method, when, call.ctx, outcome)
+        record["server"] = call.server or None
+        record["tool"] = call.name
+        record["rpc_id"] = call.client_id
+        self._arguments(record, call.method, call.params)
+        record["http_status"] = None if outcome == "cancelled" else _http_status(call.ctx)
+        error = response.get("error")
+        result = response.get("result")
+        if isinstance(error, dict):
+            self._error(record, error)
+            if outcome == "unavailable" and error.get("code") == codes.CIRCUIT_OPEN:
+                record["outcome"] = "breaker_open"
+        else:
+            record["rpc_error"] = None
+            tool_error = call.method == "tools/call" and isinstance(result, dict) and result.get("isError") is True
+            record["is_error"] = tool_error if call.method == "tools/call" else None
+            record["error"] = _first_text(self.redactor, result) if tool_error else None
+        record["duration_ms"] = round((now - call.started) * 1000, 3)
+        if isinstance(result, dict):
+            # `_meta` is protocol metadata, not the output
+            output, cut = self.redactor.copy(result, self._output_budget, skip="_meta")
+            record["output"] = output
+            if cut:
+                record["truncated"] = True
+        else:
+            record["output"] = None
+        return record
+
+    def refusal(
+        self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any],
+        error: dict[str, object], when: float,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A call answered without reaching a backend: unknown name, policy, rate limit, breaker."""
+        code = error.get("code")
+        outcome = REFUSAL_OUTCOMES.get(code, "refused") if isinstance(code, int) else "refused"
+        record = self._head(method, when, ctx, outcome)
+        record["server"] = server or None
+        record["tool"] = name
+        record["rpc_id"] = None
+        self._arguments(record, method, params)
+        record["http_status"] = _http_status(ctx)
+        self._error(record, error)
+        record["duration_ms"] = None
+        record["output"] = None
+        return record
+
+    def event(self, kind: str, fields: dict[str, Any], when: float) -> dict[str, Any]:
+        """Something a part records through `host.audit.record(kind, **fields)`."""
+        ctx = fields.pop("ctx", None)
+        outcome = fields.pop("outcome", None) or EVENT_OUTCOMES.get(kind)
+        record = self._head(kind, when, ctx if isinstance(ctx, ClientContext) else None, outcome)
+        principal = fields.pop("principal", None)
+        if isinstance(principal, Principal):
+            record["principal"], record["principal_kind"] = principal.name, principal.kind
+        elif principal is not None:
+            record["principal"] = str(principal)
+        data = {(f"data_{k}" if k in RESERVED else k): v for k, v in fields.items()}
+        cleaned, cut = self.redactor.copy(data, self._event_budget)
+        record.update(cleaned)
+        if cut:
+            record["truncated"] = True
+        return record
+
+    @staticmethod
+    def own(kind: str, fields: dict[str, Any], when: float) -> dict[str, Any]:
+        """A record the audit trail writes about itself (drops, pruning, recovery)."""
+        return {"v": VERSION, "seq": 0, "ts": when, "kind": kind, **fields}
+
+    def _head(self, kind: str, when: float, ctx: ClientContext | None, outcome: str | None) -> dict[str, Any]:
+        record: dict[str, Any] = {"v": VERSION, "seq": 0, "ts": when, "kind": kind, "outcome": outcome}
+        if ctx is None:
+            return record
+        record["principal"] = ctx.principal.name
+        record["principal_kind"] = ctx.principal.kind
+        record["client"] = ctx.remote or None
+        record["user_agent"] = ctx.user_agent or None
+        record["request_id"] = ctx.request_id or None
+        record["session"] = ctx.session.id if ctx.session is not None else None
+        record["era"] = ctx.era.value
+        record["protocol_version"] = ctx.protocol_version
+        return record
+
+    def _arguments(self, record: dict[str, Any], method: str, params: dict[str, Any] | None) -> None:
+        if not params:
+            record["arguments"] = None
+            return
+        args = params.get("argument" if method == "completion/complete" else "arguments")
+        if args is None:
+            record["arguments"] = None
+            return
+        cleaned, cut = self.redactor.copy(args, self._arguments_budget)
+        record["arguments"] = cleaned
+        if cut:
+            record["truncated"] = True
+
+    def _error(self, record: dict[str, Any], error: dict[str, Any]) -> None:
+        cleaned, _ = self.redactor.copy(error, ERROR_TEXT_CHARS)
+        record["rpc_error"] = cleaned
+        record["is_error"] = None
+        message = cleaned.get("message")
+        record["error"] = message if isinstance(message, str) else None
+
+
+def _http_status(ctx: ClientContext | None) -> int:
+    # MCP errors travel inside a 200 (Streamable HTTP) or as an event after the 202 that
+    # accepted the POST (the 2024-11-05 HTTP+SSE transport).
+    if ctx is not None and ctx.session is not None and ctx.session.transport == "sse":
+        return 202
+    return 200
+
+
+def _first_text(redactor: Redactor, result: Any) -> str | None:
+    content = result.get("content") if isinstance(result, dict) else None
+    if isinstance(content, list):
+        for item in content:
+            if isinstance(item, dict) and item.get("type") == "text" and isinstance(item.get("text"), str):
+                return redactor.text(item["text"], ERROR_TEXT_CHARS)
+    return None

@@ -1,0 +1,177 @@
+"""Redaction before anything is written: secret keys and secret-looking strings, within a size budget."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, Final
+
+REDACTED: Final = "[REDACTED]"
+ELLIPSIS: Final = "…"
+
+# Key names (compared lower-cased with separators removed, so `API-Key`, `api_key` and `apiKey` are one
+# name) whose values are never written. A key matches when it equals a name or ends with one, so
+# `github_token` and `db_password` match while `max_tokens` does not.
+DEFAULT_KEYS: Final = (
+    "authorization", "cookie", "token", "password", "passwd", "passphrase", "pwd", "secret", "secretkey",
+    "apikey", "privatekey", "accesskey", "credential", "credentials", "sessionid", "clientsecret",
+)  # fmt: skip
+
+# Strings that look like credentials wherever they appear (arguments, outputs, error messages).
+DEFAULT_PATTERNS: Final = (
+    r"(?i:bearer|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*",  # Authorization header values
+    r"\bmcpk_[A-Za-z0-9_\-]{8,}",  # mcpctl API keys
+    r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",  # JWTs (JWS compact form)
+    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",  # AWS access key ids
+    r"\bgh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
+    r"\bgithub_pat_[A-Za-z0-9_]{20,}",  # GitHub fine-grained tokens
+    r"\bglpat-[A-Za-z0-9_\-]{20,}",  # GitLab tokens
+    r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",  # Slack tokens
+    r"\bAIza[0-9A-Za-z_\-]{35}",  # Google API keys
+    r"\b[rsp]k_(?:live|test)_[A-Za-z0-9]{16,}",  # Stripe keys
+    r"\bsk-[A-Za-z0-9_\-]{20,}",  # OpenAI / Anthropic style keys
+    # PEM private keys; a block cut short by the size budget is redacted to the end of the string
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+    # key=value and "key": "value" inside text (a tool that returns JSON or a config file as text)
+    r"(?i:password|passwd|secret|token|api[_-]?key)[\"']?\s*[=:]\s*[\"']?[^\s&,;\"']+",
+    r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)",  # user:password@ in URLs
+)
+
+# A string longer than its budget is cut after this much extra, so that a secret straddling the cut
+# is still seen whole by the patterns before the final cut.
+_LOOKAHEAD: Final = 4096
+# No default pattern matches fewer characters (`token=x`), so shorter strings skip the regex.
+_SHORTEST_SECRET: Final = 7
+_MAX_DEPTH: Final = 32
+_SCALAR_COST: Final = 4
+_GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
+
+
+def normalize_key(name: str) -> str:
+    return "".join(c for c in name.lower() if c.isalnum())
+
+
+def combine_patterns(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One alternation of patterns that use no groups of their own (like the defaults); a leading
+    `(?i)` becomes a scoped `(?i:...)` group."""
+    parts = []
+    for pattern in patterns:
+        match = _GLOBAL_FLAGS.match(pattern)
+        if match:
+            pattern = f"(?{match.group(1)}:{pattern[match.end() :]})"
+        parts.append(f"(?:{pattern})")
+    return re.compile("|".join(parts))
+
+
+class Redactor:
+    """Makes a bounded, redacted copy of any JSON-like value; never mutates what it is given."""
+
+    def __init__(self, keys: Iterable[str] = (), patterns: Iterable[str] = ()) -> None:
+        self._keys = tuple({normalize_key(k) for k in (*DEFAULT_KEYS, *keys) if normalize_key(k)})
+        self._defaults = combine_patterns(DEFAULT_PATTERNS)
+        # A user's patterns stay separate: their group numbers and names must not collide.
+        self._extra = tuple(re.compile(p) for p in patterns)
+        self._known: dict[str, bool] = {}  # key name -> secret?; key names repeat, so this is cached
+
+    def secret_key(self, name: str) -> bool:
+        known = self._known.get(name)
+        if known is None:
+            norm = normalize_key(name)
+            known = any(norm.endswith(k) for k in self._keys)
+            if len(self._known) > 4096:
+                self._known.clear()  # bound the cache against clients that invent key names
+            self._known[name] = known
+        return known
+
+    def text(self, value: str, limit: int | None = None) -> str:
+        """A string with secrets replaced, cut to `limit` characters (with a trailing ellipsis)."""
+        if limit is not None and len(value) > limit:
+            return self._scrub(value[: limit + _LOOKAHEAD])[:limit] + ELLIPSIS
+        return self._scrub(value)
+
+    def copy(self, value: Any, budget: int, skip: str | None = None) -> tuple[Any, bool]:
+        """A redacted copy of `value` about `budget` characters of JSON at most, and whether it was cut.
+
+        The walk stops when the budget is spent, so its cost is bounded by the budget, not by the
+        size of the value (a 10 MB tool result costs the same as a 10 KB one). A top-level key
+        named `skip` is left out.
+        """
+        walk = _Walk(self, budget)
+        if skip is not None and type(value) is dict and skip in value:
+            value = {k: v for k, v in value.items() if k != skip}
+        return walk.value(value, 0), walk.truncated
+
+    def _scrub(self, value: str) -> str:
+        if len(value) >= _SHORTEST_SECRET:
+            value = self._defaults.sub(REDACTED, value)
+        for pattern in self._extra:
+            value = pattern.sub(REDACTED, value)
+        return value
+
+
+class _Walk:
+    __slots__ = ("left", "redactor", "truncated")
+
+    def __init__(self, redactor: Redactor, budget: int) -> None:
+        self.redactor = redactor
+        self.left = budget
+        self.truncated = False
+
+    def value(self, value: Any, depth: int) -> Any:
+        kind = type(value)
+        if kind is str:
+            if len(value) > self.left:
+                self.truncated = True
+                limit = max(self.left, 0)
+                self.left = -1
+                return self.redactor.text(value, limit)
+            self.left -= len(value) + 2
+            return self.redactor._scrub(value)
+        if kind is dict:
+            return self.mapping(value, depth)
+        if kind is list or kind is tuple:
+            return self.sequence(value, depth)
+        self.left -= _SCALAR_COST
+        if value is None or kind is int or kind is float or kind is bool:
+            return value
+        if isinstance(value, dict):
+            return self.mapping(value, depth)
+        if isinstance(value, list | tuple):
+            return self.sequence(value, depth)
+        if isinstance(value, bool | int | float):
+            return value
+        return self.value(str(value), depth)
+
+    def mapping(self, value: dict[Any, Any], depth: int) -> dict[str, Any]:
+        if depth >= _MAX_DEPTH:
+            self.truncated = True
+            return {ELLIPSIS: "nested too deeply"}
+        out: dict[str, Any] = {}
+        secret = self.redactor.secret_key
+        for i, (key, item) in enumerate(value.items()):
+            if self.left <= 0:
+                self.truncated = True
+                out[ELLIPSIS] = f"{len(value) - i} more"
+                break
+            name = key if type(key) is str else str(key)
+            self.left -= len(name) + 4
+            if secret(name):
+                self.left -= len(REDACTED)
+                out[name] = REDACTED
+            else:
+                out[name] = self.value(item, depth + 1)
+        return out
+
+    def sequence(self, value: list[Any] | tuple[Any, ...], depth: int) -> list[Any]:
+        if depth >= _MAX_DEPTH:
+            self.truncated = True
+            return [ELLIPSIS]
+        out: list[Any] = []
+        for i, item in enumerate(value):
+            if self.left <= 0:
+                self.truncated = True
+                out.append(f"{ELLIPSIS} {len(value) - i} more")
+                break
+            self.left -= 1
+            out.append(self.value(item, depth + 1))
+        return out

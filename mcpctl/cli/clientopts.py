@@ -1,0 +1,215 @@
+"""What the client commands share: target and input options, `-- COMMAND` parsing, running async code."""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import typer
+from typer.core import TyperCommand
+
+from mcpctl import envvars
+from mcpctl.cli import completers
+
+if TYPE_CHECKING:
+    import click
+
+    from mcpctl.cli.console import Console
+    from mcpctl.client.answers import CliAnswerer
+    from mcpctl.client.progress import ProgressDisplay
+    from mcpctl.client.targets import Target
+
+T = TypeVar("T")
+COMMAND_KEY = "mcpctl.command"
+DEFAULT_TIMEOUT = 300.0
+TARGET_HELP = (
+    "\n\nTarget: the running host by default (`mcpctl serve`, found through its state file; honours "
+    f"{envvars.HOME}); --url URL for any MCP server over HTTP (default ${envvars.URL}); --server NAME "
+    "for a configured server (through the host when it serves it, else started directly); or "
+    "-- COMMAND ARGS... for a stdio server started just for this command."
+)
+
+
+class DashDashCommand(TyperCommand):
+    """Takes `-- COMMAND ARGS...` off the end before parsing, so it never mixes with key=value arguments."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            index = args.index("--")
+            ctx.meta[COMMAND_KEY] = args[index + 1 :]
+            args = args[:index]
+        return super().parse_args(ctx, args)
+
+
+def dash_command(ctx: typer.Context) -> list[str]:
+    command = ctx.meta.get(COMMAND_KEY)
+    return list(command) if command else []
+
+
+# Option factories: each command gets its own parameter objects.
+
+
+def url_option() -> Any:
+    return typer.Option(None, "--url", help=f"An MCP server's URL (Streamable HTTP or HTTP+SSE). Env: {envvars.URL}.")
+
+
+def server_option() -> Any:
+    return typer.Option(
+        None, "--server", "-s", help="A configured server, by name.", autocompletion=completers.server_names
+    )
+
+
+def config_option() -> Any:
+    return typer.Option(None, "--config", "-c", help=f"Configuration file for --server. Env: {envvars.CONFIG}.")
+
+
+def header_option() -> Any:
+    return typer.Option([], "--header", "-H", metavar="'NAME: VALUE'", help="An HTTP header for --url (repeatable).")
+
+
+def timeout_option() -> Any:
+    return typer.Option(DEFAULT_TIMEOUT, "--timeout", metavar="S", help="Give up (and cancel) after S seconds.")
+
+
+def json_option() -> Any:
+    return typer.Option(False, "--json", help="Print the raw JSON result, for scripts.")
+
+
+def root_option() -> Any:
+    return typer.Option([], "--root", metavar="PATH", help="A root offered to the server (repeatable; default: the current directory).")
+
+
+def no_input_option() -> Any:
+    return typer.Option(False, "--no-input", help="Never ask: fail if the server asks for input (elicitation).")
+
+
+def yes_option() -> Any:
+    return typer.Option(False, "--yes", "-y", help="Answer the server's forms with their defaults, without asking.")
+
+
+def sampling_option() -> Any:
+    return typer.Option(
+        None, "--sampling-command", metavar="CMD",
+        help="Answer sampling requests with CMD (request JSON on stdin; result JSON or text on stdout). Default: refuse.",
+    )  # fmt: skip
+
+
+def save_dir_option() -> Any:
+    return typer.Option(None, "--save-dir", metavar="DIR", help="Where images, audio and blobs are saved (default: mcpctl's data directory, files/).")
+
+
+# Building the pieces a command needs.
+
+
+def target_of(
+    ctx: typer.Context, url: str | None, server: str | None, config: Path | None, headers: Sequence[str]
+) -> Target:
+    from mcpctl.client.targets import TargetOptions, resolve
+    from mcpctl.paths import Paths
+
+    options = TargetOptions(url=url, server=server, command=dash_command(ctx), config=config, headers=parse_headers(headers))
+    return resolve(options, Paths.from_env())
+
+
+def parse_headers(values: Sequence[str]) -> dict[str, str]:
+    from mcpctl.errors import UsageError
+
+    headers: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition(":")
+        if not sep or not name.strip():
+            raise UsageError(f"--header {value!r} is not 'Name: value'")
+        headers[name.strip()] = text.strip()
+    return headers
+
+
+def answerer_of(
+    target: Target,
+    console: Console,
+    progress: ProgressDisplay | None,
+    *,
+    roots: Sequence[Path],
+    no_input: bool,
+    yes: bool,
+    sampling_command: str | None,
+) -> CliAnswerer:
+    """How this command answers the server: a terminal form, defaults (--yes), or a clear refusal."""
+    import sys
+
+    from mcpctl.client.answers import CliAnswerer, Elicitor
+    from mcpctl.client.elicit import DefaultsElicitor, RefusingElicitor, TerminalElicitor
+
+    elicitor: Elicitor
+    if no_input:
+        elicitor = RefusingElicitor("--no-input was given")
+    elif yes:
+        elicitor = DefaultsElicitor()
+    elif sys.stdin.isatty():
+        elicitor = TerminalElicitor(ConsoleTerminal(console), progress.paused if progress else _no_pause, _open_url)
+    else:
+        elicitor = RefusingElicitor("stdin is not a terminal")
+    return CliAnswerer(
+        target.endpoint.label, roots=list(roots) or [Path.cwd()], elicitor=elicitor, warn=console.warn,
+        sampling_command=sampling_command,
+    )  # fmt: skip
+
+
+class ConsoleTerminal:
+    """The person at the terminal: prompts on stderr (through the console), answers from stdin."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+
+    def write(self, text: str) -> None:
+        self._console.err.print(text, end="", markup=False, highlight=False)
+
+    def read_line(self, prompt: str) -> str | None:
+        self.write(prompt)
+        try:
+            return input()
+        except EOFError:
+            return None
+
+
+def log_printer(console: Console, label: str) -> Any:
+    """Server log notifications (warning and above) as lines on stderr."""
+    from mcpctl.protocol.eras import log_level_rank
+
+    threshold = log_level_rank("warning")
+
+    def show(params: dict[str, Any]) -> None:
+        level = params.get("level")
+        if log_level_rank(level) < threshold:
+            return
+        data = params.get("data")
+        logger = params.get("logger")
+        source = f"{label}" + (f" ({logger})" if isinstance(logger, str) else "")
+        console.err.print(f"{source} [{level}]: {data if isinstance(data, str) else data!r}", markup=False, highlight=False)
+
+    return show
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run the command's coroutine; Ctrl-C cancels it (requests are cancelled) and exits 130."""
+    import asyncio
+
+    return asyncio.run(coro)
+
+
+def save_dir_of(option: Path | None) -> Path:
+    from mcpctl.paths import Paths
+
+    return option if option is not None else Paths.from_env().data_dir / "files"
+
+
+def _open_url(url: str) -> None:
+    import webbrowser
+
+    webbrowser.open(url)
+
+
+def _no_pause() -> Any:
+    import contextlib
+
+    return contextlib.nullcontext()

@@ -1,0 +1,207 @@
+"""Tool arguments from the command line: key=value coerced by the input schema, key:=json, --args."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from mcpctl.errors import UsageError
+
+_TRUE = frozenset({"true", "yes", "y", "on", "1"})
+_FALSE = frozenset({"false", "no", "n", "off", "0"})
+
+
+def base_arguments(spec: str | None, read_stdin: Callable[[], str]) -> dict[str, Any]:
+    """--args: a JSON object inline, from @file, or from - (stdin)."""
+    if spec is None:
+        return {}
+    if spec == "-":
+        text, origin = read_stdin(), "stdin"
+    elif spec.startswith("@"):
+        path = Path(spec[1:]).expanduser()
+        try:
+            text, origin = path.read_text(encoding="utf-8"), str(path)
+        except OSError as exc:
+            raise UsageError(f"--args {spec}: cannot read {path}: {exc.strerror}") from exc
+    else:
+        text, origin = spec, "--args"
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{origin}: not valid JSON: {exc}", hint="--args takes a JSON object, @FILE or -") from exc
+    if not isinstance(value, dict):
+        raise UsageError(f"{origin}: tool arguments must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def parse_pairs(pairs: Sequence[str], schema: object) -> dict[str, Any]:
+    """`key=value` (coerced by the property's schema) and `key:=json` (parsed as JSON)."""
+    properties = _properties(schema)
+    arguments: dict[str, Any] = {}
+    for pair in pairs:
+        raw_json = ":=" in pair and (pair.index(":=") < pair.index("=") if "=" in pair else True)
+        key, _, value = pair.partition(":=") if raw_json else pair.partition("=")
+        if not key or (not raw_json and "=" not in pair):
+            raise UsageError(f"argument {pair!r} is not key=value or key:=json", hint="for example: message=hi count:=3")
+        if raw_json:
+            try:
+                arguments[key] = json.loads(value)
+            except ValueError as exc:
+                raise UsageError(f"argument {key}: {value!r} is not valid JSON ({exc.msg})") from exc
+        else:
+            arguments[key] = coerce(value, properties.get(key), key)
+    return arguments
+
+
+def coerce(text: str, schema: object, key: str = "") -> Any:
+    """The value `text` stands for under `schema`: strings stay strings, other types are parsed."""
+    types = _types(schema)
+    if not types or "string" in types:
+        return text  # a string (or anything): keep what was typed, exactly
+    for kind in types:
+        try:
+            return _convert(text, kind, schema if isinstance(schema, dict) else {})
+        except ValueError:
+            continue
+    expected = " or ".join(types)
+    raise UsageError(f"argument {key}: {text!r} is not a valid {expected}", hint=f"use {key}:=JSON to pass any JSON value")
+
+
+def _convert(text: str, kind: str, schema: dict[str, Any]) -> Any:
+    if kind == "integer":
+        return int(text)
+    if kind == "number":
+        number = float(text)
+        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+    if kind == "boolean":
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ValueError(text)
+    if kind == "null":
+        if text in ("null", ""):
+            return None
+        raise ValueError(text)
+    if kind == "array":
+        if text.lstrip().startswith("["):
+            value = json.loads(text)
+            if isinstance(value, list):
+                return value
+            raise ValueError(text)
+        items = schema.get("items")
+        return [coerce(part, items) for part in text.split(",")] if text else []
+    if kind == "object":
+        value = json.loads(text)
+        if isinstance(value, dict):
+            return value
+        raise ValueError(text)
+    raise ValueError(kind)
+
+
+def _types(schema: object) -> list[str]:
+    """The JSON types a property accepts, looking through anyOf/oneOf; [] when unconstrained."""
+    if not isinstance(schema, dict):
+        return []
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return [kind]
+    if isinstance(kind, list):
+        return [k for k in kind if isinstance(k, str)]
+    if "enum" in schema and isinstance(schema["enum"], list):
+        found = {_json_type(v) for v in schema["enum"]}
+        return [] if "string" in found else sorted(found)
+    if "const" in schema:
+        return [_json_type(schema["const"])]
+    found_types: list[str] = []
+    for key in ("anyOf", "oneOf"):
+        options = schema.get(key)
+        if isinstance(options, list):
+            for option in options:
+                for kind_name in _types(option):
+                    if kind_name not in found_types:
+                        found_types.append(kind_name)
+    return found_types
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "string"
+
+
+def _properties(schema: object) -> dict[str, Any]:
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    return props if isinstance(props, dict) else {}
+
+
+def validate(arguments: dict[str, Any], schema: object, tool: str) -> None:
+    """Check the arguments against the tool's inputSchema (JSON Schema 2020-12 unless it says otherwise).
+
+    Raises UsageError listing every bad field with what was expected.
+    """
+    if not isinstance(schema, dict) or not schema:
+        return
+    from jsonschema import Draft202012Validator, SchemaError, validators
+
+    cls = validators.validator_for(schema, default=Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except SchemaError:
+        return  # the server's schema is broken: let the server judge the arguments
+    problems = sorted(_describe(error) for error in cls(schema).iter_errors(arguments))
+    if problems:
+        lines = "\n".join(f"  {problem}" for problem in problems)
+        raise UsageError(
+            f"invalid arguments for {tool}:\n{lines}", hint=f"see the schema with `mcpctl tools --schema` ({tool})"
+        )
+
+
+def _describe(error: Any) -> str:
+    path = ".".join(str(part) for part in error.absolute_path)
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        field = f"{path}.{missing}" if path else missing
+        expected = _expected(error.schema.get("properties", {}).get(missing))
+        return f"{field}: missing (required{', expected ' + expected if expected else ''})"
+    if error.validator == "additionalProperties":
+        return f"{path or '(arguments)'}: {error.message}"
+    expected = _expected(error.schema) if error.validator in ("type", "enum", "const") else ""
+    detail = f" (expected {expected})" if expected else ""
+    return f"{path or '(arguments)'}: {error.message}{detail}"
+
+
+def _expected(schema: object) -> str:
+    if not isinstance(schema, dict):
+        return ""
+    if isinstance(schema.get("enum"), list):
+        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    types = _types(schema)
+    return " or ".join(types)
+
+
+def suggest(name: str, names: Sequence[str]) -> list[str]:
+    """Close names for a mistyped one: same name under another prefix first, then similar spellings."""
+    tail = name.rsplit("__", 1)[-1]
+    same_tail = [n for n in names if n != name and n.rsplit("__", 1)[-1] == tail]
+    similar = difflib.get_close_matches(name, names, n=5, cutoff=0.6)
+    similar_tail = difflib.get_close_matches(tail, [n.rsplit("__", 1)[-1] for n in names], n=5, cutoff=0.6)
+    by_tail = [n for n in names if n.rsplit("__", 1)[-1] in similar_tail]
+    result: list[str] = []
+    for candidate in [*same_tail, *similar, *by_tail]:
+        if candidate not in result:
+            result.append(candidate)
+    return result[:5]

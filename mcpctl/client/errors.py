@@ -1,0 +1,48 @@
+"""Client-side errors, and JSON-RPC errors from a server turned into the right exit code."""
+
+from __future__ import annotations
+
+from mcpctl import envvars
+from mcpctl.errors import (
+    AuthError,
+    BackendTimeoutError,
+    McpctlError,
+    RemoteError,
+    UnavailableError,
+    UsageError,
+)
+from mcpctl.protocol import codes
+
+USER_REJECTED = -1  # what the spec suggests a client answers when the user refuses a request
+
+
+class ToolError(McpctlError):
+    """The tool ran and reported failure (`isError: true`); its output was already printed."""
+
+
+class InputError(UsageError):
+    """The server asked for input (elicitation, sampling) that this invocation cannot give."""
+
+    jsonrpc_code = USER_REJECTED
+
+
+def error_from_rpc(code: int, message: str, data: object, label: str) -> McpctlError:
+    """The McpctlError for a JSON-RPC error a server (or the host in front of it) answered."""
+    text = message or f"error {code}"
+    if code == codes.UNAUTHORIZED:
+        return AuthError(
+            f"{label} requires authentication: {text}",
+            hint=f"set {envvars.API_KEY} to an API key for it (for the mcpctl host: one it accepts)",
+        )
+    if code == codes.FORBIDDEN:
+        return AuthError(f"{label} refused the request: {text}")
+    if code == codes.BACKEND_TIMEOUT:
+        return BackendTimeoutError(text)
+    if code in (codes.BACKEND_UNAVAILABLE, codes.CIRCUIT_OPEN, codes.NO_ROUTE):
+        return UnavailableError(text)
+    if code == codes.RATE_LIMITED:
+        retry = data.get("retryAfter") if isinstance(data, dict) else None
+        return UnavailableError(text, hint=f"retry after {retry} seconds" if retry is not None else None)
+    if code in (codes.INVALID_PARAMS, codes.METHOD_NOT_FOUND):
+        return UsageError(f"{label}: {text}")
+    return RemoteError(code, f"{label}: {text}", data)

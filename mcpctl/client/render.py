@@ -1,0 +1,142 @@
+"""Showing results: text plainly, JSON pretty, images and audio saved to files, links listed."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import mimetypes
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Output(Protocol):
+    """The part of cli.console.Console that results are printed through."""
+
+    def data(self, text: str) -> None: ...
+
+    def json(self, value: Any) -> None: ...
+
+
+class Renderer:
+    """Prints MCP content for a person; binary content goes to files under `save_dir`."""
+
+    def __init__(self, out: Output, save_dir: Path, stem: str, clock: Callable[[], float] = time.time) -> None:
+        self._out = out
+        self._save_dir = save_dir
+        self._stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.") or "output"
+        self._clock = clock
+        self.saved: list[Path] = []
+
+    def tool_result(self, result: dict[str, Any]) -> None:
+        structured = result.get("structuredContent")
+        has_structured = "structuredContent" in result
+        for block in _blocks(result.get("content")):
+            if has_structured and block.get("type") == "text" and _json_equal(block.get("text"), structured):
+                continue  # the text rendition of the structured content: shown once, below
+            self.block(block)
+        if has_structured:
+            self._out.json(structured)
+
+    def prompt_result(self, result: dict[str, Any]) -> None:
+        description = result.get("description")
+        if isinstance(description, str) and description:
+            self._out.data(f"# {description}")
+        messages = result.get("messages")
+        for message in messages if isinstance(messages, list) else []:
+            if not isinstance(message, dict):
+                continue
+            self._out.data(f"[{message.get('role', '?')}]")
+            content = message.get("content")
+            for block in content if isinstance(content, list) else [content]:
+                if isinstance(block, dict):
+                    self.block(block)
+
+    def read_result(self, result: dict[str, Any]) -> None:
+        contents = result.get("contents")
+        for item in contents if isinstance(contents, list) else []:
+            if isinstance(item, dict):
+                self._resource(item, header=len(contents) > 1)
+
+    def block(self, block: dict[str, Any]) -> None:
+        kind = block.get("type")
+        if kind == "text":
+            self._text(str(block.get("text", "")))
+        elif kind in ("image", "audio"):
+            path = self._save(block.get("data"), block.get("mimeType"))
+            self._out.data(f"[{kind} saved to {path} ({block.get('mimeType', 'unknown type')})]")
+        elif kind == "resource_link":
+            self._out.data(_describe_link(block))
+        elif kind == "resource" and isinstance(block.get("resource"), dict):
+            self._resource(block["resource"], header=True)
+        else:
+            self._out.json(block)
+
+    def _resource(self, item: dict[str, Any], *, header: bool) -> None:
+        uri, mime = item.get("uri", "?"), item.get("mimeType")
+        kind = f" ({mime})" if isinstance(mime, str) else ""
+        if "blob" in item:
+            path = self._save(item.get("blob"), mime)
+            self._out.data(f"[resource {uri}{kind} saved to {path}]")
+            return
+        if header:
+            self._out.data(f"[resource {uri}{kind}]")
+        self._text(str(item.get("text", "")))
+
+    def _text(self, text: str) -> None:
+        stripped = text.strip()
+        if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
+            try:
+                self._out.json(json.loads(stripped))
+                return
+            except ValueError:
+                pass
+        self._out.data(text)
+
+    def _save(self, data: object, mime: object) -> Path:
+        try:
+            raw = base64.b64decode(data if isinstance(data, str) else "", validate=False)
+        except (binascii.Error, ValueError):
+            raw = b""
+        ext = (mimetypes.guess_extension(mime) if isinstance(mime, str) else None) or ".bin"
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self._clock()))
+        self._save_dir.mkdir(parents=True, exist_ok=True)
+        index = len(self.saved) + 1
+        path = self._save_dir / f"{self._stem}-{stamp}-{index}{ext}"
+        while path.exists():
+            index += 1
+            path = self._save_dir / f"{self._stem}-{stamp}-{index}{ext}"
+        path.write_bytes(raw)
+        self.saved.append(path)
+        return path
+
+
+def error_text(result: dict[str, Any]) -> str | None:
+    """The message of an isError result when it is all text (else None: render it instead)."""
+    blocks = _blocks(result.get("content"))
+    if not blocks or any(b.get("type") != "text" for b in blocks):
+        return None
+    return "\n".join(str(b.get("text", "")) for b in blocks).strip() or None
+
+
+def _blocks(content: object) -> list[dict[str, Any]]:
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+
+
+def _json_equal(text: object, value: object) -> bool:
+    if not isinstance(text, str):
+        return False
+    try:
+        return bool(json.loads(text) == value)
+    except ValueError:
+        return False
+
+
+def _describe_link(block: dict[str, Any]) -> str:
+    details = [str(block[key]) for key in ("name", "mimeType") if isinstance(block.get(key), str)]
+    description = block.get("description")
+    text = f"[link {block.get('uri', '?')}" + (f" ({', '.join(details)})" if details else "") + "]"
+    return text + (f" {description}" if isinstance(description, str) and description else "")

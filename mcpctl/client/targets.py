@@ -1,0 +1,200 @@
+"""Which server a client command talks to: the running host, --url, --server NAME or -- COMMAND."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from mcpctl import envvars
+from mcpctl.backends.base import MessageSink, Transport
+from mcpctl.client.credentials import EnvApiKey
+from mcpctl.client.hostapi import find_host, require_host, servers_report
+from mcpctl.client.session import Endpoint
+from mcpctl.errors import UsageError
+from mcpctl.hoststate import HostState
+from mcpctl.paths import Paths
+from mcpctl.protocol.naming import SEPARATOR
+
+if TYPE_CHECKING:
+    from mcpctl.config.models import Config, ServerConfig
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """The target flags of a client command, as given."""
+
+    url: str | None = None
+    server: str | None = None
+    command: Sequence[str] = ()
+    config: Path | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved target: how to connect, and how names there map to the names a person types."""
+
+    endpoint: Endpoint
+    host: HostState | None = None  # set when the request goes through the running host
+    server: str | None = None  # --server NAME
+    # Through the host, a server's tools carry its prefix: None means "find out from the names".
+    prefix: str | None = None
+    other_prefixes: tuple[str, ...] = ()
+
+    @property
+    def scoped(self) -> bool:
+        """Whether names are one server's, seen through the host's aggregated (prefixed) view."""
+        return self.host is not None and self.server is not None
+
+    def names(self, exposed: Sequence[str]) -> dict[str, str]:
+        """The names a person uses -> the names on the wire (identical unless scoped)."""
+        if not self.scoped:
+            return {name: name for name in exposed}
+        prefix = self.prefix
+        if prefix is None:  # a host without a config file: a bridge (no prefix) or the demo
+            assert self.server is not None
+            prefix = self.server if any(n.startswith(self.server + SEPARATOR) for n in exposed) else ""
+        if prefix:
+            head = prefix + SEPARATOR
+            return {name[len(head):]: name for name in exposed if name.startswith(head)}
+        others = tuple(p + SEPARATOR for p in self.other_prefixes if p)
+        return {name: name for name in exposed if not name.startswith(others)} if others else {n: n for n in exposed}
+
+
+def resolve(options: TargetOptions, paths: Paths, environ: Mapping[str, str] | None = None) -> Target:
+    env = os.environ if environ is None else environ
+    given = [flag for flag, value in (("--url", options.url), ("--server", options.server),
+                                      ("-- COMMAND", options.command)) if value]  # fmt: skip
+    if len(given) > 1:
+        raise UsageError(f"give only one of {' / '.join(given)}")
+    if options.command:
+        return Target(command_endpoint(list(options.command)))
+    if options.url:
+        return Target(http_endpoint(options.url, options.url, env, options.headers))
+    if options.server:
+        return _server_target(options, paths, env)
+    if env.get(envvars.URL):
+        return Target(http_endpoint(env[envvars.URL], env[envvars.URL], env, options.headers))
+    host = require_host(paths)
+    return Target(host_endpoint(host, env), host=host)
+
+
+def host_endpoint(host: HostState, environ: Mapping[str, str]) -> Endpoint:
+    # A legacy session: through it the host can relay both a legacy server's requests
+    # (elicitation, roots, sampling) and a 2026-07-28 server's input_required rounds.
+    return http_endpoint(f"the mcpctl host at {host.url}", host.url, environ, {}, era="legacy")
+
+
+def http_endpoint(
+    label: str,
+    url: str,
+    environ: Mapping[str, str],
+    headers: Mapping[str, str],
+    *,
+    era: Literal["auto", "legacy", "modern"] = "auto",
+    mode: Literal["auto", "streamable-http", "sse"] = "auto",
+) -> Endpoint:
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"{url!r} is not an http:// or https:// URL")
+    credentials = EnvApiKey(environ)
+    static = dict(headers)
+
+    def make(sink: MessageSink) -> Transport:
+        from mcpctl.backends.http import HttpTransport
+
+        return HttpTransport(url, sink, headers=static, auth=credentials, mode=mode)
+
+    return Endpoint(label, make, era=era, credentials=credentials)
+
+
+def command_endpoint(command: list[str], label: str | None = None) -> Endpoint:
+    """-- COMMAND ARGS: a stdio server started for this one command, with the caller's environment.
+
+    Unlike the host's children (an allow-list), it inherits everything: the person typed the
+    command in their own shell, as they would run any other program.
+    """
+    from mcpctl.cli.common import derive_name
+
+    def make(sink: MessageSink) -> Transport:
+        from mcpctl.backends.stdio import StdioSpec, StdioTransport
+
+        spec = StdioSpec(command=command[0], args=tuple(command[1:]), inherit_env=tuple(os.environ), shutdown_timeout=2.0)
+        return StdioTransport(spec, sink)
+
+    return Endpoint(label or f"server {derive_name(command)!r}", make)
+
+
+def _server_target(options: TargetOptions, paths: Paths, env: Mapping[str, str]) -> Target:
+    name = options.server
+    assert name is not None
+    host = find_host(paths)
+    if host is not None:
+        served = [s.get("name") for s in servers_report(host).get("servers", []) if isinstance(s, dict)]
+        if name in served:
+            prefix, others = _host_prefixes(host, name, [s for s in served if isinstance(s, str)])
+            return Target(host_endpoint(host, env), host=host, server=name, prefix=prefix, other_prefixes=others)
+    config = _load_config(options.config, paths)
+    server = config.servers.get(name) if config is not None else None
+    if server is None:
+        known = sorted(config.servers) if config is not None else []
+        where = "the running host or the configuration" if host is not None else "the configuration"
+        from mcpctl.client.arguments import suggest
+
+        close = suggest(name, known)
+        raise UsageError(
+            f"no server named {name!r} in {where}",
+            hint=f"did you mean {', '.join(close)}?" if close else (
+                f"configured servers: {', '.join(known)}" if known else "add it to mcpctl.toml (see `mcpctl config path`)"
+            ),
+        )  # fmt: skip
+    return Target(_configured_endpoint(name, server, env), server=name)
+
+
+def _configured_endpoint(name: str, server: ServerConfig, env: Mapping[str, str]) -> Endpoint:
+    """A configured server started (or reached) directly, as the host would, for one command."""
+    label = f"server {name!r}"
+    if server.url:
+        return http_endpoint(label, server.url, env, server.headers, era=server.era, mode=server.transport)
+    assert server.command is not None
+    command = server.command
+
+    def make(sink: MessageSink) -> Transport:
+        from mcpctl.backends.stdio import StdioSpec, StdioTransport
+
+        spec = StdioSpec(
+            command=command, args=tuple(server.args), env=dict(server.env), inherit_env=tuple(server.inherit_env),
+            cwd=server.cwd, max_line_bytes=server.max_line_bytes, shutdown_timeout=min(server.shutdown_timeout, 2.0),
+        )  # fmt: skip
+        return StdioTransport(spec, sink)
+
+    return Endpoint(label, make, era=server.era, probe_timeout=server.probe_timeout)
+
+
+def _host_prefixes(host: HostState, name: str, served: list[str]) -> tuple[str | None, tuple[str, ...]]:
+    """The prefix of `name` on the host, and the other servers' (from the host's config file)."""
+    if not host.config:
+        return None, ()
+    try:
+        config = _load_config(Path(host.config), None)
+    except UsageError:
+        return None, ()
+    if config is None or name not in config.servers:
+        return None, ()
+    others = tuple(config.prefix_of(s) for s in served if s != name and s in config.servers)
+    return config.prefix_of(name), others
+
+
+def _load_config(option: Path | None, paths: Paths | None) -> Config | None:
+    from mcpctl.cli.common import config_path, load
+
+    path = option if paths is None else config_path(option, paths)
+    if path is None:
+        return None
+    if not path.exists():
+        if option is not None:
+            raise UsageError(f"{path}: no such configuration file")
+        return None
+    return load(path)
