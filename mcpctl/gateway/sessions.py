@@ -169,4 +169,6 @@ class MemorySessionStore:
         return list(self._sessions.values())
 
     def count(self) -> int:
-        return len(self._sessions)
+        """Live sessions (expired ones not yet swept are not counted)."""
+        now = self._clock()
+        return sum(1 for s in self._sessions.values() if now - s.last_seen <= self._ttl or s.stream_open or s.calls)

@@ -35,7 +35,7 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
         try:
             text = data.decode() if isinstance(data, bytes | bytearray) else str(data)
             return json.loads(text)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # nesting too deep for either parser
             raise ParseError(str(exc)) from exc
 
 
