@@ -181,8 +181,11 @@ class Supervisor:
     async def _run_once(self, server: ManagedServer) -> None:
         server.state = ServerState.STARTING
         server.retry_at = None
+        # A per-session server's shared instance only feeds the catalog: it must declare what the
+        # session instances declare, or servers that list tools by capability (roots) list fewer.
+        capabilities = SESSION_CAPABILITIES if server.config.isolation == "session" else ROUTABLE_CAPABILITIES
         try:
-            upstream = self._new_upstream(server, ROUTABLE_CAPABILITIES)
+            upstream = self._new_upstream(server, capabilities)
         except McpctlError as exc:  # e.g. a secret the environment refers to is missing
             server.last_error = str(exc)
             log.warning("%s: %s", server.name, exc)

@@ -17,31 +17,46 @@ DEFAULT_KEYS: Final = (
     "apikey", "privatekey", "accesskey", "credential", "credentials", "sessionid", "clientsecret",
 )  # fmt: skip
 
-# Strings that look like credentials wherever they appear (arguments, outputs, error messages).
+# Strings that look like credentials wherever they appear (arguments, outputs, error messages). Each
+# alternative starts with a literal character, which lets the regex engine skip ahead quickly; case
+# variants are spelt out for that reason.
+_KV_TAIL = r"[\"']?\s*[=:]\s*[\"']?[^\s&,;\"']+"
 DEFAULT_PATTERNS: Final = (
-    r"(?i:bearer|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*",  # Authorization header values
-    r"\bmcpk_[A-Za-z0-9_\-]{8,}",  # mcpctl API keys
-    r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",  # JWTs (JWS compact form)
-    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",  # AWS access key ids
-    r"\bgh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
-    r"\bgithub_pat_[A-Za-z0-9_]{20,}",  # GitHub fine-grained tokens
-    r"\bglpat-[A-Za-z0-9_\-]{20,}",  # GitLab tokens
-    r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",  # Slack tokens
-    r"\bAIza[0-9A-Za-z_\-]{35}",  # Google API keys
-    r"\b[rsp]k_(?:live|test)_[A-Za-z0-9]{16,}",  # Stripe keys
-    r"\bsk-[A-Za-z0-9_\-]{20,}",  # OpenAI / Anthropic style keys
+    r"B(?i:earer|asic)\s+[A-Za-z0-9\-._~+/]{8,}=*",  # Authorization header values
+    r"b(?i:earer|asic)\s+[A-Za-z0-9\-._~+/]{8,}=*",
+    r"mcpk_[A-Za-z0-9_\-]{8,}",  # mcpctl API keys
+    r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",  # JWTs (JWS compact form)
+    r"A(?:KIA|SIA)[0-9A-Z]{16}",  # AWS access key ids
+    r"gh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
+    r"github_pat_[A-Za-z0-9_]{20,}",  # GitHub fine-grained tokens
+    r"glpat-[A-Za-z0-9_\-]{20,}",  # GitLab tokens
+    r"xox[abposr]-[A-Za-z0-9\-]{10,}",  # Slack tokens
+    r"AIza[0-9A-Za-z_\-]{35}",  # Google API keys
+    r"sk_(?:live|test)_[A-Za-z0-9]{16,}",  # Stripe keys
+    r"rk_(?:live|test)_[A-Za-z0-9]{16,}",
+    r"sk-[A-Za-z0-9_\-]{20,}",  # OpenAI / Anthropic style keys
     # PEM private keys; a block cut short by the size budget is redacted to the end of the string
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
     # key=value and "key": "value" inside text (a tool that returns JSON or a config file as text)
-    r"(?i:password|passwd|secret|token|api[_-]?key)[\"']?\s*[=:]\s*[\"']?[^\s&,;\"']+",
-    r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)",  # user:password@ in URLs
+    r"P(?i:ASSW(?:OR)?D)" + _KV_TAIL,
+    r"p(?i:assw(?:or)?d)" + _KV_TAIL,
+    r"S(?i:ECRET)" + _KV_TAIL,
+    r"s(?i:ecret)" + _KV_TAIL,
+    r"T(?i:OKEN)" + _KV_TAIL,
+    r"t(?i:oken)" + _KV_TAIL,
+    r"A(?i:PI[_-]?KEY)" + _KV_TAIL,
+    r"a(?i:pi[_-]?key)" + _KV_TAIL,
+    r"://[^/\s:@]+:[^/\s@]+@",  # user:password@ in URLs
 )
+_KEYED = re.compile(r"^[^=:]*[=:]\s*[\"']?")
 
 # A string longer than its budget is cut after this much extra, so that a secret straddling the cut
 # is still seen whole by the patterns before the final cut.
 _LOOKAHEAD: Final = 4096
 # No default pattern matches fewer characters (`token=x`), so shorter strings skip the regex.
 _SHORTEST_SECRET: Final = 7
+_MEMO_CHARS: Final = 64
+_MEMO_ENTRIES: Final = 4096
 _MAX_DEPTH: Final = 32
 _SCALAR_COST: Final = 4
 _GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
@@ -72,6 +87,7 @@ class Redactor:
         # A user's patterns stay separate: their group numbers and names must not collide.
         self._extra = tuple(re.compile(p) for p in patterns)
         self._known: dict[str, bool] = {}  # key name -> secret?; key names repeat, so this is cached
+        self._seen: dict[str, str] = {}  # short string -> its redacted form; values like "text" repeat
 
     def secret_key(self, name: str) -> bool:
         known = self._known.get(name)
@@ -97,16 +113,38 @@ class Redactor:
         named `skip` is left out.
         """
         walk = _Walk(self, budget)
-        if skip is not None and type(value) is dict and skip in value:
-            value = {k: v for k, v in value.items() if k != skip}
+        if type(value) is dict:
+            return walk.mapping(value, 0, skip), walk.truncated
         return walk.value(value, 0), walk.truncated
 
     def _scrub(self, value: str) -> str:
-        if len(value) >= _SHORTEST_SECRET:
-            value = self._defaults.sub(REDACTED, value)
+        if len(value) < _SHORTEST_SECRET and not self._extra:
+            return value
+        short = len(value) <= _MEMO_CHARS
+        if short:
+            seen = self._seen.get(value)
+            if seen is not None:
+                return seen
+        out = self._defaults.sub(_replacement, value)
         for pattern in self._extra:
-            value = pattern.sub(REDACTED, value)
-        return value
+            out = pattern.sub(REDACTED, out)
+        if short:
+            if len(self._seen) >= _MEMO_ENTRIES:
+                self._seen.clear()
+            self._seen[value] = out
+        return out
+
+
+def _replacement(match: re.Match[str]) -> str:
+    """Keep what says what was there (`password=`, `https://...@`), replace the secret itself."""
+    text = match.group()
+    if text.startswith("://"):
+        return f"://{REDACTED}@"
+    if text[:5].lower() in ("passw", "secre", "token", "api_k", "api-k", "apike"):
+        keyed = _KEYED.match(text)
+        if keyed is not None:
+            return keyed.group() + REDACTED
+    return REDACTED
 
 
 class _Walk:
@@ -142,18 +180,20 @@ class _Walk:
             return value
         return self.value(str(value), depth)
 
-    def mapping(self, value: dict[Any, Any], depth: int) -> dict[str, Any]:
+    def mapping(self, value: dict[Any, Any], depth: int, skip: str | None = None) -> dict[str, Any]:
         if depth >= _MAX_DEPTH:
             self.truncated = True
             return {ELLIPSIS: "nested too deeply"}
         out: dict[str, Any] = {}
         secret = self.redactor.secret_key
-        for i, (key, item) in enumerate(value.items()):
+        for key, item in value.items():
             if self.left <= 0:
                 self.truncated = True
-                out[ELLIPSIS] = f"{len(value) - i} more"
+                out[ELLIPSIS] = f"{len(value) - len(out)} more"
                 break
             name = key if type(key) is str else str(key)
+            if name == skip:
+                continue
             self.left -= len(name) + 4
             if secret(name):
                 self.left -= len(REDACTED)
@@ -167,10 +207,10 @@ class _Walk:
             self.truncated = True
             return [ELLIPSIS]
         out: list[Any] = []
-        for i, item in enumerate(value):
+        for item in value:
             if self.left <= 0:
                 self.truncated = True
-                out.append(f"{ELLIPSIS} {len(value) - i} more")
+                out.append(f"{ELLIPSIS} {len(value) - len(out)} more")
                 break
             self.left -= 1
             out.append(self.value(item, depth + 1))

@@ -151,9 +151,13 @@ class KeyFile:
         live = [r for r in self.by_name(name) if r.usable(now) and r.retires is None]
         return max(live, key=lambda r: r.created) if live else None
 
-    def create(self, name: str, tools: tuple[str, ...], now: float, lifetime: float | None) -> tuple[str, KeyRecord]:
+    def create(
+        self, name: str, tools: tuple[str, ...], now: float, lifetime: float | None
+    ) -> tuple[str, KeyRecord]:
         if self.current(check_name(name), now) is not None:
-            raise UsageError(f"a key named {name!r} already exists", hint=f"use `mcpctl keys rotate {name}` for a new one")
+            raise UsageError(
+                f"a key named {name!r} already exists", hint=f"use `mcpctl keys rotate {name}` for a new one"
+            )
         key, key_id = new_key()
         record = KeyRecord(key_id, name, hash_key(key), tools, now, now + lifetime if lifetime else None)
         self.records[key_id] = record
@@ -166,7 +170,15 @@ class KeyFile:
             raise UsageError(f"no active key named {name!r}", hint="see `mcpctl keys list`")
         lifetime = old.expires - old.created if old.expires is not None else None
         key, key_id = new_key()
-        new = KeyRecord(key_id, name, hash_key(key), old.tools, now, now + lifetime if lifetime else None, rotated_from=old.id)
+        new = KeyRecord(
+            key_id,
+            name,
+            hash_key(key),
+            old.tools,
+            now,
+            now + lifetime if lifetime else None,
+            rotated_from=old.id,
+        )
         self.records[old.id] = replace(old, retires=now + overlap)
         self.records[key_id] = new
         return key, new, self.records[old.id]
@@ -189,7 +201,9 @@ def read_records(path: Path) -> dict[str, KeyRecord]:
     except FileNotFoundError:
         return {}
     except ValueError as exc:
-        raise UsageError(f"{path} is not valid JSON", hint="restore it from a backup, or delete it and create keys again") from exc
+        raise UsageError(
+            f"{path} is not valid JSON", hint="restore it from a backup, or delete it and create keys again"
+        ) from exc
     records = (KeyRecord.from_json(item) for item in data.get("keys", []))
     return {r.id: r for r in records}
 

@@ -26,20 +26,11 @@ class PolicyHook(NoHooks):
         if decision.allowed:
             return None
         principal = ctx.principal
+        # ctx gives the record its principal, client, user agent, session and request id
         self._audit.record(
-            "auth.denied",
-            principal=principal.name,
-            principal_kind=principal.kind,
-            method=method,
-            server=server,
-            tool=name,
-            reason=decision.reason,
-            required_scopes=list(decision.needed_scopes),
-            client=ctx.client_info.get("name"),
-            remote=ctx.remote,
-            user_agent=ctx.user_agent,
-            request_id=ctx.request_id,
-        )
+            "auth.denied", ctx=ctx, method=method, server=server or None, tool=name, reason=decision.reason,
+            required_scopes=list(decision.needed_scopes) or None,
+        )  # fmt: skip
         data: dict[str, object] = {"principal": principal.name, "name": name}
         if decision.needed_scopes:
             data.update(error="insufficient_scope", scope=" ".join(decision.needed_scopes))

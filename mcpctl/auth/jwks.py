@@ -33,7 +33,10 @@ def metadata_urls(issuer: str) -> list[str]:
     origin = f"{parts.scheme}://{parts.netloc}"
     path = parts.path
     if not path:
-        return [f"{origin}/.well-known/oauth-authorization-server", f"{origin}/.well-known/openid-configuration"]
+        return [
+            f"{origin}/.well-known/oauth-authorization-server",
+            f"{origin}/.well-known/openid-configuration",
+        ]
     return [
         f"{origin}/.well-known/oauth-authorization-server{path}",
         f"{origin}/.well-known/openid-configuration{path}",
@@ -62,7 +65,9 @@ class JwksCache:
         self.issuer = issuer
         self._jwks_uri = jwks_uri
         self._clock = clock
-        self._client_factory = client or (lambda: httpx.AsyncClient(timeout=FETCH_TIMEOUT, follow_redirects=False))
+        self._client_factory = client or (
+            lambda: httpx.AsyncClient(timeout=FETCH_TIMEOUT, follow_redirects=False)
+        )
         self._http: httpx.AsyncClient | None = None
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at = float("-inf")
@@ -157,7 +162,8 @@ class JwksCache:
         raise IssuerUnavailable("no authorization server metadata: " + "; ".join(problems))
 
     async def _get_json(self, url: str) -> dict[str, Any]:
-        assert self._http is not None, "JwksCache used before start()"
+        if self._http is None:
+            raise RuntimeError("JwksCache used before start()")
         try:
             response = await self._http.get(url, headers={"accept": "application/json"})
         except httpx.HTTPError as exc:

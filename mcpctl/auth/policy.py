@@ -97,7 +97,9 @@ class Policy:
             missing = tuple(s for s in rule.rule.scopes if s not in principal.scopes)
             if missing:
                 why = "API keys carry no scopes" if principal.kind == "api-key" else "the token lacks them"
-                return Decision(False, f"{name!r} needs scope(s) {' '.join(missing)} ({why})", tuple(rule.rule.scopes))
+                return Decision(
+                    False, f"{name!r} needs scope(s) {' '.join(missing)} ({why})", tuple(rule.rule.scopes)
+                )
             return ALLOWED
         return Decision(False, f"no policy rule allows {principal.name!r} {name!r}")
 

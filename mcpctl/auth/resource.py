@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from mcpctl.edge.asgi import Scope
 from mcpctl.edge.security import LOOPBACK_NAMES, is_loopback_host
@@ -13,6 +15,7 @@ MCP_PATH = "/mcp"
 METADATA_PATH = "/.well-known/oauth-protected-resource"
 # RFC 9728 section 3.1: the resource's path is appended to the well-known prefix
 METADATA_PATHS = frozenset({METADATA_PATH, METADATA_PATH + MCP_PATH})
+_HOST_CHARS = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 
 def normalise_resource(url: str) -> str:
@@ -45,17 +48,16 @@ class ProtectedResource:
         """The resource URL for this request (what its client should ask tokens for)."""
         if self.public_url:
             return normalise_resource(self.public_url)
+        # The name the client used (so the metadata matches the URL it knows); only a hint; the
+        # audience check never trusts it.
         host = _header(scope, b"host")
-        if host:
+        if host and _HOST_CHARS.match(host):
             return f"{scope.get('scheme', 'http')}://{host}{MCP_PATH}"
         return self._bound_url(scope)
 
     def metadata_url(self, scope: Scope) -> str:
-        resource = self.resource(scope)
-        origin = resource[: -len(MCP_PATH)] if resource.endswith(MCP_PATH) else resource
-        scheme, _, rest = origin.partition("://")
-        host, _, path = rest.partition("/")
-        return f"{scheme}://{host}{METADATA_PATH}/{path}{MCP_PATH}".replace("//mcp", "/mcp")
+        parts = urlsplit(self.resource(scope))
+        return f"{parts.scheme}://{parts.netloc}{METADATA_PATH}{parts.path}"
 
     def audiences(self, scope: Scope) -> frozenset[str]:
         """Token audiences accepted: the configured one, or every name of the listening address."""

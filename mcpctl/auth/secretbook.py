@@ -19,7 +19,9 @@ INDEX_FILE = "secrets-index.json"
 
 def check_secret_name(name: str) -> str:
     if not SECRET_NAME.match(name):
-        raise UsageError(f"invalid secret name {name!r}", hint="use letters, digits, '_', '.' and '-' (at most 128)")
+        raise UsageError(
+            f"invalid secret name {name!r}", hint="use letters, digits, '_', '.' and '-' (at most 128)"
+        )
     return name
 
 

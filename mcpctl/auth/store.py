@@ -126,7 +126,8 @@ def _mapped_errors() -> Any:
         raise
     except KeyringLocked as exc:
         raise KeyringUnavailable(
-            "the OS keyring is locked", hint="unlock it (log in to the desktop, or `gnome-keyring-daemon --unlock`)"
+            "the OS keyring is locked",
+            hint="unlock it (log in to the desktop, or `gnome-keyring-daemon --unlock`)",
         ) from exc
     except (NoKeyringError, InitError) as exc:
         raise KeyringUnavailable(f"no usable OS keyring: {type(exc).__name__}", hint=NO_BACKEND_FIX) from exc
@@ -134,24 +135,25 @@ def _mapped_errors() -> Any:
         raise KeyringUnavailable(f"the OS keyring failed: {type(exc).__name__}", hint=NO_BACKEND_FIX) from exc
     except Exception as exc:  # D-Bus errors from the Secret Service client libraries
         if type(exc).__module__.split(".")[0] in ("secretstorage", "jeepney", "dbus"):
-            raise KeyringUnavailable(f"the OS keyring failed: {type(exc).__name__}", hint=NO_BACKEND_FIX) from exc
+            raise KeyringUnavailable(
+                f"the OS keyring failed: {type(exc).__name__}", hint=NO_BACKEND_FIX
+            ) from exc
         raise
 
 
 class FileStore:
     """The explicit opt-in fallback: a JSON file readable only by the user, NOT encrypted.
 
-    Each use calls `warn`, so nobody ends up with plaintext secrets on disk without being told.
+    open_store warns on every use, so nobody ends up with plaintext secrets on disk untold.
     """
 
     description = "an unencrypted file (insecure; opted in)"
 
-    def __init__(self, path: Path, warn: Callable[[str], None]) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self._warn = warn
 
     def check(self) -> None:
-        self._warn(f"secrets are stored UNENCRYPTED in {self.path} (opted in with {envvars.TOKEN_STORE}=file)")
+        return None  # a file can always be written; open_store has already warned
 
     def _read(self) -> dict[str, str]:
         try:
@@ -190,7 +192,14 @@ def open_store(
     env = os.environ if environ is None else environ
     choice = env.get(envvars.TOKEN_STORE, "").strip().lower() or "keyring"
     if choice not in ("keyring", "file"):
-        raise UsageError(f"{envvars.TOKEN_STORE}={choice!r} is not a store", hint=f"set {envvars.TOKEN_STORE} to keyring or file")
+        raise UsageError(
+            f"{envvars.TOKEN_STORE}={choice!r} is not a store",
+            hint=f"set {envvars.TOKEN_STORE} to keyring or file",
+        )
     if insecure_file or choice == "file":
-        return FileStore(paths.data_dir / FILE_STORE_NAME, warn or log.warning)
+        store = FileStore(paths.data_dir / FILE_STORE_NAME)
+        (warn or log.warning)(
+            f"secrets are kept UNENCRYPTED in {store.path} (the insecure file store was asked for)"
+        )
+        return store
     return KeyringStore()

@@ -57,11 +57,15 @@ class TokenValidator:
     """Checks signature, issuer, audience, expiry and the scopes every token needs."""
 
     def __init__(
-        self, config: AuthConfig, keys: JwksCache, clock: Callable[[], float] = time.time, cache_size: int = CACHE_SIZE
+        self,
+        config: AuthConfig,
+        issuer: str,
+        keys: JwksCache,
+        clock: Callable[[], float] = time.time,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
-        assert config.issuer is not None
         self._config = config
-        self._issuer = config.issuer
+        self._issuer = issuer
         self._keys = keys
         self._clock = clock
         self._cache: OrderedDict[str, tuple[Principal, float, frozenset[str]]] = OrderedDict()
@@ -90,7 +94,9 @@ class TokenValidator:
             return TokenRejected("insufficient scope", 403, tuple(self._config.scopes), principal.name)
         return principal
 
-    async def _check(self, token: str, audiences: frozenset[str], now: float) -> tuple[Principal, float] | TokenRejected:
+    async def _check(
+        self, token: str, audiences: frozenset[str], now: float
+    ) -> tuple[Principal, float] | TokenRejected:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -111,15 +117,21 @@ class TokenValidator:
                 key,
                 algorithms=[alg],
                 # PyJWT checks the signature; the claims are checked below, against our own clock
-                options={"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False,
-                         "verify_iss": False},  # fmt: skip
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "verify_aud": False,
+                    "verify_iss": False,
+                },
             )
         except jwt.InvalidTokenError:
             return TokenRejected("bad signature")
         return self._claims(claims, audiences, now)
 
-    def _claims(self, claims: dict[str, Any], audiences: frozenset[str], now: float) -> tuple[Principal, float] | TokenRejected:
-        leeway = self._config.leeway
+    def _claims(
+        self, claims: dict[str, Any], audiences: frozenset[str], now: float
+    ) -> tuple[Principal, float] | TokenRejected:
         if not same_issuer(str(claims.get("iss", "")), self._issuer):
             return TokenRejected("wrong issuer")
         if not _audience_ok(claims.get("aud"), audiences):
@@ -127,11 +139,9 @@ class TokenValidator:
         expires = claims.get("exp")
         if not isinstance(expires, int | float):
             return TokenRejected("token has no expiry")
-        if now >= expires + leeway:
-            return TokenRejected("token expired")
-        not_before = claims.get("nbf")
-        if isinstance(not_before, int | float) and now < not_before - leeway:
-            return TokenRejected("token not yet valid")
+        too_early_or_late = _lifetime_problem(expires, claims.get("nbf"), now, self._config.leeway)
+        if too_early_or_late is not None:
+            return TokenRejected(too_early_or_late)
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             return TokenRejected("token has no subject")
@@ -143,6 +153,14 @@ class TokenValidator:
             claims=claims,
         )
         return principal, float(expires)
+
+
+def _lifetime_problem(expires: float, not_before: Any, now: float, leeway: float) -> str | None:
+    if now >= expires + leeway:
+        return "token expired"
+    if isinstance(not_before, int | float) and now < not_before - leeway:
+        return "token not yet valid"
+    return None
 
 
 def _audience_ok(aud: Any, audiences: Iterable[str]) -> bool:

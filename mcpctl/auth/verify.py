@@ -53,11 +53,14 @@ class KeyVerifier:
             stamp = self._file_stamp()
             if self._loaded and stamp == self._stamp:
                 return  # another request re-read it while we waited
+            problem = None
             try:
                 self._records = await asyncio.to_thread(read_records, self.path)
             except McpctlError as exc:
+                problem = exc.message
+            if problem is not None:
                 # Fail closed: a damaged file must not leave revoked keys working.
-                log.error("API keys unusable until %s is fixed: %s", self.path, exc.message)
+                log.error("API keys unusable until %s is fixed: %s", self.path, problem)
                 self._records = {}
             self._stamp = stamp
             self._loaded = True

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from mcpctl import __version__
-from mcpctl.cli import config_cmd, serve
+from mcpctl.cli import call, completions, config_cmd, keys, listing, secrets, serve, servers
 
 app = typer.Typer(
     name="mcpctl",
@@ -34,6 +34,12 @@ def _root(
 
 serve.register(app)
 config_cmd.register(app)
+call.register(app)
+listing.register(app)
+servers.register(app)
+completions.register(app)
+keys.register(app)
+secrets.register(app)
 
 
 def run() -> None:

@@ -32,6 +32,9 @@ def serve(
         False, "--allow-unauthenticated", help="Allow listening on a non-loopback address without authentication."
     ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    auth: str | None = typer.Option(
+        None, "--auth", help="Authentication: none, api-key, oauth or both (overrides [auth] mode)."
+    ),
 ) -> None:
     import logging
 
@@ -64,7 +67,20 @@ def serve(
         overrides["allow_unauthenticated"] = True
     if overrides:
         cfg = cfg.model_copy(update={"gateway": cfg.gateway.model_copy(update=overrides)})
+    if auth is not None:
+        if auth not in ("none", "api-key", "oauth", "both"):
+            raise UsageError(f"unknown --auth mode {auth!r}", hint="use none, api-key, oauth or both")
+        cfg = cfg.model_copy(update={"auth": cfg.auth.model_copy(update={"mode": auth})})
     _check_exposure(cfg)
+    if cfg.auth.mode == "none":
+        from mcpctl.edge.security import is_loopback_host
+
+        loopback = is_loopback_host(cfg.gateway.host)
+        who = "every local user and process" if loopback else "ANYONE ON THE NETWORK"
+        console.warn(
+            f"authentication is OFF (auth mode none): {who} reaching {cfg.gateway.host} can call every "
+            "server; use --auth api-key (keys from `mcpctl keys create`) or configure [auth]"
+        )
     running = read_host_state(paths.host_state_file)
     if running is not None:
         raise UsageError(
@@ -87,10 +103,12 @@ def _check_exposure(cfg: object) -> None:
     from mcpctl.errors import UsageError
 
     assert isinstance(cfg, Config)
-    if not is_loopback_host(cfg.gateway.host) and not cfg.gateway.allow_unauthenticated:
+    authenticated = cfg.auth.mode != "none"
+    if not is_loopback_host(cfg.gateway.host) and not authenticated and not cfg.gateway.allow_unauthenticated:
         raise UsageError(
             f"refusing to listen on {cfg.gateway.host} without authentication: anyone who can reach it could use every server",
-            hint="configure authentication (see README, Security), or pass --allow-unauthenticated if the network is trusted",
+            hint="pass --auth api-key (keys from `mcpctl keys create`) or configure [auth], "
+            "or pass --allow-unauthenticated if the network is trusted",
         )
 
 

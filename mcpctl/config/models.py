@@ -135,18 +135,44 @@ class AuthConfig(_Model):
     scopes: list[str] = Field(default_factory=list)
     algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "PS256", "EdDSA"])
     leeway: Duration = 30.0
+    # claim names; a dotted path reaches into nested claims (e.g. "realm_access.roles")
     groups_claim: str = "groups"
     roles_claim: str = "roles"
+
+    @field_validator("algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: list[str]) -> list[str]:
+        # "none" accepts unsigned tokens; HS* would treat the issuer's public key as a shared secret
+        bad = [alg for alg in value if alg.lower() == "none" or alg.upper().startswith("HS")]
+        if bad:
+            raise ValueError(f"algorithms {bad} are not accepted: use asymmetric ones (RS256, ES256, ...)")
+        if not value:
+            raise ValueError("at least one algorithm is needed")
+        return value
 
 
 class PolicyRule(_Model):
     """One rule; rules are read in order and the first that matches a principal and tool decides."""
 
-    # key names, "sub:<subject>", "group:<name>", "role:<name>", or "*" (globs allowed)
+    # API key names (or "key:<name>"), "sub:<subject>", "group:<name>", "role:<name>", or "*" (globs allowed)
     principals: list[str] = Field(default_factory=lambda: ["*"])
-    tools: list[str] = Field(default_factory=lambda: ["*"])  # exposed tool names (globs)
+    # exposed names (globs): prefixed tool and prompt names, and resource URIs
+    tools: list[str] = Field(default_factory=lambda: ["*"])
     effect: Literal["allow", "deny"] = "allow"
-    scopes: list[str] = Field(default_factory=list)  # OAuth scopes a token needs for these tools
+    # OAuth scopes a token needs for these tools (API keys carry none: a scoped rule never admits a key)
+    scopes: list[str] = Field(default_factory=list)
+
+    @field_validator("principals")
+    @classmethod
+    def _principal_kinds(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            kind, colon, rest = pattern.partition(":")
+            if colon and (kind not in ("key", "sub", "group", "role") or not rest):
+                raise ValueError(
+                    f"principal {pattern!r}: use a key name, key:<name>, sub:<subject>, group:<name>, "
+                    "role:<name> or *"
+                )
+        return value
 
 
 class RateLimit(_Model):

@@ -11,6 +11,7 @@ from mcpctl.demo.content import (
 )
 from mcpctl.demo.context import Context
 from mcpctl.demo.errors import InputRequired, McpError, MissingCapabilityError, ToolError
+from mcpctl.demo.features import resource_not_found
 from mcpctl.demo.framing import warn
 from mcpctl.demo.options import arg_parser
 from mcpctl.demo.registry import Prompt, Resource, ResourceTemplate, Tool
@@ -49,6 +50,7 @@ __all__ = [
     "arg_parser",
     "argument_problems",
     "object_schema",
+    "resource_not_found",
     "sampled_text",
     "text",
     "text_result",

@@ -37,6 +37,12 @@ def page(ctx: Context, key: str, items: list[JsonObject]) -> JsonObject:
     return result
 
 
+def resource_not_found(ctx: Context, uri: str) -> McpError:
+    """The error for an unknown resource URI, with the code the request's era expects."""
+    code = INVALID_PARAMS if ctx.era is Era.MODERN else LEGACY_RESOURCE_NOT_FOUND
+    return McpError(code, f"Resource not found: {uri}", {"uri": uri})
+
+
 def _arguments(ctx: Context) -> JsonObject:
     arguments = ctx.request.params.get("arguments") or {}
     if not isinstance(arguments, dict):
@@ -104,8 +110,7 @@ async def read_resource(ctx: Context) -> JsonObject:
                 mime_type, outcome = template.mime_type, await template.handler(ctx, uri, variables)
                 break
         else:
-            code = INVALID_PARAMS if ctx.era is Era.MODERN else LEGACY_RESOURCE_NOT_FOUND
-            raise McpError(code, f"Resource not found: {uri}", {"uri": uri})
+            raise resource_not_found(ctx, uri)
     if isinstance(outcome, list):
         return {"contents": outcome}
     content: JsonObject = {"uri": uri, "mimeType": mime_type}

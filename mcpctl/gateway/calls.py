@@ -29,6 +29,7 @@ class Call:
         "_final",
         "_items",
         "_waiter",
+        "asking",
         "backend_id",
         "client_id",
         "ctx",
@@ -65,6 +66,7 @@ class Call:
         self.upstream: Upstream | None = None
         self.started = time.monotonic()
         self.dropped = 0
+        self.asking = 0  # server->client requests routed to this call's client, not yet answered
         self._items: deque[Message] = deque()
         self._final: Message | None = None
         self._waiter: asyncio.Future[None] | None = None

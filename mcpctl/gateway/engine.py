@@ -242,7 +242,8 @@ class Gateway(Fanout):
         if not isinstance(name, str):
             return Immediate(error(msg["id"], codes.INVALID_PARAMS, "tools/call needs params.name (a string)"))
         route = self.catalog.route_tool(name)
-        if route is None or not self.hooks.visible(ctx, "tools", name):
+        # A tool hidden from this caller is refused by `admit` (in _forward), which says why (policy: FORBIDDEN).
+        if route is None:
             return self._refuse(ctx, msg, "", name, codes.INVALID_PARAMS, f"Unknown tool: {name}")
         return await self._forward(ctx, msg, route.server, name, {**params, "name": route.original})
 
@@ -252,7 +253,7 @@ class Gateway(Fanout):
         if not isinstance(name, str):
             return Immediate(error(msg["id"], codes.INVALID_PARAMS, "prompts/get needs params.name (a string)"))
         route = self.catalog.route_prompt(name)
-        if route is None or not self.hooks.visible(ctx, "prompts", name):
+        if route is None:  # a hidden prompt: refused by `admit`, as for tools
             return self._refuse(ctx, msg, "", name, codes.INVALID_PARAMS, f"Unknown prompt: {name}")
         return await self._forward(ctx, msg, route.server, name, {**params, "name": route.original})
 

@@ -92,9 +92,10 @@ class Fanout:
             upstream.respond(msg["id"], error={"code": codes.NO_ROUTE, "message": self._no_route(upstream, method)})
             return
         our_id = session.next_client_request_id()
-        session.client_requests[our_id] = (upstream, msg["id"])
+        session.client_requests[our_id] = (upstream, msg["id"], call)
         out = {**msg, "id": our_id}
         if call is not None:
+            call.asking += 1
             call.push(out)  # on the stream of the request it belongs to
         else:
             session.outbox.put(out)
@@ -107,7 +108,9 @@ class Fanout:
             if not entry.done():
                 entry.set_result(msg)
         elif entry is not None:
-            upstream, backend_id = entry
+            upstream, backend_id, call = entry
+            if call is not None:
+                call.asking -= 1
             err = msg.get("error")
             if err is not None:
                 upstream.respond(backend_id, error=err if isinstance(err, dict) else {"code": codes.INTERNAL_ERROR, "message": "error"})
@@ -117,13 +120,19 @@ class Fanout:
         return Accepted()
 
     def _route_request(self, upstream: Upstream, capability: str | None) -> tuple[LegacySession | None, Any]:
-        # A stdio child does not say which request a server->client request belongs to; the
-        # most recent capable call on that child is the best guess (exact for isolated children).
-        for call in reversed(upstream.in_flight()):
-            ctx = call.ctx
-            if ctx is not None and ctx.session is not None and ctx.era is Era.LEGACY:
-                if capability is None or ctx.can(capability):
-                    return ctx.session, call
+        # A legacy stdio child does not say which call a server->client request belongs to. The
+        # best guess: the oldest capable call not already waiting on its client (tools usually
+        # ask one thing at a time). Exact for per-session children and for modern children,
+        # whose requests for input come back inside their own call's result.
+        capable = [
+            call for call in upstream.in_flight()
+            if call.ctx is not None and call.ctx.session is not None and call.ctx.era is Era.LEGACY
+            and (capability is None or call.ctx.can(capability))
+        ]  # fmt: skip
+        if capable:
+            call = next((c for c in capable if c.asking == 0), capable[0])
+            assert call.ctx is not None
+            return call.ctx.session, call
         if upstream.owner is not None:
             owner = self.sessions.get(upstream.owner)
             if owner is not None and (capability is None or isinstance(owner.capabilities.get(capability), dict)):
@@ -168,6 +177,8 @@ class Fanout:
         for session in self._sessions_of(upstream):
             for our_id, entry in list(session.client_requests.items()):
                 if isinstance(entry, tuple) and entry[0] is upstream and entry[1] == backend_id:
+                    if entry[2] is not None:
+                        entry[2].asking -= 1
                     del session.client_requests[our_id]
                     session.outbox.put(notification("notifications/cancelled", {**params_of(msg), "requestId": our_id}))
 

@@ -91,9 +91,9 @@ class LegacySession:
     subscriptions: set[str] = field(default_factory=set)
     # in-flight calls by the client's request id (for notifications/cancelled)
     calls: dict[RequestId, Call] = field(default_factory=dict)
-    # server->client requests we sent this client: our id -> (upstream, backend's id), or a
-    # future when the gateway itself asked (relaying a multi round-trip request)
-    client_requests: dict[str, tuple[Any, Any] | asyncio.Future[Message]] = field(default_factory=dict)
+    # server->client requests we sent this client: our id -> (upstream, backend's id, the call it
+    # was routed to), or a future when the gateway itself asked (relaying a multi round-trip request)
+    client_requests: dict[str, tuple[Any, Any, Any] | asyncio.Future[Message]] = field(default_factory=dict)
     outbox: Outbox = field(default_factory=Outbox)
     stream_open: bool = False
     _request_counter: int = 0

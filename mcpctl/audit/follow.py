@@ -1,0 +1,84 @@
+"""Following the current audit file like `tail -F`: across rotation (a new file) and truncation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+from mcpctl.audit.files import CURRENT
+
+_READ = 1 << 20
+
+
+class Follower:
+    """Polled, never blocking: each `poll` returns the complete lines written since the last one.
+
+    Rotation shows as a new inode at the path: what is left in the old file is read to its end
+    first, then the new file from its start. Truncation shows as a size below the read position:
+    reading starts over at the beginning.
+    """
+
+    def __init__(self, directory: Path, *, from_start: bool = False) -> None:
+        self.path = directory / CURRENT
+        self._handle: BinaryIO | None = None
+        self._inode = -1
+        self._partial = b""
+        self._open(at_end=not from_start)
+
+    @property
+    def position(self) -> int:
+        return self._handle.tell() if self._handle is not None else 0
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def poll(self) -> list[bytes]:
+        lines: list[bytes] = []
+        if self._handle is None:
+            self._open(at_end=False)  # the file appeared after we started: all of it is new
+            if self._handle is None:
+                return lines
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            st = None  # rotated, and the new file is not there yet: finish the old one
+        if st is not None and st.st_ino != self._inode:
+            lines += self._read()
+            if self._partial:  # the old file ended mid-line: that line will never be finished
+                self._partial = b""
+            self.close()
+            self._open(at_end=False)
+        elif st is not None and st.st_size < self.position:
+            assert self._handle is not None
+            self._handle.seek(0)
+            self._partial = b""
+        lines += self._read()
+        return lines
+
+    def _open(self, *, at_end: bool) -> None:
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            return
+        self._handle = handle
+        self._inode = os.fstat(handle.fileno()).st_ino
+        if at_end:
+            handle.seek(0, os.SEEK_END)
+
+    def _read(self) -> list[bytes]:
+        if self._handle is None:
+            return []
+        data = self._partial + self._handle.read(_READ)
+        while True:
+            more = self._handle.read(_READ)
+            if not more:
+                break
+            data += more
+        if not data:
+            return []
+        cut = data.rfind(b"\n") + 1
+        self._partial = data[cut:]
+        return [line for line in data[:cut].split(b"\n") if line.strip()]

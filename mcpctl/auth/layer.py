@@ -1,0 +1,268 @@
+"""The auth layer (ASGI, app -> app): who is calling, 401/403 with RFC 9728 challenges, metadata."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from mcpctl.audit.api import AuditRecorder
+from mcpctl.auth.apikeys import KeyRecord, looks_like_key
+from mcpctl.auth.policy import Policy
+from mcpctl.auth.resource import METADATA_PATHS, ProtectedResource
+from mcpctl.auth.tokens import TokenRejected, TokenValidator
+from mcpctl.auth.verify import KeyRejected, KeyVerifier
+from mcpctl.edge.asgi import ASGIApp, ASGIMessage, Receive, Scope, Send, send_json
+from mcpctl.gateway.context import Principal
+from mcpctl.protocol import codes
+from mcpctl.protocol.jsonrpc import error
+
+# Liveness and readiness stay open (probes carry no credentials, and say nothing secret); the
+# admin API checks its own token.
+OPEN_PATHS = frozenset({"/health", "/ready"})
+CALL_PATHS = frozenset({"/mcp", "/mcp/", "/messages", "/messages/"})
+SUCCESS_AUDIT_SECONDS = 60.0  # one auth.success per credential per minute, not one per request
+_SEEN_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int  # 401 or 403
+    reason: str
+    credential: str  # "none", "api-key" or "oauth"
+    error: str | None = None  # RFC 6750 error code
+    needed: tuple[str, ...] = ()
+    principal: str | None = None
+    key_id: str | None = None
+
+
+class AuthLayer:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        resource: ProtectedResource,
+        policy: Policy,
+        audit: AuditRecorder,
+        max_body: int,
+        keys: KeyVerifier | None = None,
+        tokens: TokenValidator | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._app = app
+        self._resource = resource
+        self._policy = policy
+        self._audit = audit
+        self._max_body = max_body
+        self._keys = keys
+        self._tokens = tokens
+        self._clock = clock
+        self._key_principals: dict[str, tuple[KeyRecord, Principal]] = {}
+        self._seen: dict[tuple[str, str], float] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path in METADATA_PATHS:
+            await self._metadata(scope, send)
+            return
+        if path in OPEN_PATHS or path.startswith("/admin/") or scope["method"] == "OPTIONS":
+            await self._app(scope, receive, send)
+            return
+        outcome = await self._authenticate(scope)
+        if isinstance(outcome, Refusal):
+            await self._refuse(scope, send, outcome)
+            return
+        if (
+            self._policy.scoped
+            and outcome.kind == "oauth"
+            and scope["method"] == "POST"
+            and path in CALL_PATHS
+        ):
+            receive, refusal = await self._step_up_needed(receive, outcome)
+            if refusal is not None:
+                await self._refuse(scope, send, refusal)
+                return
+        scope["mcpctl.principal"] = outcome
+        await self._app(scope, receive, send)
+
+    # -- who is calling --------------------------------------------------------------------------
+
+    async def _authenticate(self, scope: Scope) -> Principal | Refusal:
+        authorization = api_key = None
+        for name, value in scope["headers"]:
+            if name == b"authorization" and authorization is None:
+                authorization = value.decode("latin-1")
+            elif name == b"x-api-key" and api_key is None:
+                api_key = value.decode("latin-1").strip()
+        if authorization is not None:
+            scheme, _, credential = authorization.strip().partition(" ")
+            if scheme.lower() != "bearer" or not credential.strip():
+                return Refusal(
+                    401, "unsupported authorization scheme (use Bearer)", "none", "invalid_request"
+                )
+            credential = credential.strip()
+        elif api_key:
+            credential = api_key
+        else:
+            return Refusal(401, "no credentials", "none")
+        if api_key == credential or looks_like_key(credential):
+            return await self._with_key(scope, credential)
+        return await self._with_token(scope, credential)
+
+    async def _with_key(self, scope: Scope, key: str) -> Principal | Refusal:
+        if self._keys is None:
+            return Refusal(401, "API keys are not accepted (auth mode oauth)", "api-key", "invalid_token")
+        outcome = await self._keys.verify(key)
+        if isinstance(outcome, KeyRejected):
+            return Refusal(
+                401, outcome.reason, "api-key", "invalid_token", principal=outcome.name, key_id=outcome.key_id
+            )
+        cached = self._key_principals.get(outcome.id)
+        if cached is not None and cached[0] is outcome:
+            principal = cached[1]
+        else:
+            principal = Principal(
+                outcome.name, "api-key", claims={"key_id": outcome.id, "tools": outcome.tools}
+            )
+            self._key_principals[outcome.id] = (outcome, principal)
+        self._success(scope, principal, outcome.id)
+        return principal
+
+    async def _with_token(self, scope: Scope, token: str) -> Principal | Refusal:
+        if self._tokens is None:
+            return Refusal(401, "not an API key (auth mode api-key)", "api-key", "invalid_token")
+        outcome = await self._tokens.validate(token, self._resource.audiences(scope))
+        if isinstance(outcome, TokenRejected):
+            error_code = "insufficient_scope" if outcome.status == 403 else "invalid_token"
+            return Refusal(
+                outcome.status, outcome.reason, "oauth", error_code, outcome.needed, outcome.subject
+            )
+        jti = outcome.claims.get("jti")
+        self._success(scope, outcome, jti if isinstance(jti, str) else outcome.name)
+        return outcome
+
+    def _success(self, scope: Scope, principal: Principal, credential_id: str) -> None:
+        now = self._clock()
+        seen = (principal.name, credential_id)
+        last = self._seen.get(seen)
+        if last is not None and now - last < SUCCESS_AUDIT_SECONDS:
+            return
+        if len(self._seen) >= _SEEN_LIMIT:
+            self._seen.clear()
+        self._seen[seen] = now
+        fields = {"key_id": credential_id} if principal.kind == "api-key" else {"token_id": credential_id}
+        self._audit.record("auth.success", principal=principal, **_request_fields(scope), **fields)
+
+    # -- per-tool scopes (step-up) ---------------------------------------------------------------
+
+    async def _step_up_needed(self, receive: Receive, principal: Principal) -> tuple[Receive, Refusal | None]:
+        """Answer 403 insufficient_scope before a call whose tool needs scopes the token lacks.
+
+        Only when some rule asks for scopes and the caller holds a token: the body is read here
+        and replayed to the edge unchanged. The policy hook refuses such calls anyway; this gives
+        HTTP clients the challenge they can step up on.
+        """
+        messages, body = await _read_body(receive, self._max_body)
+        replay = _replaying(messages, receive)
+        name = _called_name(body) if body is not None else None
+        if name is None:
+            return replay, None
+        decision = self._policy.decide(principal, name)
+        if decision.allowed or not decision.needed_scopes:
+            return replay, None
+        return replay, Refusal(
+            403, decision.reason, "oauth", "insufficient_scope", decision.needed_scopes, principal.name
+        )
+
+    # -- answers ---------------------------------------------------------------------------------
+
+    async def _refuse(self, scope: Scope, send: Send, refusal: Refusal) -> None:
+        kind = "auth.denied" if refusal.status == 403 else "auth.failure"
+        self._audit.record(
+            kind, reason=refusal.reason, credential=refusal.credential, principal=refusal.principal,
+            key_id=refusal.key_id, required_scopes=list(refusal.needed) or None, http_status=refusal.status,
+            **_request_fields(scope),
+        )  # fmt: skip
+        challenge = self._resource.challenge(
+            scope,
+            error=refusal.error,
+            description=refusal.reason if refusal.error else None,
+            needed=refusal.needed,
+        )
+        title = "Forbidden" if refusal.status == 403 else "Unauthorized"
+        code = codes.FORBIDDEN if refusal.status == 403 else codes.INVALID_REQUEST
+        body = error(None, code, f"{title}: {refusal.reason}")
+        await send_json(
+            send, refusal.status, body, [(b"www-authenticate", challenge), (b"cache-control", b"no-store")]
+        )
+
+    async def _metadata(self, scope: Scope, send: Send) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            await send_json(send, 405, error(None, codes.INVALID_REQUEST, "use GET"), [(b"allow", b"GET")])
+            return
+        await send_json(send, 200, self._resource.metadata(scope))
+
+
+def _request_fields(scope: Scope) -> dict[str, Any]:
+    client = scope.get("client")
+    agent = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"user-agent"), "")
+    return {
+        "client": f"{client[0]}:{client[1]}" if client else None,
+        "user_agent": agent or None,
+        "http_method": scope["method"],
+        "path": scope["path"],
+    }
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[list[ASGIMessage], bytes | None]:
+    """Every message of the request body, and the body unless it is over `limit` (the edge refuses that)."""
+    messages: list[ASGIMessage] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, None
+        size += len(message.get("body", b""))
+        if size > limit:
+            return messages, None
+        if not message.get("more_body"):
+            return messages, b"".join(m.get("body", b"") for m in messages)
+
+
+def _replaying(messages: list[ASGIMessage], receive: Receive) -> Receive:
+    pending = deque(messages)
+
+    async def replay() -> ASGIMessage:
+        return pending.popleft() if pending else await receive()
+
+    return replay
+
+
+def _called_name(body: bytes) -> str | None:
+    """The tool, prompt or resource a request would reach, as the policy names it."""
+    try:
+        msg = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    params = msg.get("params") if isinstance(msg, dict) else None
+    if not isinstance(params, dict):
+        return None
+    method = msg.get("method")
+    value: Any = None
+    if method in ("tools/call", "prompts/get"):
+        value = params.get("name")
+    elif method == "resources/read":
+        value = params.get("uri")
+    elif method == "completion/complete":
+        ref = params.get("ref")
+        if isinstance(ref, dict):
+            value = ref.get("name") or ref.get("uri")
+    return value if isinstance(value, str) else None

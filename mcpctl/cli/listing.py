@@ -1,0 +1,293 @@
+"""`mcpctl tools`, `prompts`, `prompt`, `resources`, `read`: what a server offers, and using it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from mcpctl.cli import clientopts as opts
+
+if TYPE_CHECKING:
+    from mcpctl.cli.console import Console
+    from mcpctl.client.answers import CliAnswerer
+    from mcpctl.client.targets import Target
+
+
+def register(app: typer.Typer) -> None:
+    command = {"cls": opts.DashDashCommand}
+    app.command("tools", help="List the tools you can call, with short descriptions." + opts.TARGET_HELP, **command)(tools)
+    app.command("prompts", help="List prompts." + opts.TARGET_HELP, **command)(prompts)
+    app.command("prompt", help="Get a prompt (arguments as key=value) and print its messages." + opts.TARGET_HELP,
+                no_args_is_help=True, **command)(prompt)  # fmt: skip
+    app.command("resources", help="List resources and resource templates." + opts.TARGET_HELP, **command)(resources)
+    app.command("read", help="Read a resource by URI and print it (binary contents are saved to files)." + opts.TARGET_HELP,
+                no_args_is_help=True, **command)(read)  # fmt: skip
+
+
+def tools(
+    ctx: typer.Context,
+    url: str | None = opts.url_option(),
+    server: str | None = opts.server_option(),
+    config: Path | None = opts.config_option(),
+    headers: list[str] = opts.header_option(),
+    schema: bool = typer.Option(False, "--schema", help="Show each tool's input schema."),
+    as_json: bool = opts.json_option(),
+    timeout: float = opts.timeout_option(),
+) -> None:
+    from mcpctl.cli.console import Console
+
+    console = Console()
+    target = opts.target_of(ctx, url, server, config, headers)
+    entries = opts.run_async(_list(target, console, "tools", timeout))
+    shown = _callable(console, _scoped(target, entries))
+    if as_json:
+        console.json([entry for _, entry in shown])
+        return
+    if not shown:
+        console.info(f"{target.endpoint.label} offers no tools")
+        return
+    if schema:
+        for name, entry in shown:
+            console.data(f"{name}: {_first_line(entry.get('description'))}".rstrip(": "))
+            console.json(entry.get("inputSchema", {}))
+        return
+    _table(console, [(name, _first_line(entry.get("description"))) for name, entry in shown])
+
+
+def prompts(
+    ctx: typer.Context,
+    url: str | None = opts.url_option(),
+    server: str | None = opts.server_option(),
+    config: Path | None = opts.config_option(),
+    headers: list[str] = opts.header_option(),
+    as_json: bool = opts.json_option(),
+    timeout: float = opts.timeout_option(),
+) -> None:
+    from mcpctl.cli.console import Console
+
+    console = Console()
+    target = opts.target_of(ctx, url, server, config, headers)
+    shown = _scoped(target, opts.run_async(_list(target, console, "prompts", timeout)))
+    if as_json:
+        console.json([entry for _, entry in shown])
+        return
+    if not shown:
+        console.info(f"{target.endpoint.label} offers no prompts")
+        return
+    rows = []
+    for name, entry in shown:
+        arguments = entry.get("arguments")
+        names = [
+            f"{a.get('name')}{'' if a.get('required') else '?'}" for a in (arguments if isinstance(arguments, list) else [])
+            if isinstance(a, dict)
+        ]  # fmt: skip
+        rows.append((f"{name} {' '.join(names)}".strip(), _first_line(entry.get("description"))))
+    _table(console, rows)
+
+
+def prompt(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The prompt's name."),
+    pairs: list[str] | None = typer.Argument(None, metavar="[key=value]...", help="Prompt arguments (strings)."),
+    url: str | None = opts.url_option(),
+    server: str | None = opts.server_option(),
+    config: Path | None = opts.config_option(),
+    headers: list[str] = opts.header_option(),
+    as_json: bool = opts.json_option(),
+    timeout: float = opts.timeout_option(),
+    roots: list[Path] = opts.root_option(),
+    no_input: bool = opts.no_input_option(),
+    yes: bool = opts.yes_option(),
+    sampling_command: str | None = opts.sampling_option(),
+    save_dir: Path | None = opts.save_dir_option(),
+) -> None:
+    from mcpctl.cli.console import Console
+    from mcpctl.client.render import Renderer
+
+    console = Console()
+    target = opts.target_of(ctx, url, server, config, headers)
+    answerer = opts.answerer_of(target, console, None, roots=roots, no_input=no_input, yes=yes,
+                                sampling_command=sampling_command)  # fmt: skip
+    arguments = _string_pairs(list(pairs or []))
+    result = opts.run_async(_get_prompt(target, answerer, console, name, arguments, timeout))
+    if as_json:
+        console.json(result)
+        return
+    Renderer(console, opts.save_dir_of(save_dir), name).prompt_result(result)
+
+
+def resources(
+    ctx: typer.Context,
+    url: str | None = opts.url_option(),
+    server: str | None = opts.server_option(),
+    config: Path | None = opts.config_option(),
+    headers: list[str] = opts.header_option(),
+    as_json: bool = opts.json_option(),
+    timeout: float = opts.timeout_option(),
+) -> None:
+    from mcpctl.cli.console import Console
+
+    console = Console()
+    target = opts.target_of(ctx, url, server, config, headers)
+    listed, templates = opts.run_async(_resources(target, console, timeout))
+    if as_json:
+        console.json({"resources": listed, "resourceTemplates": templates})
+        return
+    if not listed and not templates:
+        console.info(f"{target.endpoint.label} offers no resources")
+        return
+    rows = [(str(r.get("uri", "?")), _resource_note(r)) for r in listed]
+    rows += [(str(t.get("uriTemplate", "?")), "(template) " + _resource_note(t)) for t in templates]
+    _table(console, rows)
+
+
+def read(
+    ctx: typer.Context,
+    uri: str = typer.Argument(..., help="The resource's URI."),
+    url: str | None = opts.url_option(),
+    server: str | None = opts.server_option(),
+    config: Path | None = opts.config_option(),
+    headers: list[str] = opts.header_option(),
+    as_json: bool = opts.json_option(),
+    timeout: float = opts.timeout_option(),
+    roots: list[Path] = opts.root_option(),
+    no_input: bool = opts.no_input_option(),
+    yes: bool = opts.yes_option(),
+    sampling_command: str | None = opts.sampling_option(),
+    save_dir: Path | None = opts.save_dir_option(),
+) -> None:
+    from mcpctl.cli.console import Console
+    from mcpctl.client.render import Renderer
+
+    console = Console()
+    target = opts.target_of(ctx, url, server, config, headers)
+    answerer = opts.answerer_of(target, console, None, roots=roots, no_input=no_input, yes=yes,
+                                sampling_command=sampling_command)  # fmt: skip
+    result = opts.run_async(_single(target, answerer, console, "resources/read", {"uri": uri}, timeout))
+    if as_json:
+        console.json(result)
+        return
+    stem = uri.rstrip("/").rsplit("/", 1)[-1] or "resource"
+    Renderer(console, opts.save_dir_of(save_dir), stem).read_result(result)
+
+
+# -- the async parts -------------------------------------------------------------------------------
+
+
+async def _list(target: Target, console: Console, kind: str, timeout: float) -> list[dict[str, Any]]:
+    from mcpctl.client.session import ClientSession
+
+    async with ClientSession(target.endpoint, _listing_answerer(target, console), startup_timeout=timeout) as session:
+        return await session.list(kind)
+
+
+async def _resources(target: Target, console: Console, timeout: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    from mcpctl.client.session import ClientSession
+
+    async with ClientSession(target.endpoint, _listing_answerer(target, console), startup_timeout=timeout) as session:
+        return await session.list("resources"), await session.list("resourceTemplates")
+
+
+async def _get_prompt(
+    target: Target, answerer: CliAnswerer, console: Console, name: str, arguments: dict[str, str], timeout: float
+) -> dict[str, Any]:
+    from mcpctl.client.arguments import suggest
+    from mcpctl.client.session import ClientSession
+    from mcpctl.errors import UsageError
+
+    label = target.endpoint.label
+    async with ClientSession(target.endpoint, answerer, on_log=opts.log_printer(console, label),
+                             startup_timeout=timeout) as session:  # fmt: skip
+        listed = [p["name"] for p in await session.list("prompts") if isinstance(p.get("name"), str)]
+        names = target.names(listed)
+        wire = names.get(name) or (name if name in names.values() else None)
+        if wire is None:
+            close = suggest(name, list(names))
+            raise UsageError(f"no prompt named {name!r} on {label}",
+                             hint=(f"did you mean {', '.join(close)}? " if close else "") + "(`mcpctl prompts` lists them)")  # fmt: skip
+        return await session.request("prompts/get", {"name": wire, "arguments": arguments}, timeout=timeout)
+
+
+async def _single(
+    target: Target, answerer: CliAnswerer, console: Console, method: str, params: dict[str, Any], timeout: float
+) -> dict[str, Any]:
+    from mcpctl.client.session import ClientSession
+
+    label = target.endpoint.label
+    async with ClientSession(target.endpoint, answerer, on_log=opts.log_printer(console, label),
+                             startup_timeout=timeout) as session:  # fmt: skip
+        return await session.request(method, params, timeout=timeout)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _listing_answerer(target: Target, console: Console) -> CliAnswerer:
+    from mcpctl.client.answers import CliAnswerer
+    from mcpctl.client.elicit import RefusingElicitor
+
+    return CliAnswerer(target.endpoint.label, roots=[Path.cwd()], elicitor=RefusingElicitor("this command only lists"),
+                       warn=console.warn)  # fmt: skip
+
+
+def _scoped(target: Target, entries: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(name a person types, entry) for the entries that belong to the target."""
+    by_name = {e["name"]: e for e in entries if isinstance(e.get("name"), str)}
+    return [(shown, by_name[wire]) for shown, wire in target.names(list(by_name)).items()]
+
+
+def _callable(console: Console, shown: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """Leave out tools a client must not call (malformed x-mcp-header annotations), saying why."""
+    from mcpctl.client.toolcheck import header_problems
+
+    kept = []
+    for name, entry in shown:
+        problems = header_problems(entry.get("inputSchema"))
+        if problems:
+            console.warn(f"left out {name}: {'; '.join(problems)}")
+        else:
+            kept.append((name, entry))
+    return kept
+
+
+def _string_pairs(pairs: list[str]) -> dict[str, str]:
+    from mcpctl.errors import UsageError
+
+    arguments: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"argument {pair!r} is not key=value", hint="prompt arguments are strings: name=value")
+        arguments[key] = value
+    return arguments
+
+
+def _first_line(text: object) -> str:
+    if not isinstance(text, str) or not text.strip():
+        return ""
+    return text.strip().splitlines()[0]
+
+
+def _resource_note(entry: dict[str, Any]) -> str:
+    parts = [str(entry[key]) for key in ("name", "mimeType") if isinstance(entry.get(key), str)]
+    note = " · ".join(parts)
+    description = _first_line(entry.get("description"))
+    return f"{note} — {description}" if description and note else note or description
+
+
+def _table(console: Console, rows: list[tuple[str, str]]) -> None:
+    """Two aligned columns: the name, and a description cut to the terminal's width."""
+    if not console.out.is_terminal:
+        for name, text in rows:
+            console.data(f"{name}\t{text}" if text else name)
+        return
+    from rich.table import Table
+
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="ellipsis", no_wrap=True)
+    for name, text in rows:
+        table.add_row(name, text)
+    console.out.print(table)
