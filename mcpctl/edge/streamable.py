@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
+import os
 from typing import Any
 
 from mcpctl.edge.asgi import (
@@ -41,6 +41,7 @@ from mcpctl.protocol.sse import KEEPALIVE
 log = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15.0
+WATCH_AFTER = 0.05  # seconds a call runs before we watch for its client disconnecting
 # 2026-07-28 transport errors that carry an HTTP status of their own
 _MODERN_STATUS = {codes.METHOD_NOT_FOUND: 404, codes.HEADER_MISMATCH: 400, codes.UNSUPPORTED_PROTOCOL_VERSION: 400,
                   codes.MISSING_CLIENT_CAPABILITY: 400}  # fmt: skip
@@ -73,7 +74,7 @@ class StreamableEndpoint:
     async def _post(self, request: Request, send: Send) -> None:
         msg = await read_message(request, self._max_body)
         ctx = await self._context(request, msg)
-        ctx.request_id = uuid.uuid4().hex[:16]
+        ctx.request_id = os.urandom(8).hex()
         if msg.get("method") == "initialize" and kind_of(msg) is Kind.REQUEST and ctx.era is Era.LEGACY:
             reply: Reply = self._gateway.open_session(ctx, msg)
         else:
@@ -143,7 +144,7 @@ class StreamableEndpoint:
 
     def _check_param_headers(self, request: Request, msg: Message) -> None:
         name = params_of(msg).get("name")
-        tool = next((t for t in self._gateway.catalog.view("tools") if t.get("name") == name), None)
+        tool = self._gateway.catalog.tool(name) if isinstance(name, str) else None
         if tool is not None:
             headers.check_param_headers(request.headers, tool.get("inputSchema"), params_of(msg).get("arguments"))
 
@@ -168,22 +169,33 @@ class StreamableEndpoint:
         """JSON when the response comes first; an SSE stream when anything precedes it."""
         call = reply.call
         gone = False
+        watcher: asyncio.Task[None] | None = None
 
         def disconnected() -> None:
             nonlocal gone
             gone = True
             self._gateway.cancel(call, "the client closed the connection")
 
-        watcher = watch_disconnect(request.receive, disconnected)
+        def watch() -> None:
+            nonlocal watcher
+            if watcher is None:
+                watcher = watch_disconnect(request.receive, disconnected)
+
+        # Most calls answer within milliseconds: only a call still running after WATCH_AFTER is
+        # worth a task that notices the client going away (closing the stream is how 2026-07-28
+        # cancels), which keeps the common path cheap.
+        timer = asyncio.get_running_loop().call_later(WATCH_AFTER, watch)
         sse = SSEWriter(send)
         wants_sse = request.accepts("text/event-stream")
+        stream = self._gateway.stream(call)
         try:
-            async for msg, final in self._gateway.stream(call):
+            async for msg, final in stream:
                 if gone:
                     continue  # drain: the engine still finishes the call's bookkeeping
                 if final and not sse.started:
                     await send_json(send, _message_status(call.ctx, msg), msg)
                     return
+                watch()
                 if not wants_sse:
                     continue  # a JSON-only client cannot receive progress; it gets the result
                 if not sse.started:
@@ -194,7 +206,10 @@ class StreamableEndpoint:
         except OSError:
             self._gateway.cancel(call, "the connection failed")
         finally:
-            watcher.cancel()
+            timer.cancel()
+            await stream.aclose()
+            if watcher is not None:
+                watcher.cancel()
 
     async def _stream_listener(self, request: Request, send: Send, reply: Listening) -> None:
         listener = reply.listener

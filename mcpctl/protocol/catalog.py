@@ -60,6 +60,7 @@ class Catalog:
         self._servers: dict[str, _ServerView] = {}
         self._views: dict[str, list[Entry]] = {kind: [] for kind in LIST_KINDS}
         self._tool_routes: dict[str, Route] = {}
+        self._tool_entries: dict[str, Entry] = {}
         self._prompt_routes: dict[str, Route] = {}
         self._resource_routes: dict[str, str] = {}
         self.collisions: list[Collision] = []
@@ -100,6 +101,10 @@ class Catalog:
     def route_tool(self, name: str) -> Route | None:
         return self._tool_routes.get(name)
 
+    def tool(self, name: str) -> Entry | None:
+        """The exposed tool entry (its inputSchema) by exposed name."""
+        return self._tool_entries.get(name)
+
     def route_prompt(self, name: str) -> Route | None:
         return self._prompt_routes.get(name)
 
@@ -137,6 +142,7 @@ class Catalog:
         old = self._views
         self.collisions = []
         tools, self._tool_routes = self._named("tools")
+        self._tool_entries = {entry["name"]: entry for entry in tools}
         prompts, self._prompt_routes = self._named("prompts")
         resources, self._resource_routes = self._resources()
         templates = [t for s in self._ordered_servers() for t in self._servers[s].lists["resourceTemplates"]]

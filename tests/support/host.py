@@ -83,13 +83,17 @@ def start_host(
     env: dict[str, str] | None = None,
     timeout: float = 20.0,
     wait_ready: bool = True,
+    prefix: list[str] | None = None,
 ) -> HostProcess:
-    """`mcpctl serve --port 0 ARGS` under MCPCTL_HOME=home; returns once its state file and /health answer."""
+    """`mcpctl serve --port 0 ARGS` under MCPCTL_HOME=home; returns once its state file and /health answer.
+
+    `prefix` runs it under another command (e.g. `taskset -c 0` in benchmarks), which must exec.
+    """
     home.mkdir(parents=True, exist_ok=True)
     log = home / "serve.log"
     with log.open("wb") as handle:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
-            mcpctl_command("serve", "--port", "0", *serve_args),
+            [*(prefix or []), *mcpctl_command("serve", "--port", "0", *serve_args)],
             env=env or base_env(home),
             stdout=handle,
             stderr=subprocess.STDOUT,

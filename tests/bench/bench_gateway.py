@@ -1,0 +1,130 @@
+"""Gateway overhead: tool-call throughput and latency through `mcpctl serve` against the same child's
+direct stdio ceiling, measured in one run, and memory for 10,000 open legacy sessions.
+
+Run:  .venv/bin/python -m tests.bench.bench_gateway [--seconds 5] [--sessions 10000]
+
+Two cores: the load generator (wrk, or a serial client) runs on core 1; the system under test
+(mcpctl and its child, or the child alone) on core 0, so the load does not eat the gateway's core.
+Targets (issue 2): throughput >= 50% of the direct ceiling with one shared child; p50 at one
+connection under 0.5 ms added over direct stdio; 10,000 legacy sessions under 200 MB RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import psutil
+
+from tests.bench.common import (
+    GATEWAY_CPU,
+    DirectStdio,
+    echo_request,
+    http_serial_latency,
+    median,
+    percentile,
+    pin_self_to_load_cpu,
+    pinned,
+    wrk,
+)
+from tests.support.host import HostProcess, fixture, start_host
+
+HEADERS = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "echo"}
+
+
+def measure_direct(serial: int, total: int, window: int) -> dict[str, float]:
+    child = DirectStdio()
+    try:
+        child.serial_latency(200)  # warm up
+        latency = child.serial_latency(serial)
+        rps = child.throughput(total, window)
+    finally:
+        child.close()
+    return {"rps": rps, "p50_ms": median(latency) * 1000, "p99_ms": percentile(latency, 0.99) * 1000}
+
+
+def measure_gateway(
+    host: HostProcess, seconds: float, serial: int, window: int, workdir: Path
+) -> dict[str, float]:
+    body = echo_request()
+    http_serial_latency(host.url, body, HEADERS, 200)  # warm up
+    latency = http_serial_latency(host.url, body, HEADERS, serial)
+    loaded = wrk(host.url, body, HEADERS, window, seconds, workdir)
+    single = wrk(host.url, body, HEADERS, 1, seconds, workdir)
+    return {
+        "rps": loaded.requests_per_second, "errors": loaded.errors,
+        "p50_ms": median(latency) * 1000, "p99_ms": percentile(latency, 0.99) * 1000,
+        "wrk_c1_p50_ms": single.p50_ms, "wrk_c1_p99_ms": single.p99_ms,
+        f"wrk_c{window}_p50_ms": loaded.p50_ms, f"wrk_c{window}_p99_ms": loaded.p99_ms,
+    }  # fmt: skip
+
+
+def measure_sessions(host: HostProcess, count: int) -> dict[str, float]:
+    process = psutil.Process(host.proc.pid)
+    before = process.memory_info().rss
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {"sampling": {}},
+                       "clientInfo": {"name": "bench", "version": "1"}}}  # fmt: skip
+
+    def open_many(n: int) -> int:
+        opened = 0
+        with httpx.Client(timeout=30) as http:
+            for _ in range(n):
+                response = http.post(
+                    host.url, json=init, headers={"accept": "application/json, text/event-stream"}
+                )
+                opened += "mcp-session-id" in response.headers
+        return opened
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(4) as pool:
+        opened = sum(pool.map(open_many, [count // 4] * 4))
+    took = time.perf_counter() - started
+    after = process.memory_info().rss
+    live = httpx.get(host.base_url + "/ready").json()["sessions"]
+    return {"sessions": opened, "live": live, "rss_before_mb": before / 2**20, "rss_after_mb": after / 2**20,
+            "bytes_per_session": (after - before) / max(opened, 1), "open_seconds": took}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--serial", type=int, default=3000)
+    parser.add_argument("--window", type=int, default=16)
+    parser.add_argument("--sessions", type=int, default=10_000)
+    args = parser.parse_args()
+    pin_self_to_load_cpu()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        direct = measure_direct(args.serial, int(args.seconds * 10000), args.window)
+        host = start_host(work / "home", "--log-level", "warning", "--", *pinned(GATEWAY_CPU, fixture("echo.py")),
+                          prefix=pinned(GATEWAY_CPU, []))  # fmt: skip
+        try:
+            gateway = measure_gateway(host, args.seconds, args.serial, args.window, work)
+            memory = measure_sessions(host, args.sessions)
+        finally:
+            host.stop()
+    report = {
+        "direct": direct, "gateway": gateway, "memory": memory,
+        "throughput_ratio": gateway["rps"] / direct["rps"],
+        "p50_added_ms": gateway["p50_ms"] - direct["p50_ms"],
+    }  # fmt: skip
+    print(
+        f"direct stdio ceiling : {direct['rps']:8.0f} req/s   p50 {direct['p50_ms']:.3f} ms   p99 {direct['p99_ms']:.3f} ms"
+    )
+    print(f"through mcpctl serve : {gateway['rps']:8.0f} req/s   p50 {gateway['p50_ms']:.3f} ms   p99 {gateway['p99_ms']:.3f} ms"
+          f"   (wrk -c1 p50 {gateway['wrk_c1_p50_ms']:.3f} ms)")  # fmt: skip
+    print(f"throughput ratio     : {report['throughput_ratio']:.2f}  (target >= 0.50)")
+    print(f"p50 added            : {report['p50_added_ms']:.3f} ms  (target < 0.5 ms)")
+    print(f"{memory['sessions']:.0f} legacy sessions: RSS {memory['rss_before_mb']:.1f} -> {memory['rss_after_mb']:.1f} MB"
+          f" ({memory['bytes_per_session']:.0f} bytes/session; target < 200 MB)")  # fmt: skip
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
