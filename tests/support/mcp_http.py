@@ -129,3 +129,52 @@ class ModernClient:
 
     def call_tool(self, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
         return self.result("tools/call", {"name": name, "arguments": arguments or {}})
+
+
+class StreamingCall:
+    """A 2026-07-28 tools/call run in a thread, streamed: `progressed` is set at the first progress
+    notification (the backend is working on it), `final` holds the response once it arrives."""
+
+    def __init__(self, url: str, name: str, arguments: dict[str, Any], token: int = 1) -> None:
+        import threading
+
+        self.url = url
+        with ModernClient(url) as client:
+            self.body = client.body("tools/call", {"name": name, "arguments": arguments, "_meta": {"progressToken": token}})
+        self.progressed = threading.Event()
+        self.messages: list[dict[str, Any]] = []
+        self.final: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from mcpctl.protocol.headers import standard_headers
+
+        try:
+            headers = {"accept": ACCEPT, **standard_headers(self.body)}
+            with httpx.stream("POST", self.url, json=self.body, headers=headers, timeout=60) as response:
+                if response.headers.get("content-type", "").startswith("application/json"):
+                    self.final = orjson.loads(response.read())
+                    return
+                for event in _events(response.iter_lines()):
+                    self.messages.append(event)
+                    if event.get("method") == "notifications/progress":
+                        self.progressed.set()
+                    elif "id" in event:
+                        self.final = event
+        except BaseException as exc:  # reported by join()
+            self.error = exc
+
+    def join(self, timeout: float = 30) -> dict[str, Any]:
+        self._thread.join(timeout)
+        if self.error is not None:
+            raise self.error
+        assert self.final is not None, f"no response; saw {self.messages}"
+        return self.final
+
+
+def _events(lines: Any) -> Any:
+    for line in lines:
+        if line.startswith("data: "):
+            yield orjson.loads(line[6:])
