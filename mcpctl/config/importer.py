@@ -17,7 +17,7 @@ def from_client_json(shown: str, raw: object) -> dict[str, Any]:
     """Convert `{"mcpServers": {...}}` (or VS Code's `{"servers": {...}}`) to mcpctl's config shape."""
     if not isinstance(raw, dict):
         raise ConfigError(shown, "(top level)", "expected a JSON object", 'wrap the servers in {"mcpServers": {...}}')
-    key = "mcpServers" if "mcpServers" in raw else "servers" if "servers" in raw else None
+    key = servers_key(raw)
     if key is None:
         raise ConfigError(
             shown, "(top level)", "no `mcpServers` (or `servers`) object found", 'use {"mcpServers": {"name": {...}}}'
@@ -29,6 +29,13 @@ def from_client_json(shown: str, raw: object) -> dict[str, Any]:
     for name, entry in servers.items():
         converted[name] = _server_entry(shown, f"{key}.{name}", entry)
     return {"servers": converted}
+
+
+def servers_key(raw: object) -> str | None:
+    """Where a client's JSON keeps its servers: `mcpServers` (Claude, Cursor) or `servers` (VS Code)."""
+    if not isinstance(raw, dict):
+        return None
+    return "mcpServers" if "mcpServers" in raw else "servers" if "servers" in raw else None
 
 
 def _server_entry(shown: str, field: str, entry: object) -> dict[str, Any]:

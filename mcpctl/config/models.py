@@ -19,7 +19,10 @@ def parse_duration(value: Any) -> Any:
     if isinstance(value, str):
         match = _DURATION.match(value)
         if not match:
-            raise ValueError("expected a duration such as 30, 500ms, 30s, 5m, 1h or 90d")
+            raise ValueError(
+                f"{value!r} is not a duration; write seconds as a number, or a string such as "
+                '"500ms", "30s", "5m", "1h" or "90d"'
+            )
         return float(match.group(1)) * _UNITS[match.group(2)]
     return value
 
@@ -89,17 +92,30 @@ class ServerConfig(_Model):
 
     @model_validator(mode="after")
     def _one_transport(self) -> ServerConfig:
-        if bool(self.command) == bool(self.url):
-            raise ValueError("set exactly one of `command` (a stdio server) or `url` (a remote server)")
+        if self.command and self.url:
+            raise ValueError(
+                "both `command` and `url` are set; keep `command` (a stdio server) or `url` (a remote one)"
+            )
+        if not self.command and not self.url:
+            raise ValueError(
+                'neither `command` (a stdio server) nor `url` (a remote server) is set; add command = "..." '
+                '(with args = [...]) or url = "https://..."'
+            )
         if self.url and not re.match(r"^https?://", self.url):
-            raise ValueError("`url` must start with http:// or https://")
+            raise ValueError(
+                '`url` must start with http:// or https://; write it in full, e.g. "https://example.com/mcp"'
+            )
         return self
 
     @field_validator("prefix")
     @classmethod
     def _prefix_shape(cls, value: str | None) -> str | None:
         if value is not None and not is_valid_prefix(value):
-            raise ValueError("a prefix may hold only letters, digits, '_' and '-' (at most 32)")
+            suggestion = re.sub(r"[^A-Za-z0-9_-]", "_", value)[:32]
+            raise ValueError(
+                "a prefix may hold only letters, digits, '_' and '-' (at most 32); "
+                f"use prefix = {suggestion!r}"
+            )
         return value
 
 
@@ -258,29 +274,30 @@ class Config(_Model):
     @field_validator("servers")
     @classmethod
     def _server_names(cls, servers: dict[str, ServerConfig]) -> dict[str, ServerConfig]:
-        for name in servers:
+        # Checked on the field, not the model, so errors name `servers` rather than the top level.
+        seen: dict[str, str] = {}
+        for name, server in servers.items():
+            suggestion = re.sub(r"[^A-Za-z0-9_.-]", "-", name).strip("-._")[:64] or "server"
             if not SERVER_NAME.match(name):
                 raise ValueError(
-                    f"server name {name!r} must start with a letter or digit and hold only "
-                    "letters, digits, '_', '.' and '-' (at most 64)"
+                    f"server name {name!r} must start with a letter or digit and hold only letters, digits, "
+                    f"'_', '.' and '-' (at most 64); rename it, e.g. [servers.{suggestion!r}]"
                 )
-        return servers
-
-    @model_validator(mode="after")
-    def _prefixes(self) -> Config:
-        seen: dict[str, str] = {}
-        for name in self.servers:
-            prefix = self.prefix_of(name)
+            prefix = name if server.prefix is None else server.prefix
             if not is_valid_prefix(prefix):
-                suggestion = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:32]
+                fixed = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:32]
                 raise ValueError(
-                    f"server {name!r} has no valid prefix: its name is used by default, but a prefix may hold "
-                    f"only letters, digits, '_' and '-'; set prefix = {suggestion!r} in [servers.{name!r}]"
+                    f"server {name!r} has no valid prefix: its name is used by default, but a prefix "
+                    "may hold only letters, digits, '_' and '-'; "
+                    f"set prefix = {fixed!r} in [servers.{name!r}]"
                 )
             if prefix and prefix in seen:
-                raise ValueError(f"servers {seen[prefix]!r} and {name!r} share the prefix {prefix!r}; give one another prefix")
+                raise ValueError(
+                    f"servers {seen[prefix]!r} and {name!r} share the prefix {prefix!r}; "
+                    f"give [servers.{name!r}] another prefix"
+                )
             seen[prefix] = name
-        return self
+        return servers
 
     def prefix_of(self, name: str) -> str:
         server = self.servers[name]

@@ -252,7 +252,8 @@ def build(server: Server, clock: Callable[[], datetime] = utc_now) -> Notebook:
 def main() -> None:
     parser = arg_parser(
         "The mcpctl demo MCP server on stdio (both protocol eras). "
-        "Tools: echo, add, now, note_add, note_list, countdown."
+        "Tools: echo, add, now, note_add, note_list, countdown.",
+        prog="python -m mcpctl.demo",
     )
     args = parser.parse_args()
     server = Server.from_args(args, name="mcpctl-demo", version=__version__, instructions=INSTRUCTIONS)

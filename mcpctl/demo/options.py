@@ -6,10 +6,13 @@ import argparse
 
 
 def arg_parser(
-    description: str | None, *, eras: tuple[str, ...] = ("dual", "legacy", "modern")
+    description: str | None,
+    *,
+    eras: tuple[str, ...] = ("dual", "legacy", "modern"),
+    prog: str | None = None,
 ) -> argparse.ArgumentParser:
     """The common options (--era, --name, --ttl-ms, --page-size); callers add theirs before parse_args()."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument(
         "--era",
         choices=eras,

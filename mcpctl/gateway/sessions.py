@@ -144,7 +144,7 @@ class MemorySessionStore:
         if session is None:
             return None
         now = self._clock()
-        if now - session.last_seen > self._ttl and not session.stream_open:
+        if not self._alive(session, now):
             return None  # expired; `expire` will clean it up
         session.last_seen = now
         return session
@@ -158,9 +158,7 @@ class MemorySessionStore:
 
     def expire(self) -> list[LegacySession]:
         now = self._clock()
-        gone = [
-            s for s in self._sessions.values() if now - s.last_seen > self._ttl and not s.stream_open and not s.calls
-        ]
+        gone = [s for s in self._sessions.values() if not self._alive(s, now)]
         for session in gone:
             del self._sessions[session.id]
         return gone
@@ -171,4 +169,15 @@ class MemorySessionStore:
     def count(self) -> int:
         """Live sessions (expired ones not yet swept are not counted)."""
         now = self._clock()
-        return sum(1 for s in self._sessions.values() if now - s.last_seen <= self._ttl or s.stream_open or s.calls)
+        return sum(1 for s in self._sessions.values() if self._alive(s, now))
+
+    def _alive(self, session: LegacySession, now: float) -> bool:
+        """Used within the TTL, or busy: an open stream or a call in flight is use that never expires.
+
+        A busy session is touched whenever it is looked at (and the host sweeps regularly), so its
+        idle time starts about when its last stream or call ends, not when it last sent a request.
+        """
+        if session.stream_open or session.calls:
+            session.last_seen = now
+            return True
+        return now - session.last_seen <= self._ttl

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from mcpctl.protocol.eras import META_PROTOCOL_VERSION
@@ -19,6 +21,7 @@ PARAM_PREFIX: Final = "mcp-param-"
 NAMED_METHODS: Final = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 _SENTINEL_HEAD: Final = "=?base64?"
 _SENTINEL_TAIL: Final = "?="
+_NUMBER: Final = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")  # JSON's number syntax, ASCII only
 
 
 class HeaderMismatch(ValueError):
@@ -135,14 +138,15 @@ def check_param_headers(headers: Mapping[str, str], input_schema: object, argume
     """Raise HeaderMismatch unless every annotated argument is mirrored correctly (keys lower-case)."""
     args = arguments if isinstance(arguments, Mapping) else {}
     for name, path in param_header_paths(input_schema).items():
-        expected = param_value_text(_lookup(args, path))
+        body = _lookup(args, path)
+        expected = param_value_text(body)
         raw = headers.get(PARAM_PREFIX + name)
         if expected is None:
             continue
         if raw is None:
             raise HeaderMismatch(f"Header mismatch: required header Mcp-Param-{name} is missing")
         value = decode_value(raw)
-        if value != expected and not _numerically_equal(value, expected):
+        if value != expected and not _numerically_equal(value, body):
             raise HeaderMismatch(f"Header mismatch: Mcp-Param-{name} value {value!r} does not match body {expected!r}")
 
 
@@ -155,8 +159,15 @@ def _lookup(arguments: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def _numerically_equal(left: str, right: str) -> bool:
+def _numerically_equal(header: str, body: object) -> bool:
+    """Whether a header equals a numeric body value as a number ("42.0" and 42).
+
+    Only numbers compare this way: a string "1e3" is not "1000". Decimal, not float, so large
+    integers that share a float (2**64 and 2**64 + 1) stay different.
+    """
+    if not isinstance(body, int | float) or isinstance(body, bool) or not _NUMBER.fullmatch(header):
+        return False
     try:
-        return float(left) == float(right)
-    except ValueError:
+        return Decimal(header) == Decimal(str(body))
+    except InvalidOperation:  # a body float that is not finite
         return False

@@ -26,47 +26,62 @@ class Event:
 
 
 class SSEDecoder:
-    """Incremental SSE parser (WHATWG rules): feed text chunks, get complete events."""
+    """Incremental SSE parser (WHATWG rules): feed text chunks, get complete events.
+
+    Linear in the input however it is chunked: a partial line is kept as pieces, never rescanned.
+    """
 
     def __init__(self) -> None:
-        self._pending = ""
-        self._scanned = 0
+        self._partial: list[str] = []  # the current line so far (no line ending seen yet)
+        self._skip_lf = False  # the last chunk ended in CR: an LF opening the next one completes a CRLF
+        self._started = False  # a byte order mark is ignored once, at the start of the stream
         self._data: list[str] = []
         self._event = ""
         self._id: str | None = None
         self._retry: int | None = None
+        # The id to resume from (Last-Event-ID): updated when an event ends, not when its id line
+        # arrives, so a stream cut mid-event is resumed from before that event.
         self.last_event_id: str | None = None
 
     def feed(self, chunk: str) -> list[Event]:
-        self._pending += chunk
+        if not chunk:
+            return []
+        if not self._started:
+            self._started = True
+            chunk = chunk.removeprefix("\ufeff")
         events: list[Event] = []
-        while True:
-            cut = self._line_end()
-            if cut is None:
-                return events
-            line, self._pending = self._pending[: cut[0]], self._pending[cut[1] :]
-            self._scanned = 0
+        pos, size = 0, len(chunk)
+        if self._skip_lf and chunk.startswith("\n"):
+            pos = 1
+        self._skip_lf = False
+        while pos < size:
+            end = _line_end(chunk, pos)
+            if end < 0:
+                self._partial.append(chunk[pos:])
+                break
+            line = chunk[pos:end]
+            if self._partial:
+                self._partial.append(line)
+                line = "".join(self._partial)
+                self._partial.clear()
+            if chunk[end] == "\n":
+                pos = end + 1
+            elif end + 1 < size:
+                pos = end + 2 if chunk[end + 1] == "\n" else end + 1
+            else:
+                # A CR at the end of a chunk ends the line now (the event must not wait for more
+                # data); an LF opening the next chunk is then the second half of a CRLF.
+                self._skip_lf = True
+                pos = size
             event = self._line(line)
             if event is not None:
                 events.append(event)
-
-    def _line_end(self) -> tuple[int, int] | None:
-        """Where the first line ends (CRLF, LF or CR) and the next begins; resumes its scan."""
-        text = self._pending
-        lf = text.find("\n", self._scanned)
-        cr = text.find("\r", self._scanned, lf if lf >= 0 else len(text))
-        if cr < 0:
-            if lf < 0:
-                self._scanned = len(text)
-                return None
-            return lf, lf + 1
-        if cr + 1 == len(text):
-            self._scanned = cr  # a CR at the end may be the first half of a CRLF
-            return None
-        return cr, cr + (2 if text[cr + 1] == "\n" else 1)
+        return events
 
     def _line(self, line: str) -> Event | None:
         if line == "":
+            if self._id is not None:
+                self.last_event_id = self._id
             if not self._data:
                 self._event = ""
                 return None
@@ -83,8 +98,13 @@ class SSEDecoder:
             self._event = value
         elif name == "id" and "\0" not in value:
             self._id = value
-            self.last_event_id = value
-        elif name == "retry" and value.isdigit():
+        elif name == "retry" and value.isascii() and value.isdigit():  # isdigit alone admits "²"
             self._retry = int(value)
         return None
 
+
+def _line_end(text: str, start: int) -> int:
+    """Where the first CR or LF at or after `start` is, or -1; never scans past the first LF."""
+    lf = text.find("\n", start)
+    cr = text.find("\r", start, lf if lf >= 0 else len(text))
+    return cr if cr >= 0 else lf
