@@ -20,24 +20,15 @@ def import_(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Convert a client's JSON server list into mcpctl.toml."""
-    import json
-
     from mcpctl.cli.console import Console
-    from mcpctl.config.importer import from_client_json, to_toml
-    from mcpctl.config.loader import validate_config
-    from mcpctl.errors import ConfigError, UsageError
+    from mcpctl.config.importer import to_toml
+    from mcpctl.config.loader import load_client_json
+    from mcpctl.errors import UsageError
     from mcpctl.fsutil import write_atomically
     from mcpctl.paths import Paths
 
     console = Console()
-    try:
-        raw = json.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(source), "", "file not found", "check the path") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(str(source), f"line {exc.lineno}", f"invalid JSON: {exc.msg}", "fix the JSON syntax") from exc
-    data = from_client_json(str(source), raw)
-    config = validate_config(str(source), data)
+    data, config = load_client_json(source)
     target = output or Paths.from_env().default_config
     if target.exists() and not force:
         raise UsageError(f"{target} already exists", hint="pass --force to overwrite it, or --output to write elsewhere")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -237,15 +236,6 @@ def test_unreadable_files(tmp_path: Path) -> None:
     assert fix == "save it as UTF-8"
     [(_, problem, _)] = problems(tmp_path)  # a directory
     assert problem.startswith("cannot read")
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_a_file_without_read_permission(tmp_path: Path) -> None:
-    path = write(tmp_path, "")
-    path.chmod(0)
-    [(_, problem, fix)] = problems(path)
-    assert problem.startswith("cannot read")
-    assert "permissions" in fix
 
 
 def test_a_byte_order_mark_is_fine(tmp_path: Path) -> None:
