@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,6 +11,8 @@ from mcpctl.cli import clientopts as opts
 from mcpctl.cli import completers
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mcpctl.cli.console import Console
     from mcpctl.client.answers import CliAnswerer
     from mcpctl.client.progress import ProgressDisplay
@@ -35,21 +37,31 @@ def register(app: typer.Typer) -> None:
 
 def call(
     ctx: typer.Context,
-    tool: str = typer.Argument(..., metavar="TOOL", help="The tool's name.", autocompletion=completers.tool_names),
-    pairs: list[str] | None = typer.Argument(None, metavar="[key=value | key:=json]...", help="Tool arguments."),
-    args: str | None = typer.Option(None, "--args", metavar="JSON|@FILE|-", help="All arguments as one JSON object."),
-    check: bool = typer.Option(True, "--validate/--no-validate", help="Check arguments against the tool's schema first."),
-    url: str | None = opts.url_option(),
-    server: str | None = opts.server_option(),
-    config: Path | None = opts.config_option(),
-    headers: list[str] = opts.header_option(),
-    as_json: bool = opts.json_option(),
-    timeout: float = opts.timeout_option(),
-    roots: list[Path] = opts.root_option(),
-    no_input: bool = opts.no_input_option(),
-    yes: bool = opts.yes_option(),
-    sampling_command: str | None = opts.sampling_option(),
-    save_dir: Path | None = opts.save_dir_option(),
+    tool: Annotated[
+        str, typer.Argument(metavar="TOOL", help="The tool's name.", autocompletion=completers.tool_names)
+    ],
+    pairs: Annotated[
+        list[str] | None, typer.Argument(metavar="[key=value | key:=json]...", help="Tool arguments.")
+    ] = None,
+    *,
+    args: Annotated[
+        str | None, typer.Option("--args", metavar="JSON|@FILE|-", help="All arguments as one JSON object.")
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--validate/--no-validate", help="Check arguments against the tool's schema first."),
+    ] = True,
+    url: opts.Url = None,
+    server: opts.Server = None,
+    config: opts.ConfigFile = None,
+    headers: opts.Headers = None,
+    as_json: opts.AsJson = False,
+    timeout: opts.Timeout = opts.DEFAULT_TIMEOUT,
+    roots: opts.Roots = None,
+    no_input: opts.NoInput = False,
+    yes: opts.Yes = False,
+    sampling_command: opts.SamplingCommand = None,
+    save_dir: opts.SaveDir = None,
 ) -> None:
     import sys
 
@@ -61,25 +73,30 @@ def call(
     base = base_arguments(args, sys.stdin.read)
     target = opts.target_of(ctx, url, server, config, headers)
     progress = ProgressDisplay(console.err, tool)
-    answerer = opts.answerer_of(target, console, progress, roots=roots, no_input=no_input, yes=yes,
-                                sampling_command=sampling_command)  # fmt: skip
+    answerer = opts.answerer_of(
+        target, console, progress, roots=roots, no_input=no_input, yes=yes, sampling_command=sampling_command
+    )
+    request = CallRequest(tool, list(pairs or []), base, timeout, check)
     try:
-        result = opts.run_async(_call(target, answerer, console, progress, tool, list(pairs or []), base, timeout, check))
+        result = opts.run_async(_call(target, answerer, console, progress, request))
     finally:
         progress.close()
     _show(result, console, tool, as_json=as_json, save_dir=opts.save_dir_of(save_dir))
 
 
+@dataclass(frozen=True)
+class CallRequest:
+    """What the person asked for: the tool, its arguments as typed, and how to send them."""
+
+    tool: str
+    pairs: list[str]
+    base: dict[str, Any]
+    deadline: float  # seconds
+    check: bool
+
+
 async def _call(
-    target: Target,
-    answerer: CliAnswerer,
-    console: Console,
-    progress: ProgressDisplay,
-    tool: str,
-    pairs: list[str],
-    base: dict[str, Any],
-    timeout: float,
-    check: bool,
+    target: Target, answerer: CliAnswerer, console: Console, progress: ProgressDisplay, request: CallRequest
 ) -> dict[str, Any]:
     import asyncio
 
@@ -88,10 +105,12 @@ async def _call(
     from mcpctl.client.toolcheck import header_problems
     from mcpctl.errors import UsageError
 
-    label = target.endpoint.label
+    label, tool = target.endpoint.label, request.tool
+    log = opts.log_printer(console, label)
     try:
-        async with ClientSession(target.endpoint, answerer, on_log=opts.log_printer(console, label),
-                                 startup_timeout=timeout) as session:  # fmt: skip
+        async with ClientSession(
+            target.endpoint, answerer, on_log=log, startup_timeout=request.deadline
+        ) as session:
             tools = await session.list("tools")
             by_name = {t["name"]: t for t in tools if isinstance(t.get("name"), str)}
             names = target.names(list(by_name))
@@ -100,18 +119,22 @@ async def _call(
                 close = suggest(tool, list(names))
                 raise UsageError(
                     f"no tool named {tool!r} on {label}",
-                    hint=(f"did you mean {', '.join(close)}? " if close else "") + "(`mcpctl tools` lists them)",
+                    hint=(f"did you mean {', '.join(close)}? " if close else "")
+                    + "(`mcpctl tools` lists them)",
                 )
             schema = by_name[wire].get("inputSchema")
             problems = header_problems(schema)
             if problems:
-                raise UsageError(f"{tool} declares invalid x-mcp-header annotations, so mcpctl will not call it: "
-                                 + "; ".join(problems))  # fmt: skip
-            arguments = {**base, **parse_pairs(pairs, schema)}
-            if check:
+                problem = "; ".join(problems)
+                raise UsageError(
+                    f"{tool} declares invalid x-mcp-header annotations, so mcpctl will not call it: {problem}"
+                )
+            arguments = {**request.base, **parse_pairs(request.pairs, schema)}
+            if request.check:
                 validate(arguments, schema, tool)
+            params = {"name": wire, "arguments": arguments}
             return await session.request(
-                "tools/call", {"name": wire, "arguments": arguments}, timeout=timeout, on_progress=progress.update
+                "tools/call", params, within=request.deadline, on_progress=progress.update
             )
     except asyncio.CancelledError:
         progress.close()

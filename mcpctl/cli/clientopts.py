@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperCommand
@@ -13,7 +13,7 @@ from mcpctl import envvars
 from mcpctl.cli import completers
 
 if TYPE_CHECKING:
-    import click
+    from typer._click import Context as ClickContext
 
     from mcpctl.cli.console import Console
     from mcpctl.client.answers import CliAnswerer
@@ -34,7 +34,7 @@ TARGET_HELP = (
 class DashDashCommand(TyperCommand):
     """Takes `-- COMMAND ARGS...` off the end before parsing, so it never mixes with key=value arguments."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         if "--" in args:
             index = args.index("--")
             ctx.meta[COMMAND_KEY] = args[index + 1 :]
@@ -47,68 +47,79 @@ def dash_command(ctx: typer.Context) -> list[str]:
     return list(command) if command else []
 
 
-# Option factories: each command gets its own parameter objects.
+# Option types shared by the commands (typer reads the Annotated metadata).
 
-
-def url_option() -> Any:
-    return typer.Option(None, "--url", help=f"An MCP server's URL (Streamable HTTP or HTTP+SSE). Env: {envvars.URL}.")
-
-
-def server_option() -> Any:
-    return typer.Option(
-        None, "--server", "-s", help="A configured server, by name.", autocompletion=completers.server_names
-    )
-
-
-def config_option() -> Any:
-    return typer.Option(None, "--config", "-c", help=f"Configuration file for --server. Env: {envvars.CONFIG}.")
-
-
-def header_option() -> Any:
-    return typer.Option([], "--header", "-H", metavar="'NAME: VALUE'", help="An HTTP header for --url (repeatable).")
-
-
-def timeout_option() -> Any:
-    return typer.Option(DEFAULT_TIMEOUT, "--timeout", metavar="S", help="Give up (and cancel) after S seconds.")
-
-
-def json_option() -> Any:
-    return typer.Option(False, "--json", help="Print the raw JSON result, for scripts.")
-
-
-def root_option() -> Any:
-    return typer.Option([], "--root", metavar="PATH", help="A root offered to the server (repeatable; default: the current directory).")
-
-
-def no_input_option() -> Any:
-    return typer.Option(False, "--no-input", help="Never ask: fail if the server asks for input (elicitation).")
-
-
-def yes_option() -> Any:
-    return typer.Option(False, "--yes", "-y", help="Answer the server's forms with their defaults, without asking.")
-
-
-def sampling_option() -> Any:
-    return typer.Option(
-        None, "--sampling-command", metavar="CMD",
-        help="Answer sampling requests with CMD (request JSON on stdin; result JSON or text on stdout). Default: refuse.",
-    )  # fmt: skip
-
-
-def save_dir_option() -> Any:
-    return typer.Option(None, "--save-dir", metavar="DIR", help="Where images, audio and blobs are saved (default: mcpctl's data directory, files/).")
+Url = Annotated[
+    str | None,
+    typer.Option("--url", help=f"An MCP server's URL (Streamable HTTP or HTTP+SSE). Env: {envvars.URL}."),
+]
+Server = Annotated[
+    str | None,
+    typer.Option(
+        "--server", "-s", help="A configured server, by name.", autocompletion=completers.server_names
+    ),
+]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help=f"Configuration file for --server. Env: {envvars.CONFIG}."),
+]
+Headers = Annotated[
+    list[str] | None,
+    typer.Option("--header", "-H", metavar="'NAME: VALUE'", help="An HTTP header for --url (repeatable)."),
+]
+Timeout = Annotated[
+    float, typer.Option("--timeout", metavar="S", help="Give up (and cancel) after S seconds.")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the raw JSON result, for scripts.")]
+Roots = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--root",
+        metavar="PATH",
+        help="A root offered to the server (repeatable; default: the current directory).",
+    ),
+]
+NoInput = Annotated[
+    bool, typer.Option("--no-input", help="Never ask: fail if the server asks for input (elicitation).")
+]
+Yes = Annotated[
+    bool, typer.Option("--yes", "-y", help="Answer the server's forms with their defaults, without asking.")
+]
+SamplingCommand = Annotated[
+    str | None,
+    typer.Option(
+        "--sampling-command",
+        metavar="CMD",
+        help="Answer sampling requests with CMD (request JSON on stdin; result JSON or text on stdout). "
+        "Default: refuse.",
+    ),
+]
+SaveDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--save-dir",
+        metavar="DIR",
+        help="Where images, audio and blobs are saved (default: the data directory's files/).",
+    ),
+]
 
 
 # Building the pieces a command needs.
 
 
 def target_of(
-    ctx: typer.Context, url: str | None, server: str | None, config: Path | None, headers: Sequence[str]
+    ctx: typer.Context,
+    url: str | None,
+    server: str | None,
+    config: Path | None,
+    headers: Sequence[str] | None,
 ) -> Target:
     from mcpctl.client.targets import TargetOptions, resolve
     from mcpctl.paths import Paths
 
-    options = TargetOptions(url=url, server=server, command=dash_command(ctx), config=config, headers=parse_headers(headers))
+    options = TargetOptions(
+        url=url, server=server, command=dash_command(ctx), config=config, headers=parse_headers(headers or [])
+    )
     return resolve(options, Paths.from_env())
 
 
@@ -129,7 +140,7 @@ def answerer_of(
     console: Console,
     progress: ProgressDisplay | None,
     *,
-    roots: Sequence[Path],
+    roots: Sequence[Path] | None,
     no_input: bool,
     yes: bool,
     sampling_command: str | None,
@@ -146,11 +157,13 @@ def answerer_of(
     elif yes:
         elicitor = DefaultsElicitor()
     elif sys.stdin.isatty():
-        elicitor = TerminalElicitor(ConsoleTerminal(console), progress.paused if progress else _no_pause, _open_url)
+        elicitor = TerminalElicitor(
+            ConsoleTerminal(console), progress.paused if progress else _no_pause, _open_url
+        )
     else:
         elicitor = RefusingElicitor("stdin is not a terminal")
     return CliAnswerer(
-        target.endpoint.label, roots=list(roots) or [Path.cwd()], elicitor=elicitor, warn=console.warn,
+        target.endpoint.label, roots=list(roots or []) or [Path.cwd()], elicitor=elicitor, warn=console.warn,
         sampling_command=sampling_command,
     )  # fmt: skip
 
@@ -174,6 +187,8 @@ class ConsoleTerminal:
 
 def log_printer(console: Console, label: str) -> Any:
     """Server log notifications (warning and above) as lines on stderr."""
+    import json
+
     from mcpctl.protocol.eras import log_level_rank
 
     threshold = log_level_rank("warning")
@@ -185,7 +200,8 @@ def log_printer(console: Console, label: str) -> Any:
         data = params.get("data")
         logger = params.get("logger")
         source = f"{label}" + (f" ({logger})" if isinstance(logger, str) else "")
-        console.err.print(f"{source} [{level}]: {data if isinstance(data, str) else data!r}", markup=False, highlight=False)
+        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+        console.err.print(f"{source} [{level}]: {text}", markup=False, highlight=False)
 
     return show
 

@@ -20,7 +20,11 @@ def server_names(ctx: typer.Context, incomplete: str) -> list[str]:
         host = find_host(paths)
         if host is not None:
             report = servers_report(host)
-            names.update(s["name"] for s in report.get("servers", []) if isinstance(s, dict) and isinstance(s.get("name"), str))
+            names.update(
+                s["name"]
+                for s in report.get("servers", [])
+                if isinstance(s, dict) and isinstance(s.get("name"), str)
+            )
         from mcpctl.cli.common import config_path, load
 
         path = config_path(ctx.params.get("config"), paths)
@@ -58,7 +62,9 @@ def _tools(ctx: typer.Context) -> list[tuple[str, str]]:
     def quiet(message: str) -> None:
         return None
 
-    answerer = CliAnswerer(target.endpoint.label, roots=[Path.cwd()], elicitor=RefusingElicitor("completing"), warn=quiet)
+    answerer = CliAnswerer(
+        target.endpoint.label, roots=[Path.cwd()], elicitor=RefusingElicitor("completing"), warn=quiet
+    )
 
     async def listing() -> list[dict[str, Any]]:
         async with ClientSession(target.endpoint, answerer, startup_timeout=COMPLETION_TIMEOUT) as session:

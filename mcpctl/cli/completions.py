@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
+from typing import Annotated
 
 import typer
 
@@ -12,7 +13,7 @@ COMPLETE_VAR = "_MCPCTL_COMPLETE"
 FILES = {"bash": "mcpctl.bash", "zsh": "_mcpctl", "fish": "mcpctl.fish"}
 
 
-class Shell(str, Enum):
+class Shell(StrEnum):
     bash = "bash"
     zsh = "zsh"
     fish = "fish"
@@ -22,10 +23,11 @@ def register(app: typer.Typer) -> None:
     app.command("completions")(completions)
 
 
-def completions(shell: Shell = typer.Argument(..., help="bash, zsh or fish.")) -> None:
+def completions(shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish.")]) -> None:
     """Print the completion script for SHELL (tool and server names complete from the host or config).
 
-    Install: `mcpctl --install-completion`, or e.g. `mcpctl completions bash > ~/.local/share/bash-completion/completions/mcpctl`.
+    Install it with `mcpctl --install-completion`, or for example:
+    `mcpctl completions bash > ~/.local/share/bash-completion/completions/mcpctl`.
     """
     from mcpctl.cli.console import Console
 
@@ -33,7 +35,7 @@ def completions(shell: Shell = typer.Argument(..., help="bash, zsh or fish.")) -
 
 
 def script(shell: str) -> str:
-    """The script typer's completion machinery generates (the same as `_MCPCTL_COMPLETE=source_SHELL mcpctl`)."""
+    """What typer's completion machinery generates: as `_MCPCTL_COMPLETE=source_SHELL mcpctl` prints it."""
     from typer._completion_shared import get_completion_script
 
     return get_completion_script(prog_name=PROG, complete_var=COMPLETE_VAR, shell=shell) + "\n"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,27 +15,38 @@ if TYPE_CHECKING:
     from mcpctl.client.answers import CliAnswerer
     from mcpctl.client.targets import Target
 
+_HELP = {
+    "tools": "List the tools you can call, with short descriptions.",
+    "prompts": "List prompts.",
+    "prompt": "Get a prompt (arguments as key=value) and print its messages.",
+    "resources": "List resources and resource templates.",
+    "read": "Read a resource by URI and print it (binary contents are saved to files).",
+}
+
 
 def register(app: typer.Typer) -> None:
-    command = {"cls": opts.DashDashCommand}
-    app.command("tools", help="List the tools you can call, with short descriptions." + opts.TARGET_HELP, **command)(tools)
-    app.command("prompts", help="List prompts." + opts.TARGET_HELP, **command)(prompts)
-    app.command("prompt", help="Get a prompt (arguments as key=value) and print its messages." + opts.TARGET_HELP,
-                no_args_is_help=True, **command)(prompt)  # fmt: skip
-    app.command("resources", help="List resources and resource templates." + opts.TARGET_HELP, **command)(resources)
-    app.command("read", help="Read a resource by URI and print it (binary contents are saved to files)." + opts.TARGET_HELP,
-                no_args_is_help=True, **command)(read)  # fmt: skip
+    commands: dict[str, Callable[..., None]] = {
+        "tools": tools, "prompts": prompts, "prompt": prompt, "resources": resources, "read": read,
+    }  # fmt: skip
+    for name, function in commands.items():
+        app.command(
+            name,
+            help=_HELP[name] + opts.TARGET_HELP,
+            cls=opts.DashDashCommand,
+            no_args_is_help=name in ("prompt", "read"),
+        )(function)
 
 
 def tools(
     ctx: typer.Context,
-    url: str | None = opts.url_option(),
-    server: str | None = opts.server_option(),
-    config: Path | None = opts.config_option(),
-    headers: list[str] = opts.header_option(),
-    schema: bool = typer.Option(False, "--schema", help="Show each tool's input schema."),
-    as_json: bool = opts.json_option(),
-    timeout: float = opts.timeout_option(),
+    *,
+    url: opts.Url = None,
+    server: opts.Server = None,
+    config: opts.ConfigFile = None,
+    headers: opts.Headers = None,
+    schema: Annotated[bool, typer.Option("--schema", help="Show each tool's input schema.")] = False,
+    as_json: opts.AsJson = False,
+    timeout: opts.Timeout = opts.DEFAULT_TIMEOUT,
 ) -> None:
     from mcpctl.cli.console import Console
 
@@ -58,12 +70,13 @@ def tools(
 
 def prompts(
     ctx: typer.Context,
-    url: str | None = opts.url_option(),
-    server: str | None = opts.server_option(),
-    config: Path | None = opts.config_option(),
-    headers: list[str] = opts.header_option(),
-    as_json: bool = opts.json_option(),
-    timeout: float = opts.timeout_option(),
+    *,
+    url: opts.Url = None,
+    server: opts.Server = None,
+    config: opts.ConfigFile = None,
+    headers: opts.Headers = None,
+    as_json: opts.AsJson = False,
+    timeout: opts.Timeout = opts.DEFAULT_TIMEOUT,
 ) -> None:
     from mcpctl.cli.console import Console
 
@@ -76,42 +89,41 @@ def prompts(
     if not shown:
         console.info(f"{target.endpoint.label} offers no prompts")
         return
-    rows = []
-    for name, entry in shown:
-        arguments = entry.get("arguments")
-        names = [
-            f"{a.get('name')}{'' if a.get('required') else '?'}" for a in (arguments if isinstance(arguments, list) else [])
-            if isinstance(a, dict)
-        ]  # fmt: skip
-        rows.append((f"{name} {' '.join(names)}".strip(), _first_line(entry.get("description"))))
-    _table(console, rows)
+    _table(console, [(f"{name} {_argument_names(entry)}".strip(), _first_line(entry.get("description")))
+                     for name, entry in shown])  # fmt: skip
 
 
 def prompt(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="The prompt's name."),
-    pairs: list[str] | None = typer.Argument(None, metavar="[key=value]...", help="Prompt arguments (strings)."),
-    url: str | None = opts.url_option(),
-    server: str | None = opts.server_option(),
-    config: Path | None = opts.config_option(),
-    headers: list[str] = opts.header_option(),
-    as_json: bool = opts.json_option(),
-    timeout: float = opts.timeout_option(),
-    roots: list[Path] = opts.root_option(),
-    no_input: bool = opts.no_input_option(),
-    yes: bool = opts.yes_option(),
-    sampling_command: str | None = opts.sampling_option(),
-    save_dir: Path | None = opts.save_dir_option(),
+    name: Annotated[str, typer.Argument(help="The prompt's name.")],
+    pairs: Annotated[
+        list[str] | None, typer.Argument(metavar="[key=value]...", help="Prompt arguments.")
+    ] = None,
+    *,
+    url: opts.Url = None,
+    server: opts.Server = None,
+    config: opts.ConfigFile = None,
+    headers: opts.Headers = None,
+    as_json: opts.AsJson = False,
+    timeout: opts.Timeout = opts.DEFAULT_TIMEOUT,
+    roots: opts.Roots = None,
+    no_input: opts.NoInput = False,
+    yes: opts.Yes = False,
+    sampling_command: opts.SamplingCommand = None,
+    save_dir: opts.SaveDir = None,
 ) -> None:
     from mcpctl.cli.console import Console
     from mcpctl.client.render import Renderer
 
     console = Console()
     target = opts.target_of(ctx, url, server, config, headers)
-    answerer = opts.answerer_of(target, console, None, roots=roots, no_input=no_input, yes=yes,
-                                sampling_command=sampling_command)  # fmt: skip
+    answerer = opts.answerer_of(
+        target, console, None, roots=roots, no_input=no_input, yes=yes, sampling_command=sampling_command
+    )
     arguments = _string_pairs(list(pairs or []))
-    result = opts.run_async(_get_prompt(target, answerer, console, name, arguments, timeout))
+    result = opts.run_async(
+        _get_prompt(target, answerer, console, name, arguments=arguments, seconds=timeout)
+    )
     if as_json:
         console.json(result)
         return
@@ -120,12 +132,13 @@ def prompt(
 
 def resources(
     ctx: typer.Context,
-    url: str | None = opts.url_option(),
-    server: str | None = opts.server_option(),
-    config: Path | None = opts.config_option(),
-    headers: list[str] = opts.header_option(),
-    as_json: bool = opts.json_option(),
-    timeout: float = opts.timeout_option(),
+    *,
+    url: opts.Url = None,
+    server: opts.Server = None,
+    config: opts.ConfigFile = None,
+    headers: opts.Headers = None,
+    as_json: opts.AsJson = False,
+    timeout: opts.Timeout = opts.DEFAULT_TIMEOUT,
 ) -> None:
     from mcpctl.cli.console import Console
 
@@ -145,27 +158,29 @@ def resources(
 
 def read(
     ctx: typer.Context,
-    uri: str = typer.Argument(..., help="The resource's URI."),
-    url: str | None = opts.url_option(),
-    server: str | None = opts.server_option(),
-    config: Path | None = opts.config_option(),
-    headers: list[str] = opts.header_option(),
-    as_json: bool = opts.json_option(),
-    timeout: float = opts.timeout_option(),
-    roots: list[Path] = opts.root_option(),
-    no_input: bool = opts.no_input_option(),
-    yes: bool = opts.yes_option(),
-    sampling_command: str | None = opts.sampling_option(),
-    save_dir: Path | None = opts.save_dir_option(),
+    uri: Annotated[str, typer.Argument(help="The resource's URI.")],
+    *,
+    url: opts.Url = None,
+    server: opts.Server = None,
+    config: opts.ConfigFile = None,
+    headers: opts.Headers = None,
+    as_json: opts.AsJson = False,
+    timeout: opts.Timeout = opts.DEFAULT_TIMEOUT,
+    roots: opts.Roots = None,
+    no_input: opts.NoInput = False,
+    yes: opts.Yes = False,
+    sampling_command: opts.SamplingCommand = None,
+    save_dir: opts.SaveDir = None,
 ) -> None:
     from mcpctl.cli.console import Console
     from mcpctl.client.render import Renderer
 
     console = Console()
     target = opts.target_of(ctx, url, server, config, headers)
-    answerer = opts.answerer_of(target, console, None, roots=roots, no_input=no_input, yes=yes,
-                                sampling_command=sampling_command)  # fmt: skip
-    result = opts.run_async(_single(target, answerer, console, "resources/read", {"uri": uri}, timeout))
+    answerer = opts.answerer_of(
+        target, console, None, roots=roots, no_input=no_input, yes=yes, sampling_command=sampling_command
+    )
+    result = opts.run_async(_read(target, answerer, console, uri, timeout))
     if as_json:
         console.json(result)
         return
@@ -174,51 +189,61 @@ def read(
 
 
 # -- the async parts -------------------------------------------------------------------------------
+# `seconds` bounds each part: the session's handshake, and every request in it.
 
 
-async def _list(target: Target, console: Console, kind: str, timeout: float) -> list[dict[str, Any]]:
+async def _list(target: Target, console: Console, kind: str, seconds: float) -> list[dict[str, Any]]:
     from mcpctl.client.session import ClientSession
 
-    async with ClientSession(target.endpoint, _listing_answerer(target, console), startup_timeout=timeout) as session:
+    answerer = _listing_answerer(target, console)
+    async with ClientSession(target.endpoint, answerer, startup_timeout=seconds) as session:
         return await session.list(kind)
 
 
-async def _resources(target: Target, console: Console, timeout: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+async def _resources(
+    target: Target, console: Console, seconds: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     from mcpctl.client.session import ClientSession
 
-    async with ClientSession(target.endpoint, _listing_answerer(target, console), startup_timeout=timeout) as session:
+    answerer = _listing_answerer(target, console)
+    async with ClientSession(target.endpoint, answerer, startup_timeout=seconds) as session:
         return await session.list("resources"), await session.list("resourceTemplates")
 
 
 async def _get_prompt(
-    target: Target, answerer: CliAnswerer, console: Console, name: str, arguments: dict[str, str], timeout: float
+    target: Target,
+    answerer: CliAnswerer,
+    console: Console,
+    name: str,
+    *,
+    arguments: dict[str, str],
+    seconds: float,
 ) -> dict[str, Any]:
     from mcpctl.client.arguments import suggest
     from mcpctl.client.session import ClientSession
     from mcpctl.errors import UsageError
 
     label = target.endpoint.label
-    async with ClientSession(target.endpoint, answerer, on_log=opts.log_printer(console, label),
-                             startup_timeout=timeout) as session:  # fmt: skip
+    log = opts.log_printer(console, label)
+    async with ClientSession(target.endpoint, answerer, on_log=log, startup_timeout=seconds) as session:
         listed = [p["name"] for p in await session.list("prompts") if isinstance(p.get("name"), str)]
         names = target.names(listed)
         wire = names.get(name) or (name if name in names.values() else None)
         if wire is None:
             close = suggest(name, list(names))
-            raise UsageError(f"no prompt named {name!r} on {label}",
-                             hint=(f"did you mean {', '.join(close)}? " if close else "") + "(`mcpctl prompts` lists them)")  # fmt: skip
-        return await session.request("prompts/get", {"name": wire, "arguments": arguments}, timeout=timeout)
+            hint = (f"did you mean {', '.join(close)}? " if close else "") + "(`mcpctl prompts` lists them)"
+            raise UsageError(f"no prompt named {name!r} on {label}", hint=hint)
+        return await session.request("prompts/get", {"name": wire, "arguments": arguments}, within=seconds)
 
 
-async def _single(
-    target: Target, answerer: CliAnswerer, console: Console, method: str, params: dict[str, Any], timeout: float
+async def _read(
+    target: Target, answerer: CliAnswerer, console: Console, uri: str, seconds: float
 ) -> dict[str, Any]:
     from mcpctl.client.session import ClientSession
 
-    label = target.endpoint.label
-    async with ClientSession(target.endpoint, answerer, on_log=opts.log_printer(console, label),
-                             startup_timeout=timeout) as session:  # fmt: skip
-        return await session.request(method, params, timeout=timeout)
+    log = opts.log_printer(console, target.endpoint.label)
+    async with ClientSession(target.endpoint, answerer, on_log=log, startup_timeout=seconds) as session:
+        return await session.request("resources/read", {"uri": uri}, within=seconds)
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -228,8 +253,8 @@ def _listing_answerer(target: Target, console: Console) -> CliAnswerer:
     from mcpctl.client.answers import CliAnswerer
     from mcpctl.client.elicit import RefusingElicitor
 
-    return CliAnswerer(target.endpoint.label, roots=[Path.cwd()], elicitor=RefusingElicitor("this command only lists"),
-                       warn=console.warn)  # fmt: skip
+    refuse = RefusingElicitor("this command only lists")
+    return CliAnswerer(target.endpoint.label, roots=[Path.cwd()], elicitor=refuse, warn=console.warn)
 
 
 def _scoped(target: Target, entries: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
@@ -259,9 +284,18 @@ def _string_pairs(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise UsageError(f"argument {pair!r} is not key=value", hint="prompt arguments are strings: name=value")
+            raise UsageError(
+                f"argument {pair!r} is not key=value", hint="prompt arguments are strings: name=value"
+            )
         arguments[key] = value
     return arguments
+
+
+def _argument_names(entry: dict[str, Any]) -> str:
+    """A prompt's arguments as `name` (required) and `name?` (optional)."""
+    arguments = entry.get("arguments")
+    listed = [a for a in arguments if isinstance(a, dict)] if isinstance(arguments, list) else []
+    return " ".join(f"{a.get('name')}{'' if a.get('required') else '?'}" for a in listed)
 
 
 def _first_line(text: object) -> str:
@@ -278,7 +312,7 @@ def _resource_note(entry: dict[str, Any]) -> str:
 
 
 def _table(console: Console, rows: list[tuple[str, str]]) -> None:
-    """Two aligned columns: the name, and a description cut to the terminal's width."""
+    """Two aligned columns on a terminal (descriptions cut to its width); tab-separated lines otherwise."""
     if not console.out.is_terminal:
         for name, text in rows:
             console.data(f"{name}\t{text}" if text else name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -29,8 +29,11 @@ def register(app: typer.Typer) -> None:
 @servers_app.callback()
 def servers(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-    config: Path | None = typer.Option(None, "--config", "-c", help="Configuration to list when no host runs."),
+    *,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Configuration to list when no host runs.")
+    ] = None,
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
@@ -52,7 +55,11 @@ def servers(
 
 
 @servers_app.command("restart")
-def restart(name: str = typer.Argument(..., help="The server to restart.", autocompletion=completers.server_names)) -> None:
+def restart(
+    name: Annotated[
+        str, typer.Argument(help="The server to restart.", autocompletion=completers.server_names)
+    ],
+) -> None:
     """Restart one server now (also ends a crash-loop's wait)."""
     from mcpctl.cli.console import Console
     from mcpctl.client.hostapi import admin, require_host

@@ -63,10 +63,10 @@ class CliAnswerer:
 
     async def _sample(self, params: dict[str, Any]) -> dict[str, Any]:
         if not self._sampling_command:
-            message = (
-                f"{self._server} asked for sampling (an LLM completion), which mcpctl does not do by itself; refused"
+            self._warn(
+                f"{self._server} asked for sampling (an LLM completion), which mcpctl does not do by itself; "
+                "refused (pass --sampling-command CMD to answer it with a command of yours)"
             )
-            self._warn(message + " (pass --sampling-command CMD to answer it with a command of yours)")
             raise RemoteError(USER_REJECTED, "sampling is not configured in this client (mcpctl call)")
         return await run_sampling_command(self._sampling_command, params)
 
@@ -81,7 +81,10 @@ async def run_sampling_command(command: str, params: dict[str, Any]) -> dict[str
         raise InputError("--sampling-command is empty")
     try:
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+            *argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
     except OSError as exc:
         raise UnavailableError(f"cannot run the sampling command {argv[0]!r}: {exc.strerror}") from exc
@@ -98,4 +101,9 @@ async def run_sampling_command(command: str, params: dict[str, Any]) -> dict[str
         value.setdefault("role", "assistant")
         value.setdefault("model", argv[0])
         return value
-    return {"role": "assistant", "content": {"type": "text", "text": text}, "model": argv[0], "stopReason": "endTurn"}
+    return {
+        "role": "assistant",
+        "content": {"type": "text", "text": text},
+        "model": argv[0],
+        "stopReason": "endTurn",
+    }

@@ -31,7 +31,9 @@ def base_arguments(spec: str | None, read_stdin: Callable[[], str]) -> dict[str,
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise UsageError(f"{origin}: not valid JSON: {exc}", hint="--args takes a JSON object, @FILE or -") from exc
+        raise UsageError(
+            f"{origin}: not valid JSON: {exc}", hint="--args takes a JSON object, @FILE or -"
+        ) from exc
     if not isinstance(value, dict):
         raise UsageError(f"{origin}: tool arguments must be a JSON object, not {type(value).__name__}")
     return value
@@ -45,11 +47,13 @@ def parse_pairs(pairs: Sequence[str], schema: object) -> dict[str, Any]:
         raw_json = ":=" in pair and (pair.index(":=") < pair.index("=") if "=" in pair else True)
         key, _, value = pair.partition(":=") if raw_json else pair.partition("=")
         if not key or (not raw_json and "=" not in pair):
-            raise UsageError(f"argument {pair!r} is not key=value or key:=json", hint="for example: message=hi count:=3")
+            raise UsageError(
+                f"argument {pair!r} is not key=value or key:=json", hint="for example: message=hi count:=3"
+            )
         if raw_json:
             try:
                 arguments[key] = json.loads(value)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise UsageError(f"argument {key}: {value!r} is not valid JSON ({exc.msg})") from exc
         else:
             arguments[key] = coerce(value, properties.get(key), key)
@@ -67,39 +71,59 @@ def coerce(text: str, schema: object, key: str = "") -> Any:
         except ValueError:
             continue
     expected = " or ".join(types)
-    raise UsageError(f"argument {key}: {text!r} is not a valid {expected}", hint=f"use {key}:=JSON to pass any JSON value")
+    raise UsageError(
+        f"argument {key}: {text!r} is not a valid {expected}", hint=f"use {key}:=JSON to pass any JSON value"
+    )
 
 
 def _convert(text: str, kind: str, schema: dict[str, Any]) -> Any:
-    if kind == "integer":
-        return int(text)
-    if kind == "number":
-        number = float(text)
-        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
-    if kind == "boolean":
-        if text.lower() in _TRUE:
-            return True
-        if text.lower() in _FALSE:
-            return False
+    """One JSON type's reading of `text`; ValueError when it is not one."""
+    converter = _CONVERTERS.get(kind)
+    if converter is None:
+        raise ValueError(kind)
+    return converter(text, schema)
+
+
+def _number(text: str, schema: dict[str, Any]) -> int | float:
+    number = float(text)
+    # "3" for a number stays the integer 3: servers that compare or echo it see what was typed
+    return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+
+
+def _boolean(text: str, schema: dict[str, Any]) -> bool:
+    if text.lower() not in _TRUE | _FALSE:
         raise ValueError(text)
-    if kind == "null":
-        if text in ("null", ""):
-            return None
+    return text.lower() in _TRUE
+
+
+def _null(text: str, schema: dict[str, Any]) -> None:
+    if text not in ("null", ""):
         raise ValueError(text)
-    if kind == "array":
-        if text.lstrip().startswith("["):
-            value = json.loads(text)
-            if isinstance(value, list):
-                return value
-            raise ValueError(text)
-        items = schema.get("items")
-        return [coerce(part, items) for part in text.split(",")] if text else []
-    if kind == "object":
-        value = json.loads(text)
-        if isinstance(value, dict):
-            return value
-        raise ValueError(text)
-    raise ValueError(kind)
+
+
+def _array(text: str, schema: dict[str, Any]) -> list[Any]:
+    if text.lstrip().startswith("["):
+        value: list[Any] = _json_of(text, list)
+        return value
+    items = schema.get("items")
+    return [coerce(part, items) for part in text.split(",")] if text else []
+
+
+def _json_of(text: str, kind: type[Any]) -> Any:
+    value = json.loads(text)
+    if not isinstance(value, kind):
+        raise ValueError(text)  # noqa: TRY004 - ValueError is what coerce() treats as "not this type"
+    return value
+
+
+_CONVERTERS: dict[str, Callable[[str, dict[str, Any]], Any]] = {
+    "integer": lambda text, schema: int(text),
+    "number": _number,
+    "boolean": _boolean,
+    "null": _null,
+    "array": _array,
+    "object": lambda text, schema: _json_of(text, dict),
+}
 
 
 def _types(schema: object) -> list[str]:
@@ -128,18 +152,18 @@ def _types(schema: object) -> list[str]:
 
 
 def _json_type(value: object) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
     if value is None:
         return "null"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
+    # bool before int: True is an int to Python, a boolean to JSON
+    for python, name in (
+        (bool, "boolean"),
+        (int, "integer"),
+        (float, "number"),
+        (list, "array"),
+        (dict, "object"),
+    ):
+        if isinstance(value, python):
+            return name
     return "string"
 
 
@@ -166,7 +190,8 @@ def validate(arguments: dict[str, Any], schema: object, tool: str) -> None:
     if problems:
         lines = "\n".join(f"  {problem}" for problem in problems)
         raise UsageError(
-            f"invalid arguments for {tool}:\n{lines}", hint=f"see the schema with `mcpctl tools --schema` ({tool})"
+            f"invalid arguments for {tool}:\n{lines}",
+            hint=f"see the schema with `mcpctl tools --schema` ({tool})",
         )
 
 

@@ -1,30 +1,52 @@
-"""Where the client's credentials for an HTTP server come from (pluggable; the environment for now)."""
+"""Where the client's credentials for an HTTP server come from: an API key, sent once it is needed."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 
-from mcpctl import envvars
+from mcpctl.errors import McpctlError
+
+KeyLookup = Callable[[str], "str | None"]
 
 
-class EnvApiKey:
-    """A bearer API key from $MCPCTL_API_KEY, sent once the server has asked for credentials (401).
+def local_key(environ: Mapping[str, str]) -> KeyLookup:
+    """The key mcpctl's own commands present (see mcpctl.auth.local), for this environment."""
 
-    Waiting for the 401 means a key meant for the mcpctl host is not handed to every URL a
-    person happens to call. Another source (the keyring) can stand in: anything with the
-    same two methods.
+    def lookup(url: str) -> str | None:
+        from mcpctl.auth.local import local_key_for
+
+        return local_key_for(url, environ=environ)
+
+    return lookup
+
+
+class ApiKeyCredentials:
+    """A bearer API key, looked up and sent only after the server refused a request without one.
+
+    The lookup (by default `mcpctl.auth.local.local_key_for`: $MCPCTL_API_KEY, else for a
+    loopback URL the newest key `mcpctl keys create` kept in the keyring) runs on a worker
+    thread, since the keyring blocks. Waiting for a refusal means no key is read or sent when
+    the server does not ask for one. Another source (an OAuth token) can stand in: anything
+    with the same two methods.
     """
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._key = environ.get(envvars.API_KEY, "").strip()
-        self._armed = False
+    def __init__(self, url: str, lookup: KeyLookup) -> None:
+        self._url = url
+        self._lookup = lookup
+        self._key: str | None = None
+        self._tried = False
 
     async def __call__(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self._key}"} if self._armed else {}
+        return {"authorization": f"Bearer {self._key}"} if self._key else {}
 
-    def upgrade(self) -> bool:
-        """Start sending the key; False when there is none (or it was already sent and refused)."""
-        if not self._key or self._armed:
+    async def upgrade(self) -> bool:
+        """Find a key to retry with; False when there is none (or one was already sent)."""
+        if self._tried:
             return False
-        self._armed = True
-        return True
+        self._tried = True
+        try:
+            self._key = await asyncio.to_thread(self._lookup, self._url)
+        except McpctlError:  # e.g. keys exist but no keyring can be read: carry on without one
+            self._key = None
+        return bool(self._key)

@@ -34,7 +34,9 @@ def _no_pause() -> Iterator[None]:
 class TerminalElicitor:
     """Shows the form on the terminal and lets the person accept, decline or cancel."""
 
-    def __init__(self, terminal: Terminal, pause: Pause = _no_pause, open_url: Callable[[str], object] | None = None) -> None:
+    def __init__(
+        self, terminal: Terminal, pause: Pause = _no_pause, open_url: Callable[[str], object] | None = None
+    ) -> None:
         self._terminal = terminal
         self._pause = pause
         self._open_url = open_url
@@ -46,7 +48,9 @@ class TerminalElicitor:
 
     def _ask(self, server: str, params: dict[str, Any]) -> dict[str, Any]:
         message = params.get("message")
-        self._terminal.write(f"\n? {server} asks: {message if isinstance(message, str) else '(no message)'}\n")
+        self._terminal.write(
+            f"\n? {server} asks: {message if isinstance(message, str) else '(no message)'}\n"
+        )
         if params.get("mode") == "url":
             return self._ask_url(params)
         content: dict[str, Any] = {}
@@ -92,7 +96,9 @@ class TerminalElicitor:
 
     def _ask_url(self, params: dict[str, Any]) -> dict[str, Any]:
         url = str(params.get("url", ""))
-        self._terminal.write(f"  it asks you to open {url}\n  (site: {urlparse(url).hostname or 'unknown'})\n")
+        self._terminal.write(
+            f"  it asks you to open {url}\n  (site: {urlparse(url).hostname or 'unknown'})\n"
+        )
         while True:
             answer = self._terminal.read_line("  open it? [y]es / [n]o, decline / [c]ancel: ")
             choice = answer.strip().lower()[:1] if answer is not None else "c"

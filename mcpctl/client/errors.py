@@ -34,15 +34,22 @@ def error_from_rpc(code: int, message: str, data: object, label: str) -> McpctlE
             f"{label} requires authentication: {text}",
             hint=f"set {envvars.API_KEY} to an API key for it (for the mcpctl host: one it accepts)",
         )
-    if code == codes.FORBIDDEN:
-        return AuthError(f"{label} refused the request: {text}")
-    if code == codes.BACKEND_TIMEOUT:
-        return BackendTimeoutError(text)
-    if code in (codes.BACKEND_UNAVAILABLE, codes.CIRCUIT_OPEN, codes.NO_ROUTE):
-        return UnavailableError(text)
     if code == codes.RATE_LIMITED:
         retry = data.get("retryAfter") if isinstance(data, dict) else None
         return UnavailableError(text, hint=f"retry after {retry} seconds" if retry is not None else None)
-    if code in (codes.INVALID_PARAMS, codes.METHOD_NOT_FOUND):
-        return UsageError(f"{label}: {text}")
-    return RemoteError(code, f"{label}: {text}", data)
+    kind = _BY_CODE.get(code)
+    if kind is None:
+        return RemoteError(code, f"{label}: {text}", data)
+    return kind(f"{label}: {text}" if kind in (UsageError, AuthError) else text)
+
+
+# How mcpctl's own codes (from the host) and the usual JSON-RPC ones map to exit codes.
+_BY_CODE: dict[int, type[McpctlError]] = {
+    codes.FORBIDDEN: AuthError,
+    codes.BACKEND_TIMEOUT: BackendTimeoutError,
+    codes.BACKEND_UNAVAILABLE: UnavailableError,
+    codes.CIRCUIT_OPEN: UnavailableError,
+    codes.NO_ROUTE: UnavailableError,
+    codes.INVALID_PARAMS: UsageError,
+    codes.METHOD_NOT_FOUND: UsageError,
+}

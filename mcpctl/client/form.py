@@ -59,7 +59,9 @@ class Field:
         options = source.get("oneOf") or source.get("anyOf")
         if isinstance(options, list):
             return [
-                Choice(o["const"], str(o.get("title") or o["const"])) for o in options if isinstance(o, dict) and "const" in o
+                Choice(o["const"], str(o.get("title") or o["const"]))
+                for o in options
+                if isinstance(o, dict) and "const" in o
             ]
         values = source.get("enum")
         if not isinstance(values, list):
@@ -81,7 +83,11 @@ class Field:
         text = text.strip()
         choices = self.choices()
         if choices:
-            picked = [_pick(choices, part.strip()) for part in text.split(",")] if self.multiple else [_pick(choices, text)]
+            picked = (
+                [_pick(choices, part.strip()) for part in text.split(",")]
+                if self.multiple
+                else [_pick(choices, text)]
+            )
             if self.multiple:
                 _check_count(self.schema, len(picked))
                 return [c.value for c in picked]
@@ -105,7 +111,8 @@ def fields_of(requested_schema: object) -> list[Field]:
     if not isinstance(properties, dict):
         return []
     return [
-        Field(name, prop if isinstance(prop, dict) else {}, name in required_names) for name, prop in properties.items()
+        Field(name, prop if isinstance(prop, dict) else {}, name in required_names)
+        for name, prop in properties.items()
     ]
 
 

@@ -21,7 +21,7 @@ def require_host(paths: Paths) -> HostState:
     if state is None:
         raise UnavailableError(
             "no mcpctl host is running",
-            hint="start one with `mcpctl serve`, or pick a server with --url URL, --server NAME or -- COMMAND",
+            hint="start one with `mcpctl serve`, or choose a server: --url URL, --server NAME or -- COMMAND",
         )
     return state
 
@@ -36,7 +36,9 @@ def admin(state: HostState, method: str, path: str, *, timeout: float = ADMIN_TI
             method, url, headers={"authorization": f"Bearer {state.admin_token}"}, timeout=timeout
         )
     except httpx.HTTPError as exc:
-        raise UnavailableError(f"the mcpctl host (pid {state.pid}) does not answer at {state.base_url}: {exc}") from exc
+        raise UnavailableError(
+            f"the mcpctl host (pid {state.pid}) does not answer at {state.base_url}: {exc}"
+        ) from exc
     if response.status_code in (401, 403):
         raise AuthError(f"the mcpctl host refused its admin token (HTTP {response.status_code})",
                         hint="the state file may belong to another host; restart `mcpctl serve`")  # fmt: skip

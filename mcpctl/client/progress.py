@@ -17,7 +17,9 @@ PLAIN_INTERVAL = 1.0  # seconds between plain progress lines (pipes and logs nee
 class ProgressDisplay:
     """Created before a request; shows nothing until the first progress notification arrives."""
 
-    def __init__(self, console: RichConsole, label: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, console: RichConsole, label: str, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._console = console
         self._label = label
         self._clock = clock
@@ -44,7 +46,14 @@ class ProgressDisplay:
 
     def _update_bar(self, progress: float, total: float | None, text: str) -> None:
         if self._bar is None:
-            from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                SpinnerColumn,
+                TaskProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self._bar = Progress(
                 SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
@@ -53,8 +62,8 @@ class ProgressDisplay:
             self._task = self._bar.add_task(text, total=total)
             if not self._paused:
                 self._bar.start()
-        assert self._task is not None
-        self._bar.update(self._task, completed=progress, total=total, description=text)
+        if self._task is not None:
+            self._bar.update(self._task, completed=progress, total=total, description=text)
 
     def _update_plain(self, progress: float, total: float | None, text: str) -> None:
         now = self._clock()

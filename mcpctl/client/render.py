@@ -24,7 +24,9 @@ class Output(Protocol):
 class Renderer:
     """Prints MCP content for a person; binary content goes to files under `save_dir`."""
 
-    def __init__(self, out: Output, save_dir: Path, stem: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, out: Output, save_dir: Path, stem: str, clock: Callable[[], float] = time.time
+    ) -> None:
         self._out = out
         self._save_dir = save_dir
         self._stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.") or "output"
@@ -57,9 +59,9 @@ class Renderer:
 
     def read_result(self, result: dict[str, Any]) -> None:
         contents = result.get("contents")
-        for item in contents if isinstance(contents, list) else []:
-            if isinstance(item, dict):
-                self._resource(item, header=len(contents) > 1)
+        items = [item for item in contents if isinstance(item, dict)] if isinstance(contents, list) else []
+        for item in items:
+            self._resource(item, header=len(items) > 1)
 
     def block(self, block: dict[str, Any]) -> None:
         kind = block.get("type")
@@ -90,10 +92,12 @@ class Renderer:
         stripped = text.strip()
         if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
             try:
-                self._out.json(json.loads(stripped))
-                return
+                value = json.loads(stripped)
             except ValueError:
                 pass
+            else:
+                self._out.json(value)
+                return
         self._out.data(text)
 
     def _save(self, data: object, mime: object) -> Path:
@@ -101,7 +105,7 @@ class Renderer:
             raw = base64.b64decode(data if isinstance(data, str) else "", validate=False)
         except (binascii.Error, ValueError):
             raw = b""
-        ext = (mimetypes.guess_extension(mime) if isinstance(mime, str) else None) or ".bin"
+        ext = _extension(mime)
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self._clock()))
         self._save_dir.mkdir(parents=True, exist_ok=True)
         index = len(self.saved) + 1
@@ -112,6 +116,23 @@ class Renderer:
         path.write_bytes(raw)
         self.saved.append(path)
         return path
+
+
+# What mimetypes may not know on every system (its table comes from the OS's mime.types).
+_EXTENSIONS = {
+    "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/mpeg": ".mp3",
+    "audio/mp3": ".mp3", "audio/ogg": ".ogg", "audio/webm": ".weba", "audio/flac": ".flac",
+    "image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp",
+    "image/svg+xml": ".svg", "application/json": ".json", "text/plain": ".txt", "application/pdf": ".pdf",
+    "application/gzip": ".gz",
+}  # fmt: skip
+
+
+def _extension(mime: object) -> str:
+    if not isinstance(mime, str):
+        return ".bin"
+    base = mime.split(";")[0].strip().lower()
+    return _EXTENSIONS.get(base) or mimetypes.guess_extension(base) or ".bin"
 
 
 def error_text(result: dict[str, Any]) -> str | None:

@@ -37,11 +37,12 @@ class Answerer(Protocol):
 
 
 class Credentials(Protocol):
-    """Headers for an HTTP server; `upgrade` is called once after a 401 and says whether to retry."""
+    """Headers for an HTTP server; `upgrade` is awaited when the handshake is refused and says
+    whether there is something new to retry with."""
 
     async def __call__(self) -> dict[str, str]: ...
 
-    def upgrade(self) -> bool: ...
+    async def upgrade(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,11 @@ class ClientSession:
         self.upstream = Upstream(settings, endpoint.transport_factory, self)
 
     async def __aenter__(self) -> ClientSession:
-        await self.open()
+        try:
+            await self.open()
+        except BaseException:
+            await self.close()  # a child that started but failed the handshake must not linger
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -94,18 +99,22 @@ class ClientSession:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Start the transport and shake hands; one retry with credentials after an HTTP 401."""
+        """Start the transport and shake hands; refused, retry once with credentials if there are any."""
         try:
             await self.upstream.transport.start()
             try:
                 await self._handshake()
-            except RemoteError as exc:
+            except RemoteError:
+                # A 401 may come as any JSON-RPC error (an auth layer picks its own code): whatever
+                # the refusal, a key that was not sent yet is worth one more try.
                 credentials = self.endpoint.credentials
-                if exc.jsonrpc_code != codes.UNAUTHORIZED or credentials is None or not credentials.upgrade():
+                if credentials is None or not await credentials.upgrade():
                     raise
                 await self._handshake()
         except RemoteError as exc:
-            raise self._explain(error_from_rpc(exc.jsonrpc_code, exc.message, exc.data, self.endpoint.label)) from exc
+            raise self._explain(
+                error_from_rpc(exc.jsonrpc_code, exc.message, exc.data, self.endpoint.label)
+            ) from exc
         except ProtocolError as exc:
             raise ProtocolError(f"{self.endpoint.label}: {exc.message}") from exc
         except UnavailableError as exc:
@@ -139,38 +148,49 @@ class ClientSession:
         try:
             lists = await self.upstream.refresh_lists((kind,))
         except RemoteError as exc:
-            raise self._explain(error_from_rpc(exc.jsonrpc_code, exc.message, exc.data, self.endpoint.label)) from exc
+            raise self._explain(
+                error_from_rpc(exc.jsonrpc_code, exc.message, exc.data, self.endpoint.label)
+            ) from exc
         return lists[kind]
 
     async def request(
-        self, method: str, params: dict[str, Any], *, timeout: float, on_progress: Progress | None = None
+        self, method: str, params: dict[str, Any], *, within: float, on_progress: Progress | None = None
     ) -> dict[str, Any]:
-        """Send a request and wait for its result, answering input_required rounds (MRTR).
+        """Send a request and wait up to `within` seconds for its result, answering input_required
+        rounds (MRTR) on the way; the time a person takes to answer counts too.
 
         Raises McpctlError subclasses for errors; Ctrl-C (cancellation) cancels the request at
         the server before it propagates.
         """
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         current = dict(params)
         for _ in range(MAX_INPUT_ROUNDS + 1):
-            result = await self._exchange(method, self._with_meta(current, on_progress is not None), deadline, on_progress)
+            result = await self._exchange(
+                method, self._with_meta(current, on_progress is not None), deadline, on_progress
+            )
             if result.get("resultType") != "input_required":
                 return result
             if method not in MRTR_METHODS:
-                raise ProtocolError(f"{self.endpoint.label} answered {method} with input_required, which only "
-                                    "tools/call, prompts/get and resources/read may do")  # fmt: skip
+                raise ProtocolError(
+                    f"{self.endpoint.label} answered {method} with input_required, which only "
+                    "tools/call, prompts/get and resources/read may do"
+                )
             current = {**params, "inputResponses": await self._answer_all(result.get("inputRequests"))}
             state = result.get("requestState")
             if isinstance(state, str):
                 current["requestState"] = state  # echoed exactly, never inspected
-        raise ProtocolError(f"{self.endpoint.label} still asked for input after {MAX_INPUT_ROUNDS} rounds; giving up")
+        raise ProtocolError(
+            f"{self.endpoint.label} still asked for input after {MAX_INPUT_ROUNDS} rounds; giving up"
+        )
 
     def _with_meta(self, params: dict[str, Any], progress: bool) -> dict[str, Any]:
         meta = dict(params.get("_meta") or {})
         if progress:
             meta["progressToken"] = 1  # the Upstream rewrites it to the request's own id
         if self.upstream.era is Era.MODERN:
-            meta.update(modern_meta(self.upstream.protocol_version, CLIENT_INFO, self._answerer.capabilities()))
+            meta.update(
+                modern_meta(self.upstream.protocol_version, CLIENT_INFO, self._answerer.capabilities())
+            )
             meta[META_LOG_LEVEL] = LOG_LEVEL
         out = dict(params)
         if meta:
@@ -188,7 +208,9 @@ class ClientSession:
             answers[key] = await self._answerer.answer(method, params_of(asked))
         return answers
 
-    async def _exchange(self, method: str, params: dict[str, Any], deadline: float, on_progress: Progress | None) -> dict[str, Any]:
+    async def _exchange(
+        self, method: str, params: dict[str, Any], deadline: float, on_progress: Progress | None
+    ) -> dict[str, Any]:
         call = Call(None, None, method, self.endpoint.label)
         try:
             self.upstream.forward(call, request(0, method, params))
@@ -200,7 +222,9 @@ class ClientSession:
                 item = await call.next(max(deadline - time.monotonic(), 0.0))
                 if item is None:
                     self.upstream.cancel(call, "timed out")
-                    raise BackendTimeoutError(f"{self.endpoint.label} did not answer {method} in time (see --timeout)")
+                    raise BackendTimeoutError(
+                        f"{self.endpoint.label} did not answer {method} in time (see --timeout)"
+                    )
                 msg, final = item
                 if final:
                     break
@@ -218,13 +242,14 @@ class ClientSession:
         if error is not None:
             err = error if isinstance(error, dict) else {}
             code = err.get("code")
-            raise self._explain(error_from_rpc(
-                code if isinstance(code, int) else codes.INTERNAL_ERROR, str(err.get("message", "")), err.get("data"),
-                self.endpoint.label,
-            ))  # fmt: skip
+            number = code if isinstance(code, int) else codes.INTERNAL_ERROR
+            message = str(err.get("message", ""))
+            raise self._explain(error_from_rpc(number, message, err.get("data"), self.endpoint.label))
         result = msg.get("result")
         if not isinstance(result, dict):
-            raise ProtocolError(f"{self.endpoint.label} answered {method} with a result that is not an object")
+            raise ProtocolError(
+                f"{self.endpoint.label} answered {method} with a result that is not an object"
+            )
         return result
 
     def _explain(self, exc: McpctlError) -> McpctlError:
@@ -273,4 +298,10 @@ class ClientSession:
         self._failure = exc
         for call in list(self._active):
             with contextlib.suppress(Exception):
-                call.finish({"jsonrpc": "2.0", "id": call.backend_id, "error": {"code": codes.INTERNAL_ERROR, "message": exc.message}})
+                call.finish(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": call.backend_id,
+                        "error": {"code": codes.INTERNAL_ERROR, "message": exc.message},
+                    }
+                )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from mcpctl import envvars
 from mcpctl.backends.base import MessageSink, Transport
-from mcpctl.client.credentials import EnvApiKey
+from mcpctl.client.credentials import ApiKeyCredentials, local_key
 from mcpctl.client.hostapi import find_host, require_host, servers_report
 from mcpctl.client.session import Endpoint
 from mcpctl.errors import UsageError
@@ -20,6 +20,8 @@ from mcpctl.protocol.naming import SEPARATOR
 
 if TYPE_CHECKING:
     from mcpctl.config.models import Config, ServerConfig
+
+HTTP_PROBE_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -51,17 +53,17 @@ class Target:
 
     def names(self, exposed: Sequence[str]) -> dict[str, str]:
         """The names a person uses -> the names on the wire (identical unless scoped)."""
-        if not self.scoped:
+        server = self.server
+        if self.host is None or server is None:
             return {name: name for name in exposed}
         prefix = self.prefix
         if prefix is None:  # a host without a config file: a bridge (no prefix) or the demo
-            assert self.server is not None
-            prefix = self.server if any(n.startswith(self.server + SEPARATOR) for n in exposed) else ""
+            prefix = server if any(n.startswith(server + SEPARATOR) for n in exposed) else ""
         if prefix:
             head = prefix + SEPARATOR
-            return {name[len(head):]: name for name in exposed if name.startswith(head)}
+            return {name[len(head) :]: name for name in exposed if name.startswith(head)}
         others = tuple(p + SEPARATOR for p in self.other_prefixes if p)
-        return {name: name for name in exposed if not name.startswith(others)} if others else {n: n for n in exposed}
+        return {name: name for name in exposed if not others or not name.startswith(others)}
 
 
 def resolve(options: TargetOptions, paths: Paths, environ: Mapping[str, str] | None = None) -> Target:
@@ -75,7 +77,7 @@ def resolve(options: TargetOptions, paths: Paths, environ: Mapping[str, str] | N
     if options.url:
         return Target(http_endpoint(options.url, options.url, env, options.headers))
     if options.server:
-        return _server_target(options, paths, env)
+        return _server_target(options.server, options, paths, env)
     if env.get(envvars.URL):
         return Target(http_endpoint(env[envvars.URL], env[envvars.URL], env, options.headers))
     host = require_host(paths)
@@ -99,7 +101,7 @@ def http_endpoint(
 ) -> Endpoint:
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"{url!r} is not an http:// or https:// URL")
-    credentials = EnvApiKey(environ)
+    credentials = ApiKeyCredentials(url, local_key(environ))
     static = dict(headers)
 
     def make(sink: MessageSink) -> Transport:
@@ -107,7 +109,9 @@ def http_endpoint(
 
         return HttpTransport(url, sink, headers=static, auth=credentials, mode=mode)
 
-    return Endpoint(label, make, era=era, credentials=credentials)
+    # An HTTP server answers an unknown method (with an error, at worst); only a slow one stays
+    # quiet for long, so the probe waits far longer than a silent stdio child is given.
+    return Endpoint(label, make, era=era, probe_timeout=HTTP_PROBE_TIMEOUT, credentials=credentials)
 
 
 def command_endpoint(command: list[str], label: str | None = None) -> Endpoint:
@@ -121,21 +125,23 @@ def command_endpoint(command: list[str], label: str | None = None) -> Endpoint:
     def make(sink: MessageSink) -> Transport:
         from mcpctl.backends.stdio import StdioSpec, StdioTransport
 
-        spec = StdioSpec(command=command[0], args=tuple(command[1:]), inherit_env=tuple(os.environ), shutdown_timeout=2.0)
+        spec = StdioSpec(
+            command=command[0], args=tuple(command[1:]), inherit_env=tuple(os.environ), shutdown_timeout=2.0
+        )
         return StdioTransport(spec, sink)
 
     return Endpoint(label or f"server {derive_name(command)!r}", make)
 
 
-def _server_target(options: TargetOptions, paths: Paths, env: Mapping[str, str]) -> Target:
-    name = options.server
-    assert name is not None
+def _server_target(name: str, options: TargetOptions, paths: Paths, env: Mapping[str, str]) -> Target:
     host = find_host(paths)
     if host is not None:
         served = [s.get("name") for s in servers_report(host).get("servers", []) if isinstance(s, dict)]
         if name in served:
             prefix, others = _host_prefixes(host, name, [s for s in served if isinstance(s, str)])
-            return Target(host_endpoint(host, env), host=host, server=name, prefix=prefix, other_prefixes=others)
+            return Target(
+                host_endpoint(host, env), host=host, server=name, prefix=prefix, other_prefixes=others
+            )
     config = _load_config(options.config, paths)
     server = config.servers.get(name) if config is not None else None
     if server is None:
@@ -144,30 +150,36 @@ def _server_target(options: TargetOptions, paths: Paths, env: Mapping[str, str])
         from mcpctl.client.arguments import suggest
 
         close = suggest(name, known)
-        raise UsageError(
-            f"no server named {name!r} in {where}",
-            hint=f"did you mean {', '.join(close)}?" if close else (
-                f"configured servers: {', '.join(known)}" if known else "add it to mcpctl.toml (see `mcpctl config path`)"
-            ),
-        )  # fmt: skip
+        if close:
+            hint = f"did you mean {', '.join(close)}?"
+        elif known:
+            hint = f"configured servers: {', '.join(known)}"
+        else:
+            hint = "add it to mcpctl.toml (see `mcpctl config path`)"
+        raise UsageError(f"no server named {name!r} in {where}", hint=hint)
     return Target(_configured_endpoint(name, server, env), server=name)
 
 
 def _configured_endpoint(name: str, server: ServerConfig, env: Mapping[str, str]) -> Endpoint:
     """A configured server started (or reached) directly, as the host would, for one command."""
     label = f"server {name!r}"
-    if server.url:
-        return http_endpoint(label, server.url, env, server.headers, era=server.era, mode=server.transport)
-    assert server.command is not None
+    if server.url or not server.command:
+        url = server.url or ""
+        return http_endpoint(label, url, env, server.headers, era=server.era, mode=server.transport)
     command = server.command
 
     def make(sink: MessageSink) -> Transport:
         from mcpctl.backends.stdio import StdioSpec, StdioTransport
 
         spec = StdioSpec(
-            command=command, args=tuple(server.args), env=dict(server.env), inherit_env=tuple(server.inherit_env),
-            cwd=server.cwd, max_line_bytes=server.max_line_bytes, shutdown_timeout=min(server.shutdown_timeout, 2.0),
-        )  # fmt: skip
+            command=command,
+            args=tuple(server.args),
+            env=dict(server.env),
+            inherit_env=tuple(server.inherit_env),
+            cwd=server.cwd,
+            max_line_bytes=server.max_line_bytes,
+            shutdown_timeout=min(server.shutdown_timeout, 2.0),  # one command: do not linger
+        )
         return StdioTransport(spec, sink)
 
     return Endpoint(label, make, era=server.era, probe_timeout=server.probe_timeout)

@@ -40,7 +40,9 @@ def _check(prop: dict[str, Any], where: str, seen: dict[str, str]) -> list[str]:
         return [f"{where}: x-mcp-header {name!r} is not a valid header name"]
     kind = prop.get("type")
     if kind not in _HEADER_TYPES:
-        return [f"{where}: x-mcp-header is only allowed on string, integer or boolean properties (not {kind!r})"]
+        return [
+            f"{where}: x-mcp-header is only allowed on string, integer or boolean properties (not {kind!r})"
+        ]
     earlier = seen.get(name.lower())
     if earlier is not None:
         return [f"{where}: x-mcp-header {name!r} is also used by {earlier}"]
