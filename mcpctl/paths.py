@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +33,12 @@ class Paths:
         if home:
             root = Path(home).expanduser().resolve()
             return cls(root / "config", root / "state", root / "logs", root / "run", root / "data")
-        runtime = platformdirs.user_runtime_dir(APP)
+        with warnings.catch_warnings():
+            # Without XDG_RUNTIME_DIR platformdirs warns and guesses; fall back to the state dir.
+            warnings.simplefilter("ignore")
+            runtime = platformdirs.user_runtime_dir(APP) if env.get("XDG_RUNTIME_DIR") or sys.platform != "linux" else ""
+        if not runtime:
+            runtime = str(Path(platformdirs.user_state_dir(APP)) / "run")
         return cls(
             config_dir=Path(platformdirs.user_config_dir(APP)),
             state_dir=Path(platformdirs.user_state_dir(APP)),

@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urljoin
 
 import httpx
 
 from mcpctl.backends.base import MessageSink
-from mcpctl.errors import UnavailableError
+from mcpctl.errors import McpctlError, UnavailableError
 from mcpctl.protocol import codes
 from mcpctl.protocol.eras import LATEST_LEGACY, MODERN_ERROR_CODES, is_modern_request
 from mcpctl.protocol.headers import param_headers, standard_headers
@@ -22,9 +22,19 @@ from mcpctl.protocol.sse import SSEDecoder
 log = logging.getLogger(__name__)
 
 HeaderSource = Callable[[], Awaitable[Mapping[str, str]]]
+
+
+@runtime_checkable
+class Reauthorizer(Protocol):
+    """A HeaderSource that can also react to a 401/403 (OAuth: refresh, step up): True means
+    "retry the request now"; it may raise an McpctlError that then answers the request."""
+
+    async def unauthorized(self, status: int, challenge: str) -> bool: ...
+
 ACCEPT = "application/json, text/event-stream"
 # A legacy stream that ends before its response is resumed with GET + Last-Event-ID this often.
 MAX_RESUMES = 5
+MAX_RECONNECT_MS = 30_000  # a server's `retry:` is honoured up to this
 
 
 class HttpTransport:
@@ -58,7 +68,8 @@ class HttpTransport:
         self._own_client = client is None
         self._tasks: dict[object, asyncio.Task[None]] = {}  # in-flight POSTs by request id
         self._modern_ids: dict[object, bool] = {}  # which of them are 2026-07-28 requests
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()  # notifications and responses being sent
+        self._streams: set[asyncio.Task[None]] = set()  # long-lived GET streams
         self._closed = False
         # legacy state
         self.session_id: str | None = None
@@ -80,7 +91,9 @@ class HttpTransport:
 
     async def start(self) -> None:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
+            # Building a verifying TLS context costs ~25 ms (CA bundle): skip it where no TLS is spoken.
+            tls = self.url.startswith("https:")
+            self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False, verify=tls)
         if self._mode == "sse":
             await self._open_legacy_sse()
 
@@ -108,10 +121,15 @@ class HttpTransport:
         if self._closed:
             return
         self._closed = True
-        for task in [*self._tasks.values(), *self._background]:
+        for task in self._tasks.values():
+            task.cancel()
+        if self._background:
+            # A notifications/cancelled queued just before closing must still reach the server.
+            await asyncio.wait(self._background, timeout=min(grace or 1.0, 1.0))
+        for task in [*self._background, *self._streams]:
             task.cancel()
         if self.session_id and self._client is not None and self._sse_endpoint is None:
-            with contextlib.suppress(httpx.HTTPError):
+            with contextlib.suppress(httpx.HTTPError, McpctlError):
                 await self._client.delete(self.url, headers=await self._headers({"mcp-session-id": self.session_id}), timeout=grace or 2.0)
         if self._own_client and self._client is not None:
             await self._client.aclose()
@@ -128,10 +146,13 @@ class HttpTransport:
         except httpx.HTTPError as exc:
             self._fail(msg, codes.BACKEND_UNAVAILABLE, f"cannot reach {self.url}: {_describe(exc)}")
             return
+        except McpctlError as exc:  # from the auth source: no login, refresh refused, ...
+            self._fail(msg, exc.jsonrpc_code, str(exc))
+            return
         if not answered:
             self._fail(msg, codes.BACKEND_UNAVAILABLE, f"{self.url} closed the response stream without answering")
 
-    async def _exchange(self, msg: Message, *, retry_session: bool) -> bool:
+    async def _exchange(self, msg: Message, *, retry_session: bool, retry_auth: bool = True) -> bool:
         """Send `msg`; True once its response reached the sink."""
         if self._sse_endpoint is not None:
             await self._post_legacy_sse(msg)
@@ -152,6 +173,11 @@ class HttpTransport:
                 await self._open_legacy_sse()  # an old server: the 2024-11-05 transport
                 await self._post_legacy_sse(msg)
                 return True
+            if status in (401, 403) and retry_auth and isinstance(self._auth, Reauthorizer):
+                await response.aread()  # the body is kept for the error answer, if it comes to that
+                if await self._auth.unauthorized(status, response.headers.get("www-authenticate", "")):
+                    await response.aclose()
+                    return await self._exchange(msg, retry_session=retry_session, retry_auth=False)
             if status >= 400:
                 await self._answer_error(msg, response, modern)
                 return True
@@ -200,6 +226,8 @@ class HttpTransport:
         resumes = 0
         while not answered and decoder.last_event_id is not None and resumes < MAX_RESUMES and self.session_id:
             resumes += 1
+            if decoder.reconnect_ms:  # the server said how long to wait before coming back
+                await asyncio.sleep(min(decoder.reconnect_ms, MAX_RECONNECT_MS) / 1000)
             headers = await self._headers({"accept": "text/event-stream", "mcp-session-id": self.session_id,
                                            "last-event-id": decoder.last_event_id})  # fmt: skip
             assert self._client is not None
@@ -228,6 +256,13 @@ class HttpTransport:
         """Turn an HTTP error into a JSON-RPC error for the request's id."""
         body = await response.aread()
         status = response.status_code
+        if status in (401, 403):  # whatever the body says, the caller needs to know it was refused
+            challenge = response.headers.get("www-authenticate", "")
+            code = codes.UNAUTHORIZED if status == 401 else codes.FORBIDDEN
+            detail = _error_message(body)
+            text = f"{self.url} refused the request (HTTP {status}{': ' + detail if detail else ''})"
+            self._fail(msg, code, text, {"status": status, "wwwAuthenticate": challenge})
+            return
         reply: Message | None = None
         with contextlib.suppress(ParseError):
             reply = parse_message(body)
@@ -238,11 +273,6 @@ class HttpTransport:
             if reply is not None and kind_of(reply) is Kind.RESPONSE:
                 self._deliver(reply)
                 return
-        if status in (401, 403):
-            challenge = response.headers.get("www-authenticate", "")
-            code = codes.UNAUTHORIZED if status == 401 else codes.FORBIDDEN
-            self._fail(msg, code, f"{self.url} refused the request (HTTP {status})", {"status": status, "wwwAuthenticate": challenge})
-            return
         # Not a modern JSON-RPC error: for a modern probe this means "a legacy server".
         self._fail(msg, codes.INVALID_REQUEST, f"{self.url} answered HTTP {status}", {"status": status})
 
@@ -277,8 +307,8 @@ class HttpTransport:
             if response.status_code >= 400:
                 log.debug("%s: %s answered HTTP %d", self.url, msg.get("method", "response"), response.status_code)
             elif msg.get("method") == "notifications/initialized" and self.session_id:
-                self._spawn(self._listen_legacy())
-        except httpx.HTTPError as exc:
+                self._spawn(self._listen_legacy(), stream=True)
+        except (httpx.HTTPError, McpctlError) as exc:
             log.debug("%s: could not send %s: %s", self.url, msg.get("method", "a response"), exc)
 
     async def _listen_legacy(self) -> None:
@@ -302,12 +332,15 @@ class HttpTransport:
                     last_event = decoder.last_event_id
             except httpx.HTTPError:
                 pass
+            except McpctlError as exc:  # credentials gone: the POSTs will report it
+                log.debug("%s: GET stream stopped: %s", self.url, exc.message)
+                return
             await asyncio.sleep(1.0)  # the stream dropped: reconnect after a pause
 
     # -- the 2024-11-05 HTTP+SSE transport ------------------------------------------------------
 
     async def _open_legacy_sse(self) -> None:
-        self._spawn(self._run_legacy_sse())
+        self._spawn(self._run_legacy_sse(), stream=True)
         try:
             await asyncio.wait_for(self._sse_ready.wait(), self._timeout.connect or 10.0)
         except TimeoutError:
@@ -332,7 +365,7 @@ class HttpTransport:
                         elif event.data.strip():
                             with contextlib.suppress(ParseError):
                                 self._deliver(parse_message(event.data))
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, McpctlError) as exc:
             log.info("%s: SSE stream failed: %s", self.url, exc)
         finally:
             self._sse_ready.set()
@@ -377,10 +410,21 @@ class HttpTransport:
         self._tasks.pop(request_id, None)
         self._modern_ids.pop(request_id, None)
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
+    def _spawn(self, coro: Awaitable[None], *, stream: bool = False) -> None:
         task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        tasks = self._streams if stream else self._background
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+
+def _error_message(body: bytes) -> str:
+    """The JSON-RPC error message in an HTTP error body, if there is one."""
+    try:
+        error = parse_message(body).get("error")
+    except ParseError:
+        return ""
+    message = error.get("message") if isinstance(error, dict) else None
+    return message[:200] if isinstance(message, str) else ""
 
 
 def _describe(exc: httpx.HTTPError) -> str:

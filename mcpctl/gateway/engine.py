@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -154,6 +155,9 @@ class Gateway(Fanout):
         self.sessions.remove(session.id)
         for call in list(session.calls.values()):
             self.cancel(call, "the session ended")
+        for pending in session.client_requests.values():
+            if isinstance(pending, asyncio.Future):
+                pending.cancel()  # a relayed request for input nobody will answer now
         session.outbox.close()
         self.drop_session_subscriptions(session)
         await self._end_session(session.id)
@@ -242,7 +246,7 @@ class Gateway(Fanout):
         if not isinstance(name, str):
             return Immediate(error(msg["id"], codes.INVALID_PARAMS, "tools/call needs params.name (a string)"))
         route = self.catalog.route_tool(name)
-        # A tool hidden from this caller is refused by `admit` (in _forward), which says why (policy: FORBIDDEN).
+        # A tool hidden from this caller is refused by `admit` (in _forward), which says why (FORBIDDEN).
         if route is None:
             return self._refuse(ctx, msg, "", name, codes.INVALID_PARAMS, f"Unknown tool: {name}")
         return await self._forward(ctx, msg, route.server, name, {**params, "name": route.original})

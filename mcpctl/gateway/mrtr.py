@@ -69,6 +69,17 @@ async def relay(call: Call, response: Message, timeout: float) -> AsyncIterator[
         for _, answer in waiting:
             answer.cancel()
         raise RelayFailed(codes.BACKEND_TIMEOUT, f"the client did not answer server {call.server!r}'s request for input") from None
+    except asyncio.CancelledError:
+        if any(answer.cancelled() for _, answer in waiting):  # the session ended while we waited
+            raise RelayFailed(codes.INTERNAL_ERROR, "the client's session ended while server input was pending") from None
+        raise
+    for msg in answers:
+        error = msg.get("error")
+        if error is not None:  # the client refused (or failed) to give the input: so does the call
+            code = error.get("code") if isinstance(error, dict) else None
+            text = error.get("message") if isinstance(error, dict) else None
+            raise RelayFailed(code if isinstance(code, int) else codes.INTERNAL_ERROR,
+                              f"the client could not provide the input server {call.server!r} asked for: {text}")  # fmt: skip
     responses = {key: msg["result"] for (key, _), msg in zip(waiting, answers, strict=True) if isinstance(msg.get("result"), dict)}
     params = dict(call.sent.get("params") or {})
     params["inputResponses"] = responses

@@ -42,6 +42,8 @@ class SSEDecoder:
         # The id to resume from (Last-Event-ID): updated when an event ends, not when its id line
         # arrives, so a stream cut mid-event is resumed from before that event.
         self.last_event_id: str | None = None
+        # The server's `retry:` (milliseconds): how long to wait before reconnecting.
+        self.reconnect_ms: int | None = None
 
     def feed(self, chunk: str) -> list[Event]:
         if not chunk:
@@ -99,7 +101,7 @@ class SSEDecoder:
         elif name == "id" and "\0" not in value:
             self._id = value
         elif name == "retry" and value.isascii() and value.isdigit():  # isdigit alone admits "²"
-            self._retry = int(value)
+            self._retry = self.reconnect_ms = int(value)
         return None
 
 

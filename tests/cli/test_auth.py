@@ -46,11 +46,6 @@ def test_a_key_limited_to_some_tools_does_not_see_the_others(cli: Cli) -> None:
         assert "no tool named 'echo__add'" in denied.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the auth layer answers 401 with JSON-RPC code -32600 and HttpTransport passes a JSON-RPC "
-    "error body through before looking at the status, so the client cannot tell a 401 (exit 1, not 4)",
-)
 def test_no_key_at_all_exits_4(cli: Cli) -> None:
     write_config(cli.home)
     with serving(cli, "--auth", "api-key"):

@@ -82,5 +82,4 @@ def test_client_scenarios_pass(selection: list[str], tmp_path: Path) -> None:
 
 def test_every_expected_failure_has_a_reason() -> None:
     reasons = expected_failures()
-    assert reasons
     assert all(len(reason) > 20 for reason in reasons.values()), reasons
