@@ -23,6 +23,8 @@ PREFIX = "mcpk_"
 # mcpk_<key id: 12 hex>_<secret: 32 random bytes, base32> -- the id makes lookup O(1); the prefix
 # makes a leaked key easy to recognise (and to scan for).
 KEY_PATTERN = re.compile(r"^mcpk_([0-9a-f]{12})_([a-z2-7]{52})$")
+ID_END = len(PREFIX) + 12  # where the id ends (the "_" before the secret)
+KEY_LENGTH = ID_END + 1 + 52
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 KEYS_FILE = "api-keys.json"
 USAGE_FILE = "api-keys-usage.json"

@@ -30,6 +30,14 @@ _SEEN_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
+class _Pending:
+    """A credential that needs an await: the key file changed, or the token is not cached."""
+
+    credential: str
+    is_key: bool
+
+
+@dataclass(frozen=True)
 class Refusal:
     status: int  # 401 or 403
     reason: str
@@ -41,6 +49,12 @@ class Refusal:
 
 
 class AuthLayer:
+    """Puts the caller's Principal in the ASGI scope (`mcpctl.principal`), or answers 401/403 itself.
+
+    Every event (success, once a minute per credential; each failure; each 403) goes to the audit
+    recorder, with the reason and never the credential.
+    """
+
     def __init__(
         self,
         app: ASGIApp,
@@ -75,7 +89,9 @@ class AuthLayer:
         if path in OPEN_PATHS or path.startswith("/admin/") or scope["method"] == "OPTIONS":
             await self._app(scope, receive, send)
             return
-        outcome = await self._authenticate(scope)
+        outcome = self._identify(scope)
+        if isinstance(outcome, _Pending):  # a key file to re-read, or a token not seen before
+            outcome = await self._identify_slowly(scope, outcome)
         if isinstance(outcome, Refusal):
             await self._refuse(scope, send, outcome)
             return
@@ -94,32 +110,40 @@ class AuthLayer:
 
     # -- who is calling --------------------------------------------------------------------------
 
-    async def _authenticate(self, scope: Scope) -> Principal | Refusal:
-        authorization = api_key = None
-        for name, value in scope["headers"]:
-            if name == b"authorization" and authorization is None:
-                authorization = value.decode("latin-1")
-            elif name == b"x-api-key" and api_key is None:
-                api_key = value.decode("latin-1").strip()
-        if authorization is not None:
-            scheme, _, credential = authorization.strip().partition(" ")
-            if scheme.lower() != "bearer" or not credential.strip():
-                return Refusal(
-                    401, "unsupported authorization scheme (use Bearer)", "none", "invalid_request"
-                )
-            credential = credential.strip()
-        elif api_key:
-            credential = api_key
-        else:
-            return Refusal(401, "no credentials", "none")
-        if api_key == credential or looks_like_key(credential):
-            return await self._with_key(scope, credential)
-        return await self._with_token(scope, credential)
+    def _identify(self, scope: Scope) -> Principal | Refusal | _Pending:
+        """Synchronous for the common case (a known key, a cached token): no await on the hot path."""
+        found = _credential(scope)
+        if isinstance(found, Refusal):
+            return found
+        credential, from_api_key_header = found
+        if from_api_key_header or looks_like_key(credential):
+            return self._identify_key(scope, credential)
+        if self._tokens is None:
+            return Refusal(401, "not an API key (auth mode api-key)", "api-key", "invalid_token")
+        cached = self._tokens.cached(credential, self._resource.audiences(scope))
+        if cached is None:
+            return _Pending(credential, is_key=False)
+        return self._token_outcome(scope, cached)
 
-    async def _with_key(self, scope: Scope, key: str) -> Principal | Refusal:
+    def _identify_key(self, scope: Scope, key: str) -> Principal | Refusal | _Pending:
         if self._keys is None:
             return Refusal(401, "API keys are not accepted (auth mode oauth)", "api-key", "invalid_token")
-        outcome = await self._keys.verify(key)
+        if not self._keys.current():
+            return _Pending(key, is_key=True)
+        return self._key_outcome(scope, self._keys, key)
+
+    async def _identify_slowly(self, scope: Scope, pending: _Pending) -> Principal | Refusal:
+        keys, tokens = self._keys, self._tokens
+        if pending.is_key and keys is not None:
+            await keys.refresh()
+            return self._key_outcome(scope, keys, pending.credential)
+        if not pending.is_key and tokens is not None:
+            outcome = await tokens.validate(pending.credential, self._resource.audiences(scope))
+            return self._token_outcome(scope, outcome)
+        return Refusal(401, "credential not accepted", "none", "invalid_token")  # not reached: see _identify
+
+    def _key_outcome(self, scope: Scope, keys: KeyVerifier, key: str) -> Principal | Refusal:
+        outcome = keys.check(key)
         if isinstance(outcome, KeyRejected):
             return Refusal(
                 401, outcome.reason, "api-key", "invalid_token", principal=outcome.name, key_id=outcome.key_id
@@ -135,10 +159,7 @@ class AuthLayer:
         self._success(scope, principal, outcome.id)
         return principal
 
-    async def _with_token(self, scope: Scope, token: str) -> Principal | Refusal:
-        if self._tokens is None:
-            return Refusal(401, "not an API key (auth mode api-key)", "api-key", "invalid_token")
-        outcome = await self._tokens.validate(token, self._resource.audiences(scope))
+    def _token_outcome(self, scope: Scope, outcome: Principal | TokenRejected) -> Principal | Refusal:
         if isinstance(outcome, TokenRejected):
             error_code = "insufficient_scope" if outcome.status == 403 else "invalid_token"
             return Refusal(
@@ -186,7 +207,7 @@ class AuthLayer:
     async def _refuse(self, scope: Scope, send: Send, refusal: Refusal) -> None:
         kind = "auth.denied" if refusal.status == 403 else "auth.failure"
         self._audit.record(
-            kind, reason=refusal.reason, credential=refusal.credential, principal=refusal.principal,
+            kind, reason=refusal.reason, credential_type=refusal.credential, principal=refusal.principal,
             key_id=refusal.key_id, required_scopes=list(refusal.needed) or None, http_status=refusal.status,
             **_request_fields(scope),
         )  # fmt: skip
@@ -208,6 +229,25 @@ class AuthLayer:
             await send_json(send, 405, error(None, codes.INVALID_REQUEST, "use GET"), [(b"allow", b"GET")])
             return
         await send_json(send, 200, self._resource.metadata(scope))
+
+
+def _credential(scope: Scope) -> tuple[str, bool] | Refusal:
+    """The credential presented, and whether it came in X-API-Key; a Refusal when there is none."""
+    authorization = api_key = None
+    for name, value in scope["headers"]:
+        if name == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+        elif name == b"x-api-key" and api_key is None:
+            api_key = value.decode("latin-1").strip()
+    if authorization is not None:
+        scheme, _, credential = authorization.partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            return Refusal(401, "unsupported authorization scheme (use Bearer)", "none", "invalid_request")
+        return credential, False
+    if api_key:
+        return api_key, True
+    return Refusal(401, "no credentials", "none")
 
 
 def _request_fields(scope: Scope) -> dict[str, Any]:

@@ -71,14 +71,22 @@ class TokenValidator:
         self._cache: OrderedDict[str, tuple[Principal, float, frozenset[str]]] = OrderedDict()
         self._cache_size = cache_size
 
+    def cached(self, token: str, audiences: frozenset[str]) -> Principal | TokenRejected | None:
+        """The outcome for a token validated before (expiry and audience checked again), or None."""
+        entry = self._cache.get(token)
+        if entry is None:
+            return None
+        principal, expires, audience = entry
+        if self._clock() < expires + self._config.leeway and audience == audiences:
+            return self._scoped(principal)
+        del self._cache[token]
+        return None
+
     async def validate(self, token: str, audiences: frozenset[str]) -> Principal | TokenRejected:
+        known = self.cached(token, audiences)
+        if known is not None:
+            return known
         now = self._clock()
-        cached = self._cache.get(token)
-        if cached is not None:
-            principal, expires, audience = cached
-            if now < expires + self._config.leeway and audience == audiences:
-                return self._scoped(principal)
-            del self._cache[token]
         outcome = await self._check(token, audiences, now)
         if isinstance(outcome, TokenRejected):
             return outcome

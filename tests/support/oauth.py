@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.waiting import wait_until
 
@@ -120,3 +121,14 @@ def running_oauth_server(directory: Path, **env: str) -> Iterator[OAuthServer]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+
+
+# Scopes the test provider grants: enough for global and per-tool scope checks.
+TEST_SCOPES = "mcp:tools mcp:admin files:write"
+
+
+@pytest.fixture(scope="session")
+def oauth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthServer]:
+    """One real OpenID provider for the whole run (registering clients per test keeps tests apart)."""
+    with running_oauth_server(tmp_path_factory.mktemp("oauth"), RS_SCOPES=TEST_SCOPES) as server:
+        yield server

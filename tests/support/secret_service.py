@@ -15,6 +15,8 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import pytest
+
 # Variables that would let a child find a keyring other than the one a test chose.
 KEYRING_VARIABLES = ("DBUS_SESSION_BUS_ADDRESS", "PYTHON_KEYRING_BACKEND", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
                      "XDG_CACHE_HOME", "XDG_RUNTIME_DIR")  # fmt: skip
@@ -54,7 +56,7 @@ def without_keyring(base: Path, environ: Mapping[str, str] | None = None) -> dic
 
 
 @contextlib.contextmanager
-def private_secret_service(base: Path, password: str = "test-keyring-password") -> Iterator[dict[str, str]]:
+def private_secret_service(base: Path, password: str = "test-keyring-password") -> Iterator[dict[str, str]]:  # noqa: S107
     """Yield the variables that point a child at a fresh, unlocked Secret Service (merge them in)."""
     xdg = isolated_xdg(base)
     env = {k: v for k, v in os.environ.items() if k not in KEYRING_VARIABLES}
@@ -85,3 +87,12 @@ def private_secret_service(base: Path, password: str = "test-keyring-password") 
         except subprocess.TimeoutExpired:
             bus.kill()
             bus.wait()
+        if bus.stdout is not None:
+            bus.stdout.close()
+
+
+@pytest.fixture
+def secret_service(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A test's own Secret Service: the variables to merge into a child's env (see keyring_env)."""
+    with private_secret_service(tmp_path / "keyring") as variables:
+        yield variables
