@@ -8,5 +8,5 @@ HOME: Final = "MCPCTL_HOME"  # roots config, state, logs and runtime files under
 CONFIG: Final = "MCPCTL_CONFIG"  # default --config for every command
 URL: Final = "MCPCTL_URL"  # default --url for client commands
 API_KEY: Final = "MCPCTL_API_KEY"  # an API key for client commands (CI), instead of the keyring
-TOKEN_STORE: Final = "MCPCTL_TOKEN_STORE"  # "keyring" (default) or "file" (explicit, insecure opt-in)
+TOKEN_STORE: Final = "MCPCTL_TOKEN_STORE"  # noqa: S105 (a variable name, not a secret)  # "keyring" (default) or "file" (explicit, insecure opt-in)
 NO_COLOR: Final = "NO_COLOR"

@@ -50,7 +50,9 @@ class ConfigError(UsageError):
         self.field = field
         self.problem = problem
         self.problems = [(field, problem, fix), *(more or [])]
-        lines = [f"{path}: {f}: {p}\n  fix: {x}" if f else f"{path}: {p}\n  fix: {x}" for f, p, x in self.problems]
+        lines = [
+            f"{path}: {f}: {p}\n  fix: {x}" if f else f"{path}: {p}\n  fix: {x}" for f, p, x in self.problems
+        ]
         super().__init__("\n".join(lines))
 
     def __str__(self) -> str:

@@ -80,9 +80,7 @@ class Host:
             bridge=self.bridge,
             hooks=self.hooks,
         )
-        factory = self.transport_factory or default_transports(
-            self.paths.server_log_dir, lambda server, value: self.resolve(server, value)
-        )
+        factory = self.transport_factory or default_transports(self.paths.server_log_dir, self._resolve)
         self.supervisor = Supervisor(servers, self.gateway, factory)
         self.admin_token = secrets.token_urlsafe(32)
         for build in self.builders:
@@ -94,6 +92,9 @@ class Host:
             self.collectors.extend(part.collectors)
             if part.resolve is not None:
                 self.resolve = part.resolve
+
+    def _resolve(self, server: str, value: str) -> str:
+        return self.resolve(server, value)  # looked up per call: a part may replace `resolve` later
 
     async def _upstream_for(self, name: str, session_id: str | None) -> Any:
         return await self.supervisor.upstream(name, session_id)
@@ -123,13 +124,26 @@ class Host:
         sock = bind_socket(gw.host, gw.port)
         host, port = sock.getsockname()[:2]
         url = f"http://{_url_host(host)}:{port}{MCP_PATH}"
-        server = _Server(uvicorn.Config(
-            self.app(), lifespan="off", http="httptools", log_config=None, access_log=False,
-            timeout_graceful_shutdown=max(int(gw.shutdown_grace), 1), server_header=False,
-        ))  # fmt: skip
+        server = _Server(
+            uvicorn.Config(
+                self.app(),
+                lifespan="off",
+                http="httptools",
+                log_config=None,
+                access_log=False,
+                timeout_graceful_shutdown=max(int(gw.shutdown_grace), 1),
+                server_header=False,
+            )
+        )
         ensure_private_dir(self.paths.runtime_dir)
-        state = HostState(url=url, pid=os.getpid(), started=time.time(), admin_token=self.admin_token,
-                          version=__version__, config=self.config_source)  # fmt: skip
+        state = HostState(
+            url=url,
+            pid=os.getpid(),
+            started=time.time(),
+            admin_token=self.admin_token,
+            version=__version__,
+            config=self.config_source,
+        )
         loop = asyncio.get_running_loop()
         for service in self.services:
             await service.start()

@@ -36,7 +36,11 @@ class Paths:
         with warnings.catch_warnings():
             # Without XDG_RUNTIME_DIR platformdirs warns and guesses; fall back to the state dir.
             warnings.simplefilter("ignore")
-            runtime = platformdirs.user_runtime_dir(APP) if env.get("XDG_RUNTIME_DIR") or sys.platform != "linux" else ""
+            runtime = (
+                platformdirs.user_runtime_dir(APP)
+                if env.get("XDG_RUNTIME_DIR") or sys.platform != "linux"
+                else ""
+            )
         if not runtime:
             runtime = str(Path(platformdirs.user_state_dir(APP)) / "run")
         return cls(

@@ -115,6 +115,10 @@ class Supervisor:
         closing = [up.close(grace) for s in self.servers.values() for up in s.sessions.values()]
         await asyncio.gather(*closing, return_exceptions=True)
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     def restart(self, name: str) -> None:
         """Restart a server now (also brings one out of crash-loop or stopped)."""
         server = self._get(name)
@@ -166,7 +170,7 @@ class Supervisor:
         try:
             while not self._stopping:
                 await self._run_once(server)
-                if self._stopping:
+                if self.stopping:  # (a property: mypy would assume the loop test still holds)
                     break
                 if server.restart_requested:
                     server.restart_requested = False
@@ -328,12 +332,22 @@ def default_transports(log_dir: Path | None, resolve: Callable[[str, str], str])
     `resolve(server, value)` expands secret references in env and header values.
     """
 
+    logins: Any = None  # the stored OAuth logins, opened for the first `auth = "oauth"` server
+
     def make(name: str, cfg: ServerConfig, sink: MessageSink) -> Transport:
+        nonlocal logins
         if cfg.url is not None:
             from mcpctl.backends.http import HttpTransport
 
             headers = {key: resolve(name, value) for key, value in cfg.headers.items()}
-            return HttpTransport(cfg.url, sink, headers=headers, mode=cfg.transport)
+            auth = None
+            if cfg.auth == "oauth":  # tokens from `mcpctl login URL`, never a client's
+                from mcpctl.oauth.wiring import HostLogins
+                from mcpctl.paths import Paths
+
+                logins = logins or HostLogins(Paths.from_env())
+                auth = logins.bearer(cfg.url)
+            return HttpTransport(cfg.url, sink, headers=headers, auth=auth, mode=cfg.transport)
         assert cfg.command is not None
         spec = StdioSpec(
             command=cfg.command,

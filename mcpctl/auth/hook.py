@@ -28,9 +28,14 @@ class PolicyHook(NoHooks):
         principal = ctx.principal
         # ctx gives the record its principal, client, user agent, session and request id
         self._audit.record(
-            "auth.denied", ctx=ctx, method=method, server=server or None, tool=name, reason=decision.reason,
+            "auth.denied",
+            ctx=ctx,
+            method=method,
+            server=server or None,
+            tool=name,
+            reason=decision.reason,
             required_scopes=list(decision.needed_scopes) or None,
-        )  # fmt: skip
+        )
         data: dict[str, object] = {"principal": principal.name, "name": name}
         if decision.needed_scopes:
             data.update(error="insufficient_scope", scope=" ".join(decision.needed_scopes))

@@ -207,10 +207,15 @@ class AuthLayer:
     async def _refuse(self, scope: Scope, send: Send, refusal: Refusal) -> None:
         kind = "auth.denied" if refusal.status == 403 else "auth.failure"
         self._audit.record(
-            kind, reason=refusal.reason, credential_type=refusal.credential, principal=refusal.principal,
-            key_id=refusal.key_id, required_scopes=list(refusal.needed) or None, http_status=refusal.status,
+            kind,
+            reason=refusal.reason,
+            credential_type=refusal.credential,
+            principal=refusal.principal,
+            key_id=refusal.key_id,
+            required_scopes=list(refusal.needed) or None,
+            http_status=refusal.status,
             **_request_fields(scope),
-        )  # fmt: skip
+        )
         challenge = self._resource.challenge(
             scope,
             error=refusal.error,

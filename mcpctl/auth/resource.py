@@ -95,8 +95,14 @@ class ProtectedResource:
             "resource_name": "mcpctl gateway",
         }
 
-    def challenge(self, scope: Scope, *, error: str | None = None, description: str | None = None,
-                  needed: Iterable[str] = ()) -> bytes:  # fmt: skip
+    def challenge(
+        self,
+        scope: Scope,
+        *,
+        error: str | None = None,
+        description: str | None = None,
+        needed: Iterable[str] = (),
+    ) -> bytes:
         """A WWW-Authenticate value (RFC 6750 section 3, RFC 9728 section 5.1)."""
         parts = []
         if error:

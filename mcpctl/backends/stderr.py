@@ -70,7 +70,9 @@ class StderrLog:
             data = bytes(self._pending)
             self._pending.clear()
             if self._dropped:
-                data += f"[mcpctl] {self._dropped} bytes of stderr dropped: the disk could not keep up\n".encode()
+                data += (
+                    f"[mcpctl] {self._dropped} bytes of stderr dropped: the disk could not keep up\n".encode()
+                )
                 self._dropped = 0
             await asyncio.to_thread(self._write, data)
 

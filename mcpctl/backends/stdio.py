@@ -23,12 +23,39 @@ from mcpctl.protocol.lines import LineSplitter, Oversized
 # Variables a child inherits from mcpctl's environment; everything else must be named in the
 # server's `env` or `inherit_env`, so secrets in the shell do not leak into every server.
 ENV_ALLOW_LIST = (
-    "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ",
-    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-    "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR", "SYSTEMROOT", "APPDATA", "LOCALAPPDATA",
-    "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "NPM_CONFIG_REGISTRY",
-    "npm_config_registry", "npm_config_cache", "UV_INDEX_URL", "PIP_INDEX_URL",
-)  # fmt: skip
+    "HOME",
+    "LOGNAME",
+    "PATH",
+    "SHELL",
+    "TERM",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TMPDIR",
+    "TZ",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "SYSTEMROOT",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "XDG_RUNTIME_DIR",
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_DATA_HOME",
+    "NPM_CONFIG_REGISTRY",
+    "npm_config_registry",
+    "npm_config_cache",
+    "UV_INDEX_URL",
+    "PIP_INDEX_URL",
+)
 # Past this many bytes queued for a child that does not read its stdin, sends fail instead of
 # growing memory without bound.
 MAX_STDIN_BACKLOG = 64 * 1024 * 1024
@@ -185,7 +212,8 @@ class StdioTransport:
         for line in self._lines.feed(data):
             if isinstance(line, Oversized):
                 self.skipped_lines += 1
-                reason = f"a message of {line.size} bytes is over this server's max_line_bytes ({self._spec.max_line_bytes})"
+                limit = self._spec.max_line_bytes
+                reason = f"a message of {line.size} bytes is over this server's max_line_bytes ({limit})"
                 self.stderr.note(f"skipped a stdout line: {reason}")
                 found = _RESPONSE_ID.search(line.head)
                 if found is not None:  # fail that call now rather than let it time out

@@ -41,7 +41,9 @@ def bridge_config(command: list[str], name: str | None, base: Config | None = No
     return Config(gateway=gateway, servers={server_name: server}), server_name
 
 
-_LAUNCHERS = frozenset({"npx", "uvx", "pipx", "bunx", "uv", "python", "python3", "node", "deno", "bun", "sh", "bash"})
+_LAUNCHERS = frozenset(
+    {"npx", "uvx", "pipx", "bunx", "uv", "python", "python3", "node", "deno", "bun", "sh", "bash"}
+)
 
 
 def derive_name(command: list[str]) -> str:

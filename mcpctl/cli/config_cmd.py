@@ -15,8 +15,12 @@ def register(app: typer.Typer) -> None:
 
 @config_app.command("import")
 def import_(
-    source: Path = typer.Argument(..., help="A JSON file with mcpServers (Claude Desktop, Cursor) or servers (VS Code)."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Where to write the TOML (default: the default config path)."),
+    source: Path = typer.Argument(
+        ..., help="A JSON file with mcpServers (Claude Desktop, Cursor) or servers (VS Code)."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Where to write the TOML (default: the default config path)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Convert a client's JSON server list into mcpctl.toml."""
@@ -31,7 +35,9 @@ def import_(
     data, config = load_client_json(source)
     target = output or Paths.from_env().default_config
     if target.exists() and not force:
-        raise UsageError(f"{target} already exists", hint="pass --force to overwrite it, or --output to write elsewhere")
+        raise UsageError(
+            f"{target} already exists", hint="pass --force to overwrite it, or --output to write elsewhere"
+        )
     write_atomically(target, to_toml(data))
     console.success(f"wrote {target} ({len(config.servers)} server(s): {', '.join(config.servers)})")
     console.data(str(target))
@@ -39,7 +45,9 @@ def import_(
 
 @config_app.command("check")
 def check(
-    config: Path | None = typer.Option(None, "--config", "-c", help="The file to check (default: the one serve would use)."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="The file to check (default: the one serve would use)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the validated configuration as JSON."),
 ) -> None:
     """Validate a configuration file; exit 2 with the file, field and fix when it is wrong."""
@@ -51,7 +59,10 @@ def check(
     console = Console()
     path = config_path(config, Paths.from_env())
     if path is None:
-        raise UsageError("no configuration file found", hint="pass --config FILE or create the default (mcpctl config path)")
+        raise UsageError(
+            "no configuration file found",
+            hint="pass --config FILE or create the default (mcpctl config path)",
+        )
     cfg = load(path)
     if as_json:
         console.json(cfg.model_dump(mode="json"))
@@ -68,9 +79,14 @@ def path(as_json: bool = typer.Option(False, "--json", help="Print all locations
     paths = Paths.from_env()
     console = Console()
     if as_json:
-        console.json({
-            "config": str(paths.default_config), "state": str(paths.state_dir), "logs": str(paths.log_dir),
-            "runtime": str(paths.runtime_dir), "data": str(paths.data_dir),
-        })  # fmt: skip
+        console.json(
+            {
+                "config": str(paths.default_config),
+                "state": str(paths.state_dir),
+                "logs": str(paths.log_dir),
+                "runtime": str(paths.runtime_dir),
+                "data": str(paths.data_dir),
+            }
+        )
     else:
         console.data(str(paths.default_config))

@@ -23,13 +23,23 @@ def register(app: typer.Typer) -> None:
 
 
 def serve(
-    command: list[str] | None = typer.Argument(None, metavar="[-- COMMAND ARGS...]", help="A stdio server to bridge."),
-    config: Path | None = typer.Option(None, "--config", "-c", help=f"Configuration file (TOML or mcpServers JSON). Env: {envvars.CONFIG}."),
+    command: list[str] | None = typer.Argument(
+        None, metavar="[-- COMMAND ARGS...]", help="A stdio server to bridge."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help=f"Configuration file (TOML or mcpServers JSON). Env: {envvars.CONFIG}."
+    ),
     host: str | None = typer.Option(None, "--host", help="Address to listen on (default 127.0.0.1)."),
-    port: int | None = typer.Option(None, "--port", "-p", help="Port to listen on (default 8765; 0 picks a free one)."),
-    name: str | None = typer.Option(None, "--name", help="Name of the bridged server (default: from the command)."),
+    port: int | None = typer.Option(
+        None, "--port", "-p", help="Port to listen on (default 8765; 0 picks a free one)."
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="Name of the bridged server (default: from the command)."
+    ),
     allow_unauthenticated: bool = typer.Option(
-        False, "--allow-unauthenticated", help="Allow listening on a non-loopback address without authentication."
+        False,
+        "--allow-unauthenticated",
+        help="Allow listening on a non-loopback address without authentication.",
     ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     auth: str | None = typer.Option(
@@ -91,7 +101,11 @@ def serve(
     from mcpctl.parts import default_builders
 
     host_ = Host(
-        cfg, paths, bridge=bridge, builders=default_builders(), config_source=str(path) if path and not command else ""
+        cfg,
+        paths,
+        bridge=bridge,
+        builders=default_builders(),
+        config_source=str(path) if path and not command else "",
     )
     _run(host_.serve())
     logging.shutdown()
@@ -106,7 +120,8 @@ def _check_exposure(cfg: object) -> None:
     authenticated = cfg.auth.mode != "none"
     if not is_loopback_host(cfg.gateway.host) and not authenticated and not cfg.gateway.allow_unauthenticated:
         raise UsageError(
-            f"refusing to listen on {cfg.gateway.host} without authentication: anyone who can reach it could use every server",
+            f"refusing to listen on {cfg.gateway.host} without authentication: "
+            "anyone who can reach it could use every server",
             hint="pass --auth api-key (keys from `mcpctl keys create`) or configure [auth], "
             "or pass --allow-unauthenticated if the network is trusted",
         )
@@ -120,7 +135,9 @@ def _setup_logging(level: str) -> None:
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         raise UsageError(f"unknown log level {level!r}", hint="use debug, info, warning or error")
-    logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=numeric, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
 
 
 def _run(coro: object) -> None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from mcpctl.errors import McpctlError
+
+if TYPE_CHECKING:
+    from mcpctl.client.session import Credentials
 
 KeyLookup = Callable[[str], "str | None"]
 
@@ -50,3 +54,11 @@ class ApiKeyCredentials:
         except McpctlError:  # e.g. keys exist but no keyring can be read: carry on without one
             self._key = None
         return bool(self._key)
+
+
+def credentials_for(url: str, environ: Mapping[str, str]) -> Credentials:
+    """The OAuth login `mcpctl login URL` stored for this URL when there is one, else the API key."""
+    from mcpctl.oauth.wiring import client_bearer
+
+    bearer = client_bearer(url, environ)
+    return bearer if bearer is not None else ApiKeyCredentials(url, local_key(environ))

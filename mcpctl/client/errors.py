@@ -30,10 +30,11 @@ def error_from_rpc(code: int, message: str, data: object, label: str) -> McpctlE
     """The McpctlError for a JSON-RPC error a server (or the host in front of it) answered."""
     text = message or f"error {code}"
     if code == codes.UNAUTHORIZED:
-        return AuthError(
-            f"{label} requires authentication: {text}",
-            hint=f"set {envvars.API_KEY} to an API key for it (for the mcpctl host: one it accepts)",
-        )
+        hint = f"set {envvars.API_KEY} to an API key for it (for the mcpctl host: one it accepts)"
+        challenge = data.get("wwwAuthenticate") if isinstance(data, dict) else None
+        if isinstance(challenge, str) and "resource_metadata" in challenge and "://" in label:
+            hint = f"sign in with `mcpctl login {label}` (OAuth), or {hint}"  # an OAuth-protected server
+        return AuthError(f"{label} requires authentication: {text}", hint=hint)
     if code == codes.RATE_LIMITED:
         retry = data.get("retryAfter") if isinstance(data, dict) else None
         return UnavailableError(text, hint=f"retry after {retry} seconds" if retry is not None else None)

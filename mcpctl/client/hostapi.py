@@ -40,8 +40,10 @@ def admin(state: HostState, method: str, path: str, *, timeout: float = ADMIN_TI
             f"the mcpctl host (pid {state.pid}) does not answer at {state.base_url}: {exc}"
         ) from exc
     if response.status_code in (401, 403):
-        raise AuthError(f"the mcpctl host refused its admin token (HTTP {response.status_code})",
-                        hint="the state file may belong to another host; restart `mcpctl serve`")  # fmt: skip
+        raise AuthError(
+            f"the mcpctl host refused its admin token (HTTP {response.status_code})",
+            hint="the state file may belong to another host; restart `mcpctl serve`",
+        )
     body: Any
     try:
         body = response.json()

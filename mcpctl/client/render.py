@@ -120,12 +120,24 @@ class Renderer:
 
 # What mimetypes may not know on every system (its table comes from the OS's mime.types).
 _EXTENSIONS = {
-    "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/mpeg": ".mp3",
-    "audio/mp3": ".mp3", "audio/ogg": ".ogg", "audio/webm": ".weba", "audio/flac": ".flac",
-    "image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp",
-    "image/svg+xml": ".svg", "application/json": ".json", "text/plain": ".txt", "application/pdf": ".pdf",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/wave": ".wav",
+    "audio/mpeg": ".mp3",
+    "audio/mp3": ".mp3",
+    "audio/ogg": ".ogg",
+    "audio/webm": ".weba",
+    "audio/flac": ".flac",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/svg+xml": ".svg",
+    "application/json": ".json",
+    "text/plain": ".txt",
+    "application/pdf": ".pdf",
     "application/gzip": ".gz",
-}  # fmt: skip
+}
 
 
 def _extension(mime: object) -> str:

@@ -67,8 +67,14 @@ class ClientSession:
     (the child process, or the HTTP session) within a short grace time.
     """
 
-    def __init__(self, endpoint: Endpoint, answerer: Answerer, *, on_log: LogSink | None = None,
-                 startup_timeout: float = 60.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        answerer: Answerer,
+        *,
+        on_log: LogSink | None = None,
+        startup_timeout: float = 60.0,
+    ) -> None:
         self.endpoint = endpoint
         self._answerer = answerer
         self._on_log = on_log

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from mcpctl import envvars
 from mcpctl.backends.base import MessageSink, Transport
-from mcpctl.client.credentials import ApiKeyCredentials, local_key
+from mcpctl.client.credentials import credentials_for
 from mcpctl.client.hostapi import find_host, require_host, servers_report
 from mcpctl.client.session import Endpoint
 from mcpctl.errors import UsageError
@@ -68,8 +68,15 @@ class Target:
 
 def resolve(options: TargetOptions, paths: Paths, environ: Mapping[str, str] | None = None) -> Target:
     env = os.environ if environ is None else environ
-    given = [flag for flag, value in (("--url", options.url), ("--server", options.server),
-                                      ("-- COMMAND", options.command)) if value]  # fmt: skip
+    given = [
+        flag
+        for flag, value in (
+            ("--url", options.url),
+            ("--server", options.server),
+            ("-- COMMAND", options.command),
+        )
+        if value
+    ]
     if len(given) > 1:
         raise UsageError(f"give only one of {' / '.join(given)}")
     if options.command:
@@ -101,7 +108,7 @@ def http_endpoint(
 ) -> Endpoint:
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"{url!r} is not an http:// or https:// URL")
-    credentials = ApiKeyCredentials(url, local_key(environ))
+    credentials = credentials_for(url, environ)
     static = dict(headers)
 
     def make(sink: MessageSink) -> Transport:

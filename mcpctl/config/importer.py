@@ -9,22 +9,31 @@ import tomli_w
 from mcpctl.errors import ConfigError
 
 # Keys that clients put on a server entry and that mcpctl has no use for: accepted and dropped.
-_IGNORED_KEYS = frozenset({"disabled", "autoApprove", "alwaysAllow", "timeout", "envFile", "description", "gallery"})
+_IGNORED_KEYS = frozenset(
+    {"disabled", "autoApprove", "alwaysAllow", "timeout", "envFile", "description", "gallery"}
+)
 _TYPES = {"stdio": None, "http": "streamable-http", "streamable-http": "streamable-http", "sse": "sse"}
 
 
 def from_client_json(shown: str, raw: object) -> dict[str, Any]:
     """Convert `{"mcpServers": {...}}` (or VS Code's `{"servers": {...}}`) to mcpctl's config shape."""
     if not isinstance(raw, dict):
-        raise ConfigError(shown, "(top level)", "expected a JSON object", 'wrap the servers in {"mcpServers": {...}}')
+        raise ConfigError(
+            shown, "(top level)", "expected a JSON object", 'wrap the servers in {"mcpServers": {...}}'
+        )
     key = servers_key(raw)
     if key is None:
         raise ConfigError(
-            shown, "(top level)", "no `mcpServers` (or `servers`) object found", 'use {"mcpServers": {"name": {...}}}'
+            shown,
+            "(top level)",
+            "no `mcpServers` (or `servers`) object found",
+            'use {"mcpServers": {"name": {...}}}',
         )
     servers = raw[key]
     if not isinstance(servers, dict):
-        raise ConfigError(shown, key, "expected an object of servers by name", f'use "{key}": {{"name": {{...}}}}')
+        raise ConfigError(
+            shown, key, "expected an object of servers by name", f'use "{key}": {{"name": {{...}}}}'
+        )
     converted: dict[str, Any] = {}
     for name, entry in servers.items():
         converted[name] = _server_entry(shown, f"{key}.{name}", entry)
@@ -63,4 +72,3 @@ def to_toml(config: dict[str, Any]) -> str:
     """Render a config dict as TOML with a short header."""
     header = "# mcpctl configuration (see README, Configuration)\n\n"
     return header + tomli_w.dumps(config)
-

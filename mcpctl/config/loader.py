@@ -40,7 +40,9 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")  # -sig: editors on Windows add a byte order mark
     except FileNotFoundError:
-        raise ConfigError(shown, "", "file not found", "check the path, or create it (see README, Configuration)") from None
+        raise ConfigError(
+            shown, "", "file not found", "check the path, or create it (see README, Configuration)"
+        ) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(shown, f"byte {exc.start}", "the file is not UTF-8", "save it as UTF-8") from exc
     except OSError as exc:
@@ -98,7 +100,7 @@ def _problem_and_fix(err: Any) -> tuple[str, str]:
     return err["msg"], _fix_for(err)
 
 
-def _fix_for(err: Any) -> str:
+def _fix_for(err: Any) -> str:  # noqa: PLR0911 (one answer per kind of mistake)
     kind = err["type"]
     loc = err["loc"]
     name = str(loc[-1]) if loc else ""

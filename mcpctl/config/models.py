@@ -252,7 +252,9 @@ class AuditConfig(_Model):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"redact pattern {pattern!r} is not a valid regular expression: {exc}") from None
+                raise ValueError(
+                    f"redact pattern {pattern!r} is not a valid regular expression: {exc}"
+                ) from None
         return patterns
 
 

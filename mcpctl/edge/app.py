@@ -19,7 +19,9 @@ MCP_PATH = "/mcp"
 class EdgeApp:
     """Routes by path; an unexpected failure becomes a JSON-RPC error, never a dropped connection."""
 
-    def __init__(self, streamable: StreamableEndpoint, legacy: LegacySSEEndpoint, status: StatusEndpoints) -> None:
+    def __init__(
+        self, streamable: StreamableEndpoint, legacy: LegacySSEEndpoint, status: StatusEndpoints
+    ) -> None:
         self._routes = {
             MCP_PATH: streamable.__call__,
             MCP_PATH + "/": streamable.__call__,
@@ -40,12 +42,22 @@ class EdgeApp:
             handler = self._admin
         try:
             if handler is None:
-                await send_json(send, 404, error(None, codes.INVALID_REQUEST, f"Not found: {request.path} (the MCP endpoint is {MCP_PATH})"))
+                await send_json(
+                    send,
+                    404,
+                    error(
+                        None,
+                        codes.INVALID_REQUEST,
+                        f"Not found: {request.path} (the MCP endpoint is {MCP_PATH})",
+                    ),
+                )
                 return
             await handler(request, send)
         except Exception:
             log.exception("unexpected error handling %s %s", request.method, request.path)
             try:
-                await send_json(send, 500, error(None, codes.INTERNAL_ERROR, "Internal error in mcpctl (see its log)"))
+                await send_json(
+                    send, 500, error(None, codes.INTERNAL_ERROR, "Internal error in mcpctl (see its log)")
+                )
             except Exception:  # the response had already started: nothing more to say
                 log.debug("could not report the error to the client")

@@ -75,7 +75,11 @@ class Request:
 
 
 async def send_bytes(
-    send: Send, status: int, body: bytes, content_type: bytes = JSON, headers: list[tuple[bytes, bytes]] | None = None
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes = JSON,
+    headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     raw = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
     if headers:
@@ -84,12 +88,20 @@ async def send_bytes(
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_json(send: Send, status: int, msg: Message, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_json(
+    send: Send, status: int, msg: Message, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     await send_bytes(send, status, dumps(msg), JSON, headers)
 
 
 async def send_empty(send: Send, status: int, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0"), *(headers or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-length", b"0"), *(headers or [])],
+        }
+    )
     await send({"type": "http.response.body", "body": b""})
 
 
@@ -101,7 +113,9 @@ class SSEWriter:
         self.started = False
 
     async def start(self, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-        await self._send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *(headers or [])]})
+        await self._send(
+            {"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *(headers or [])]}
+        )
         self.started = True
 
     async def event(self, msg: Message, event: str | None = None, event_id: str | None = None) -> None:

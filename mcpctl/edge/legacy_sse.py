@@ -33,12 +33,24 @@ class LegacySSEEndpoint:
     async def stream(self, request: Request, send: Send) -> None:
         """GET /sse: open a session and tell the client where to POST."""
         if request.method != "GET":
-            await send_json(send, 405, {"jsonrpc": "2.0", "id": None, "error": {"code": codes.INVALID_REQUEST, "message": "use GET"}})
+            await send_json(
+                send,
+                405,
+                {
+                    "jsonrpc": "2.0",
+                    "id": None,
+                    "error": {"code": codes.INVALID_REQUEST, "message": "use GET"},
+                },
+            )
             return
         session = LegacySession(
-            id=new_session_id(), protocol_version="2024-11-05", capabilities={}, client_info={},
-            principal=principal_of(request), transport="sse",
-        )  # fmt: skip
+            id=new_session_id(),
+            protocol_version="2024-11-05",
+            capabilities={},
+            client_info={},
+            principal=principal_of(request),
+            transport="sse",
+        )
         session.stream_open = True
         self._gateway.sessions.add(session)
         sse = SSEWriter(send)
@@ -51,7 +63,9 @@ class LegacySSEEndpoint:
         watcher = watch_disconnect(request.receive, disconnected)
         try:
             await sse.start()
-            await sse.raw(encode_event(f"{self._messages_path}?sessionId={session.id}".encode(), event="endpoint"))
+            await sse.raw(
+                encode_event(f"{self._messages_path}?sessionId={session.id}".encode(), event="endpoint")
+            )
             while not gone.is_set() and not session.outbox.closed:
                 msg = await session.outbox.next(KEEPALIVE_SECONDS)
                 if msg is not None and not gone.is_set():
@@ -72,10 +86,16 @@ class LegacySSEEndpoint:
             session = self._session(request)
             msg = await read_message(request, self._max_body)
             ctx = ClientContext(
-                Era.LEGACY, session.protocol_version, session.capabilities, session.client_info, session,
-                principal=session.principal, log_level=session.log_level, remote=request.client,
+                Era.LEGACY,
+                session.protocol_version,
+                session.capabilities,
+                session.client_info,
+                session,
+                principal=session.principal,
+                log_level=session.log_level,
+                remote=request.client,
                 user_agent=request.headers.get("user-agent", ""),
-            )  # fmt: skip
+            )
             if msg.get("method") == "initialize" and "id" in msg:
                 session.outbox.put(self._gateway.open_session(ctx, msg, existing=session).message)
             else:
@@ -96,7 +116,11 @@ class LegacySSEEndpoint:
         query = parse_qs(request.query.decode("latin-1"))
         session_id = (query.get("sessionId") or query.get("session_id") or [""])[0]
         session = self._gateway.sessions.get(session_id) if session_id else None
-        if session is None or session.transport != "sse" or session.principal.name != principal_of(request).name:
+        if (
+            session is None
+            or session.transport != "sse"
+            or session.principal.name != principal_of(request).name
+        ):
             raise HttpError(404, codes.INVALID_REQUEST, "Session not found: open a new stream with GET /sse")
         return session
 

@@ -31,13 +31,17 @@ async def read_message(request: Request, max_body: int) -> Message:
         body = await request.body(max_body)
     except BodyTooLarge:
         raise HttpError(
-            413, codes.PAYLOAD_TOO_LARGE, f"Request body is over the limit of {max_body} bytes (gateway.max_body_bytes)"
+            413,
+            codes.PAYLOAD_TOO_LARGE,
+            f"Request body is over the limit of {max_body} bytes (gateway.max_body_bytes)",
         ) from None
     try:
         msg = parse_message(body)
     except ParseError as exc:
         if body.lstrip().startswith(b"["):
-            raise HttpError(400, codes.INVALID_REQUEST, "JSON-RPC batches are not supported; send one message per POST") from exc
+            raise HttpError(
+                400, codes.INVALID_REQUEST, "JSON-RPC batches are not supported; send one message per POST"
+            ) from exc
         raise HttpError(400, codes.PARSE_ERROR, f"Parse error: {exc}") from exc
     reason = invalid_request_reason(msg)
     if reason is not None:

@@ -40,7 +40,12 @@ class OriginHostGuard:
     """
 
     def __init__(
-        self, app: ASGIApp, *, loopback_bind: bool, allowed_origins: Iterable[str], allowed_hosts: Iterable[str]
+        self,
+        app: ASGIApp,
+        *,
+        loopback_bind: bool,
+        allowed_origins: Iterable[str],
+        allowed_hosts: Iterable[str],
     ) -> None:
         self._app = app
         self._check_host = loopback_bind or bool(list(allowed_hosts))

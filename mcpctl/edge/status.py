@@ -42,12 +42,17 @@ class StatusEndpoints:
         self._started = time.monotonic()
 
     async def health(self, request: Request, send: Send) -> None:
-        await send_json(send, 200, {
-            "status": "ok",
-            "version": __version__,
-            "uptimeSeconds": round(time.monotonic() - self._started, 1),
-            "servers": {name: s.state.value for name, s in self._supervisor.servers.items()},
-        }, _NO_STORE)  # fmt: skip
+        await send_json(
+            send,
+            200,
+            {
+                "status": "ok",
+                "version": __version__,
+                "uptimeSeconds": round(time.monotonic() - self._started, 1),
+                "servers": {name: s.state.value for name, s in self._supervisor.servers.items()},
+            },
+            _NO_STORE,
+        )
 
     async def ready(self, request: Request, send: Send) -> None:
         ready = self._supervisor.required_ready()

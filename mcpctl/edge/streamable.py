@@ -43,8 +43,12 @@ log = logging.getLogger(__name__)
 KEEPALIVE_SECONDS = 15.0
 WATCH_AFTER = 0.05  # seconds a call runs before we watch for its client disconnecting
 # 2026-07-28 transport errors that carry an HTTP status of their own
-_MODERN_STATUS = {codes.METHOD_NOT_FOUND: 404, codes.HEADER_MISMATCH: 400, codes.UNSUPPORTED_PROTOCOL_VERSION: 400,
-                  codes.MISSING_CLIENT_CAPABILITY: 400}  # fmt: skip
+_MODERN_STATUS = {
+    codes.METHOD_NOT_FOUND: 404,
+    codes.HEADER_MISMATCH: 400,
+    codes.UNSUPPORTED_PROTOCOL_VERSION: 400,
+    codes.MISSING_CLIENT_CAPABILITY: 400,
+}
 
 
 class StreamableEndpoint:
@@ -63,9 +67,15 @@ class StreamableEndpoint:
             elif request.method == "DELETE":
                 await self._delete(request, send)
             else:
-                raise HttpError(405, codes.INVALID_REQUEST, f"Method {request.method} not allowed; use POST, GET or DELETE")
+                raise HttpError(
+                    405,
+                    codes.INVALID_REQUEST,
+                    f"Method {request.method} not allowed; use POST, GET or DELETE",
+                )
         except HttpError as exc:
-            await send_json(send, exc.status, exc.body, [(b"allow", b"GET, POST, DELETE")] if exc.status == 405 else None)
+            await send_json(
+                send, exc.status, exc.body, [(b"allow", b"GET, POST, DELETE")] if exc.status == 405 else None
+            )
         except ClientGone:
             return
 
@@ -83,7 +93,11 @@ class StreamableEndpoint:
 
     async def _context(self, request: Request, msg: Message) -> ClientContext:
         principal = principal_of(request)
-        common = {"principal": principal, "remote": request.client, "user_agent": request.headers.get("user-agent", "")}
+        common = {
+            "principal": principal,
+            "remote": request.client,
+            "user_agent": request.headers.get("user-agent", ""),
+        }
         header_version = request.headers.get(headers.PROTOCOL_VERSION, "").strip()
         modern = is_modern_request(msg) or header_version in MODERN_VERSIONS
         if msg.get("method") == "initialize" and not modern:
@@ -92,25 +106,39 @@ class StreamableEndpoint:
         if session_id is not None:
             session = self._session(session_id, principal, msg.get("id"))
             return ClientContext(
-                Era.LEGACY, session.protocol_version, session.capabilities, session.client_info, session,
-                log_level=session.log_level, **common,  # type: ignore[arg-type]
-            )  # fmt: skip
+                Era.LEGACY,
+                session.protocol_version,
+                session.capabilities,
+                session.client_info,
+                session,
+                log_level=session.log_level,
+                **common,  # type: ignore[arg-type]
+            )
         if modern:
             return self._modern_context(request, msg, common)
         if kind_of(msg) is not Kind.REQUEST:
-            raise HttpError(400, codes.INVALID_REQUEST, "Bad Request: no Mcp-Session-Id header; start with initialize")
+            raise HttpError(
+                400, codes.INVALID_REQUEST, "Bad Request: no Mcp-Session-Id header; start with initialize"
+            )
         raise HttpError(
-            400, codes.INVALID_REQUEST,
-            "Bad Request: this request has neither an Mcp-Session-Id (send initialize first) nor the 2026-07-28 "
+            400,
+            codes.INVALID_REQUEST,
+            "Bad Request: this request has neither an Mcp-Session-Id (send initialize first) "
+            "nor the 2026-07-28 "
             f"_meta[{META_PROTOCOL_VERSION!r}]",
             msg.get("id"),
-        )  # fmt: skip
+        )
 
     def _session(self, session_id: str, principal: Principal, req_id: Any) -> LegacySession:
         session = self._gateway.sessions.get(session_id)
         # A session bound to another principal is as good as unknown: never confirm it exists.
         if session is None or session.principal.name != principal.name or session.transport != "streamable":
-            raise HttpError(404, codes.INVALID_REQUEST, "Session not found: it expired or was closed; send initialize again", req_id)
+            raise HttpError(
+                404,
+                codes.INVALID_REQUEST,
+                "Session not found: it expired or was closed; send initialize again",
+                req_id,
+            )
         return session
 
     def _modern_context(self, request: Request, msg: Message, common: dict[str, Any]) -> ClientContext:
@@ -120,7 +148,12 @@ class StreamableEndpoint:
         meta = meta_of(msg)
         version = meta.get(META_PROTOCOL_VERSION)
         if version is None:
-            raise HttpError(400, codes.INVALID_PARAMS, f"Invalid params: _meta[{META_PROTOCOL_VERSION!r}] is required", req_id)
+            raise HttpError(
+                400,
+                codes.INVALID_PARAMS,
+                f"Invalid params: _meta[{META_PROTOCOL_VERSION!r}] is required",
+                req_id,
+            )
         try:  # headers first: a header that disagrees with the body is a mismatch whatever the version
             headers.check_standard_headers(request.headers, msg)
             if msg["method"] == "tools/call":
@@ -129,29 +162,47 @@ class StreamableEndpoint:
             raise HttpError(400, codes.HEADER_MISMATCH, str(exc), req_id) from exc
         if version not in MODERN_VERSIONS:
             raise HttpError(
-                400, codes.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version", req_id,
+                400,
+                codes.UNSUPPORTED_PROTOCOL_VERSION,
+                "Unsupported protocol version",
+                req_id,
                 {"supported": [*MODERN_VERSIONS, *LEGACY_VERSIONS], "requested": version},
-            )  # fmt: skip
+            )
         capabilities = meta.get(META_CLIENT_CAPABILITIES)
         if not isinstance(capabilities, dict):
-            raise HttpError(400, codes.INVALID_PARAMS, f"Invalid params: _meta[{META_CLIENT_CAPABILITIES!r}] is required", req_id)
+            raise HttpError(
+                400,
+                codes.INVALID_PARAMS,
+                f"Invalid params: _meta[{META_CLIENT_CAPABILITIES!r}] is required",
+                req_id,
+            )
         info = meta.get(META_CLIENT_INFO)
         level = meta.get(META_LOG_LEVEL)
         return ClientContext(
-            Era.MODERN, str(version), capabilities, info if isinstance(info, dict) else {},
-            log_level=level if isinstance(level, str) else None, **common,
-        )  # fmt: skip
+            Era.MODERN,
+            str(version),
+            capabilities,
+            info if isinstance(info, dict) else {},
+            log_level=level if isinstance(level, str) else None,
+            **common,
+        )
 
     def _check_param_headers(self, request: Request, msg: Message) -> None:
         name = params_of(msg).get("name")
         tool = self._gateway.catalog.tool(name) if isinstance(name, str) else None
         if tool is not None:
-            headers.check_param_headers(request.headers, tool.get("inputSchema"), params_of(msg).get("arguments"))
+            headers.check_param_headers(
+                request.headers, tool.get("inputSchema"), params_of(msg).get("arguments")
+            )
 
     # -- replies ---------------------------------------------------------------------------------
 
     async def _respond(self, request: Request, send: Send, ctx: ClientContext, reply: Reply) -> None:
-        extra = [(b"mcp-session-id", reply.session.id.encode())] if isinstance(reply, Immediate) and reply.session else None
+        extra = (
+            [(b"mcp-session-id", reply.session.id.encode())]
+            if isinstance(reply, Immediate) and reply.session
+            else None
+        )
         if isinstance(reply, Immediate):
             await send_json(send, self._status(ctx, reply), reply.message, extra)
         elif isinstance(reply, Accepted):
@@ -228,7 +279,13 @@ class StreamableEndpoint:
             if not gone.is_set():
                 # The gateway is ending the subscription (shutdown): say so, then close.
                 meta = {META_SUBSCRIPTION_ID: listener.request_id}
-                await sse.event({"jsonrpc": "2.0", "id": listener.request_id, "result": {"resultType": "complete", "_meta": meta}})
+                await sse.event(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": listener.request_id,
+                        "result": {"resultType": "complete", "_meta": meta},
+                    }
+                )
                 await sse.end()
         finally:
             watcher.cancel()
@@ -239,12 +296,16 @@ class StreamableEndpoint:
     async def _get(self, request: Request, send: Send) -> None:
         session_id = request.headers.get(headers.SESSION_ID)
         if session_id is None:
-            raise HttpError(405, codes.INVALID_REQUEST, "GET needs an Mcp-Session-Id (2026-07-28 has no GET stream)")
+            raise HttpError(
+                405, codes.INVALID_REQUEST, "GET needs an Mcp-Session-Id (2026-07-28 has no GET stream)"
+            )
         if not request.accepts("text/event-stream"):
             raise HttpError(406, codes.INVALID_REQUEST, "Not Acceptable: GET streams are text/event-stream")
         session = self._session(session_id, principal_of(request), None)
         if session.stream_open:
-            raise HttpError(409, codes.INVALID_REQUEST, "Conflict: this session already has an open GET stream")
+            raise HttpError(
+                409, codes.INVALID_REQUEST, "Conflict: this session already has an open GET stream"
+            )
         session.stream_open = True
         sse = SSEWriter(send)
         gone = asyncio.Event()
@@ -290,4 +351,5 @@ def _message_status(ctx: ClientContext | None, msg: Message) -> int:
     if ctx is None or ctx.era is not Era.MODERN:
         return 200
     err = msg.get("error")
-    return _MODERN_STATUS.get(err.get("code"), 200) if isinstance(err, dict) else 200
+    code = err.get("code") if isinstance(err, dict) else None
+    return _MODERN_STATUS.get(code, 200) if isinstance(code, int) else 200

@@ -56,13 +56,18 @@ def response_for_client(call: Call, msg: Message) -> Message:
     if error is not None:
         if not isinstance(error, dict):
             error = {"code": codes.INTERNAL_ERROR, "message": "the server sent a malformed error"}
-        elif ctx is not None and ctx.era is Era.MODERN and error.get("code") == codes.LEGACY_RESOURCE_NOT_FOUND:
+        elif (
+            ctx is not None and ctx.era is Era.MODERN and error.get("code") == codes.LEGACY_RESOURCE_NOT_FOUND
+        ):
             error = {**error, "code": codes.INVALID_PARAMS}  # 2026-07-28 moved resource-not-found to -32602
         out["error"] = error
         return out
     result = msg.get("result")
     if not isinstance(result, dict):
-        out["error"] = {"code": codes.INTERNAL_ERROR, "message": "the server sent a result that is not an object"}
+        out["error"] = {
+            "code": codes.INTERNAL_ERROR,
+            "message": "the server sent a result that is not an object",
+        }
         return out
     if ctx is not None and ctx.era is Era.MODERN:
         if "resultType" not in result:

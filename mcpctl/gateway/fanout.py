@@ -24,7 +24,11 @@ _CHANGED_KINDS: dict[str, tuple[str, ...]] = {
     "notifications/prompts/list_changed": ("prompts",),
     "notifications/resources/list_changed": ("resources", "resourceTemplates"),
 }
-_CAPABILITY_FOR = {"sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"}
+_CAPABILITY_FOR = {
+    "sampling/createMessage": "sampling",
+    "elicitation/create": "elicitation",
+    "roots/list": "roots",
+}
 
 
 class Fanout:
@@ -61,7 +65,9 @@ class Fanout:
                     "notifications/resources/list_changed": listener.resources,
                 }[method]
                 if wanted:
-                    listener.outbox.put(notification(method, {"_meta": {META_SUBSCRIPTION_ID: listener.request_id}}))
+                    listener.outbox.put(
+                        notification(method, {"_meta": {META_SUBSCRIPTION_ID: listener.request_id}})
+                    )
 
     # -- UpstreamEvents ------------------------------------------------------------------------
 
@@ -89,7 +95,9 @@ class Fanout:
         capability = _CAPABILITY_FOR.get(method)
         session, call = self._route_request(upstream, capability)
         if session is None:
-            upstream.respond(msg["id"], error={"code": codes.NO_ROUTE, "message": self._no_route(upstream, method)})
+            upstream.respond(
+                msg["id"], error={"code": codes.NO_ROUTE, "message": self._no_route(upstream, method)}
+            )
             return
         our_id = session.next_client_request_id()
         session.client_requests[our_id] = (upstream, msg["id"], call)
@@ -113,7 +121,12 @@ class Fanout:
                 call.asking -= 1
             err = msg.get("error")
             if err is not None:
-                upstream.respond(backend_id, error=err if isinstance(err, dict) else {"code": codes.INTERNAL_ERROR, "message": "error"})
+                upstream.respond(
+                    backend_id,
+                    error=err
+                    if isinstance(err, dict)
+                    else {"code": codes.INTERNAL_ERROR, "message": "error"},
+                )
             else:
                 res = msg.get("result")
                 upstream.respond(backend_id, result=res if isinstance(res, dict) else {})
@@ -125,17 +138,22 @@ class Fanout:
         # ask one thing at a time). Exact for per-session children and for modern children,
         # whose requests for input come back inside their own call's result.
         capable = [
-            call for call in upstream.in_flight()
-            if call.ctx is not None and call.ctx.session is not None and call.ctx.era is Era.LEGACY
+            call
+            for call in upstream.in_flight()
+            if call.ctx is not None
+            and call.ctx.session is not None
+            and call.ctx.era is Era.LEGACY
             and (capability is None or call.ctx.can(capability))
-        ]  # fmt: skip
+        ]
         if capable:
             call = next((c for c in capable if c.asking == 0), capable[0])
             assert call.ctx is not None
             return call.ctx.session, call
         if upstream.owner is not None:
             owner = self.sessions.get(upstream.owner)
-            if owner is not None and (capability is None or isinstance(owner.capabilities.get(capability), dict)):
+            if owner is not None and (
+                capability is None or isinstance(owner.capabilities.get(capability), dict)
+            ):
                 return owner, None
         return None, None
 
@@ -180,7 +198,9 @@ class Fanout:
                     if entry[2] is not None:
                         entry[2].asking -= 1
                     del session.client_requests[our_id]
-                    session.outbox.put(notification("notifications/cancelled", {**params_of(msg), "requestId": our_id}))
+                    session.outbox.put(
+                        notification("notifications/cancelled", {**params_of(msg), "requestId": our_id})
+                    )
 
     def _sessions_of(self, upstream: Upstream) -> list[LegacySession]:
         if upstream.owner is not None:
@@ -214,7 +234,9 @@ class Fanout:
 
     def sync_backend_subscription(self, server: str, uri: str) -> None:
         """Subscribe the backend to `uri` while any client wants it; unsubscribe when none does."""
-        wanted = any(uri in s.subscriptions for s in self.sessions.all()) or any(uri in l.uris for l in self.listeners)
+        wanted = any(uri in s.subscriptions for s in self.sessions.all()) or any(
+            uri in listener.uris for listener in self.listeners
+        )
         current = self._backend_subscriptions.setdefault(server, set())
         if wanted == (uri in current):
             return

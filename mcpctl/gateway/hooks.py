@@ -27,7 +27,13 @@ class CallHooks(Protocol):
     def finished(self, call: Call, response: Message, outcome: str) -> None: ...
 
     def refused(
-        self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any], error: dict[str, object]
+        self,
+        ctx: ClientContext,
+        method: str,
+        server: str,
+        name: str,
+        params: dict[str, Any],
+        error: dict[str, object],
     ) -> None: ...
 
     def server_changed(self, server: str, up: bool) -> None:
@@ -49,7 +55,13 @@ class NoHooks:
         return None
 
     def refused(
-        self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any], error: dict[str, object]
+        self,
+        ctx: ClientContext,
+        method: str,
+        server: str,
+        name: str,
+        params: dict[str, Any],
+        error: dict[str, object],
     ) -> None:
         return None
 
@@ -80,7 +92,13 @@ class HookChain:
             hook.finished(call, response, outcome)
 
     def refused(
-        self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any], error: dict[str, object]
+        self,
+        ctx: ClientContext,
+        method: str,
+        server: str,
+        name: str,
+        params: dict[str, Any],
+        error: dict[str, object],
     ) -> None:
         for hook in self.hooks:
             hook.refused(ctx, method, server, name, params, error)

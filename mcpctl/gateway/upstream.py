@@ -131,7 +131,9 @@ class Upstream(MessageSink):
         """2026-07-28 stdio probe: a DiscoverResult or a modern error means modern; else legacy."""
         try:
             result = await self.request(
-                "server/discover", {"_meta": self._internal_meta(MODERN_VERSIONS[0])}, self.settings.probe_timeout
+                "server/discover",
+                {"_meta": self._internal_meta(MODERN_VERSIONS[0])},
+                self.settings.probe_timeout,
             )
         except BackendTimeoutError:
             return False
@@ -159,7 +161,9 @@ class Upstream(MessageSink):
         versions = result.get("supportedVersions")
         mutual = [v for v in MODERN_VERSIONS if isinstance(versions, list) and v in versions]
         if not mutual:
-            raise ProtocolError(f"{self.name}: server/discover offers {versions}, none of which mcpctl speaks")
+            raise ProtocolError(
+                f"{self.name}: server/discover offers {versions}, none of which mcpctl speaks"
+            )
         self.era = Era.MODERN
         self.protocol_version = mutual[0]
         self.capabilities = _dict(result.get("capabilities"))
@@ -185,7 +189,9 @@ class Upstream(MessageSink):
             raise
         version = result.get("protocolVersion")
         if version not in LEGACY_VERSIONS:
-            raise ProtocolError(f"{self.name}: initialize chose protocol version {version!r}, which mcpctl does not speak")
+            raise ProtocolError(
+                f"{self.name}: initialize chose protocol version {version!r}, which mcpctl does not speak"
+            )
         self.era = Era.LEGACY
         self.protocol_version = str(version)
         self.capabilities = _dict(result.get("capabilities"))
@@ -207,7 +213,13 @@ class Upstream(MessageSink):
         schemas = getattr(self.transport, "tool_schemas", None)
         if isinstance(schemas, dict):  # HTTP transports mirror x-mcp-header arguments into headers
             schemas.clear()
-            schemas.update({t["name"]: t.get("inputSchema") for t in self.lists["tools"] if isinstance(t.get("name"), str)})
+            schemas.update(
+                {
+                    t["name"]: t.get("inputSchema")
+                    for t in self.lists["tools"]
+                    if isinstance(t.get("name"), str)
+                }
+            )
         return self.lists
 
     async def _read_all(self, method: str, key: str) -> list[dict[str, Any]]:
@@ -240,8 +252,11 @@ class Upstream(MessageSink):
         if self._listen is not None:
             self.cancel(self._listen, "subscription filter changed")
         wanted: dict[str, Any] = {}
-        for capability, flag in (("tools", "toolsListChanged"), ("prompts", "promptsListChanged"),
-                                 ("resources", "resourcesListChanged")):  # fmt: skip
+        for capability, flag in (
+            ("tools", "toolsListChanged"),
+            ("prompts", "promptsListChanged"),
+            ("resources", "resourcesListChanged"),
+        ):
             if _dict(self.capabilities.get(capability)).get("listChanged"):
                 wanted[flag] = True
         if resource_uris and _dict(self.capabilities.get("resources")).get("subscribe"):
@@ -276,7 +291,9 @@ class Upstream(MessageSink):
             del self._pending[self._next_id]
             raise
 
-    async def request(self, method: str, params: dict[str, Any] | None = None, timeout: float = 30.0) -> dict[str, Any]:
+    async def request(
+        self, method: str, params: dict[str, Any] | None = None, timeout: float = 30.0
+    ) -> dict[str, Any]:
         """An internal request of the gateway's own; returns the result or raises RemoteError."""
         call = Call(None, None, method, self.name)
         self.forward(call, request(0, method, params))
@@ -291,7 +308,11 @@ class Upstream(MessageSink):
         if "error" in msg:
             err = _dict(msg.get("error"))
             code = err.get("code")
-            raise RemoteError(code if isinstance(code, int) else codes.INTERNAL_ERROR, str(err.get("message", "")), err.get("data"))
+            raise RemoteError(
+                code if isinstance(code, int) else codes.INTERNAL_ERROR,
+                str(err.get("message", "")),
+                err.get("data"),
+            )
         return _dict(msg.get("result"))
 
     def cancel(self, call: Call, reason: str) -> None:
@@ -304,7 +325,9 @@ class Upstream(MessageSink):
     def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
         self.transport.send(notification(method, params))
 
-    def respond(self, request_id: Any, *, result: dict[str, Any] | None = None, error: dict[str, Any] | None = None) -> None:
+    def respond(
+        self, request_id: Any, *, result: dict[str, Any] | None = None, error: dict[str, Any] | None = None
+    ) -> None:
         """Answer a request the backend sent us (sampling, elicitation, roots, ping)."""
         msg: Message = {"jsonrpc": "2.0", "id": request_id}
         if error is not None:
@@ -353,8 +376,13 @@ class Upstream(MessageSink):
     def message_lost(self, request_id: object, reason: str) -> None:
         call = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
         if call is not None:
-            call.finish({"jsonrpc": "2.0", "id": request_id,
-                         "error": {"code": codes.INTERNAL_ERROR, "message": f"server {self.name!r}: {reason}"}})  # fmt: skip
+            call.finish(
+                {
+                    "jsonrpc": "2.0",
+                    "id": request_id,
+                    "error": {"code": codes.INTERNAL_ERROR, "message": f"server {self.name!r}: {reason}"},
+                }
+            )
 
     def transport_closed(self, reason: str) -> None:
         self.close_reason = reason
@@ -367,16 +395,24 @@ class Upstream(MessageSink):
         if listen is None or msg["method"] != "notifications/cancelled":
             return False
         meta = _dict(params_of(msg).get("_meta"))
-        return meta.get(META_SUBSCRIPTION_ID) == listen.backend_id or params_of(msg).get("requestId") == listen.backend_id
+        return (
+            meta.get(META_SUBSCRIPTION_ID) == listen.backend_id
+            or params_of(msg).get("requestId") == listen.backend_id
+        )
 
     def _fail_pending(self, reason: str) -> None:
         pending, self._pending = self._pending, {}
         for backend_id, call in pending.items():
-            call.finish({
-                "jsonrpc": "2.0",
-                "id": backend_id,
-                "error": {"code": codes.BACKEND_UNAVAILABLE, "message": f"server {self.name!r} is unavailable: {reason}"},
-            })
+            call.finish(
+                {
+                    "jsonrpc": "2.0",
+                    "id": backend_id,
+                    "error": {
+                        "code": codes.BACKEND_UNAVAILABLE,
+                        "message": f"server {self.name!r} is unavailable: {reason}",
+                    },
+                }
+            )
 
 
 def _dict(value: object) -> dict[str, Any]:

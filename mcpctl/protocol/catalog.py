@@ -146,7 +146,12 @@ class Catalog:
         prompts, self._prompt_routes = self._named("prompts")
         resources, self._resource_routes = self._resources()
         templates = [t for s in self._ordered_servers() for t in self._servers[s].lists["resourceTemplates"]]
-        self._views = {"tools": tools, "prompts": prompts, "resources": resources, "resourceTemplates": templates}
+        self._views = {
+            "tools": tools,
+            "prompts": prompts,
+            "resources": resources,
+            "resourceTemplates": templates,
+        }
         return {kind for kind in LIST_KINDS if old[kind] != self._views[kind]}
 
     def _named(self, kind: str) -> tuple[list[Entry], dict[str, Route]]:

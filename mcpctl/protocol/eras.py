@@ -66,9 +66,7 @@ def log_level_rank(level: object) -> int:
     return LOG_LEVELS.index(level) if isinstance(level, str) and level in LOG_LEVELS else 0
 
 
-def modern_meta(
-    version: str, client_info: dict[str, Any], capabilities: dict[str, Any]
-) -> dict[str, Any]:
+def modern_meta(version: str, client_info: dict[str, Any], capabilities: dict[str, Any]) -> dict[str, Any]:
     """The per-request _meta a modern request must carry."""
     return {
         META_PROTOCOL_VERSION: version,

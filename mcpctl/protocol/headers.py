@@ -32,7 +32,7 @@ def encode_value(value: str) -> str:
     """A header-safe form of `value`: as-is when plain visible ASCII, else the base64 sentinel."""
     plain = (
         value == value.strip(" \t")
-        and all(c == " " or c == "\t" or 0x21 <= ord(c) <= 0x7E for c in value)
+        and all(c in " \t" or 0x21 <= ord(c) <= 0x7E for c in value)
         and not (value.startswith(_SENTINEL_HEAD) and value.endswith(_SENTINEL_TAIL))
     )
     if plain:
@@ -89,7 +89,9 @@ def _expect(
         raise HeaderMismatch(f"Header mismatch: required header {label} is missing")
     value = decode_value(raw) if decode else raw.strip(" \t")
     if value != body:
-        raise HeaderMismatch(f"Header mismatch: {label} header value {value!r} does not match body {body_label} {body!r}")
+        raise HeaderMismatch(
+            f"Header mismatch: {label} header value {value!r} does not match body {body_label} {body!r}"
+        )
 
 
 def param_header_paths(input_schema: object) -> dict[str, tuple[str, ...]]:
@@ -147,7 +149,9 @@ def check_param_headers(headers: Mapping[str, str], input_schema: object, argume
             raise HeaderMismatch(f"Header mismatch: required header Mcp-Param-{name} is missing")
         value = decode_value(raw)
         if value != expected and not _numerically_equal(value, body):
-            raise HeaderMismatch(f"Header mismatch: Mcp-Param-{name} value {value!r} does not match body {expected!r}")
+            raise HeaderMismatch(
+                f"Header mismatch: Mcp-Param-{name} value {value!r} does not match body {expected!r}"
+            )
 
 
 def _lookup(arguments: Mapping[str, Any], path: tuple[str, ...]) -> Any:

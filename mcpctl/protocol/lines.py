@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 HEAD_KEPT = 256  # bytes of a discarded line kept, so the reader can still find its id
 
 
@@ -42,7 +41,9 @@ class LineSplitter:
                 out.append(Oversized(self._discarding + len(piece), self._head))
                 self._discarding = 0
             elif len(self._buffer) + len(piece) > self._max:
-                out.append(Oversized(len(self._buffer) + len(piece), bytes((self._buffer + piece)[:HEAD_KEPT])))
+                out.append(
+                    Oversized(len(self._buffer) + len(piece), bytes((self._buffer + piece)[:HEAD_KEPT]))
+                )
                 self._buffer.clear()
             elif self._buffer:
                 self._buffer += piece

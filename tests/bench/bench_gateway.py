@@ -57,19 +57,30 @@ def measure_gateway(
     loaded = wrk(host.url, body, HEADERS, window, seconds, workdir)
     single = wrk(host.url, body, HEADERS, 1, seconds, workdir)
     return {
-        "rps": loaded.requests_per_second, "errors": loaded.errors,
-        "p50_ms": median(latency) * 1000, "p99_ms": percentile(latency, 0.99) * 1000,
-        "wrk_c1_p50_ms": single.p50_ms, "wrk_c1_p99_ms": single.p99_ms,
-        f"wrk_c{window}_p50_ms": loaded.p50_ms, f"wrk_c{window}_p99_ms": loaded.p99_ms,
-    }  # fmt: skip
+        "rps": loaded.requests_per_second,
+        "errors": loaded.errors,
+        "p50_ms": median(latency) * 1000,
+        "p99_ms": percentile(latency, 0.99) * 1000,
+        "wrk_c1_p50_ms": single.p50_ms,
+        "wrk_c1_p99_ms": single.p99_ms,
+        f"wrk_c{window}_p50_ms": loaded.p50_ms,
+        f"wrk_c{window}_p99_ms": loaded.p99_ms,
+    }
 
 
 def measure_sessions(host: HostProcess, count: int) -> dict[str, float]:
     process = psutil.Process(host.proc.pid)
     before = process.memory_info().rss
-    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": "2025-11-25", "capabilities": {"sampling": {}},
-                       "clientInfo": {"name": "bench", "version": "1"}}}  # fmt: skip
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {"sampling": {}},
+            "clientInfo": {"name": "bench", "version": "1"},
+        },
+    }
 
     def open_many(n: int) -> int:
         opened = 0
@@ -87,8 +98,14 @@ def measure_sessions(host: HostProcess, count: int) -> dict[str, float]:
     took = time.perf_counter() - started
     after = process.memory_info().rss
     live = httpx.get(host.base_url + "/ready").json()["sessions"]
-    return {"sessions": opened, "live": live, "rss_before_mb": before / 2**20, "rss_after_mb": after / 2**20,
-            "bytes_per_session": (after - before) / max(opened, 1), "open_seconds": took}  # fmt: skip
+    return {
+        "sessions": opened,
+        "live": live,
+        "rss_before_mb": before / 2**20,
+        "rss_after_mb": after / 2**20,
+        "bytes_per_session": (after - before) / max(opened, 1),
+        "open_seconds": took,
+    }
 
 
 def main() -> None:
@@ -102,27 +119,35 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         direct = measure_direct(args.serial, int(args.seconds * 10000), args.window)
-        host = start_host(work / "home", "--log-level", "warning", "--", *pinned(GATEWAY_CPU, fixture("echo.py")),
-                          prefix=pinned(GATEWAY_CPU, []))  # fmt: skip
+        host = start_host(
+            work / "home",
+            "--log-level",
+            "warning",
+            "--",
+            *pinned(GATEWAY_CPU, fixture("echo.py")),
+            prefix=pinned(GATEWAY_CPU, []),
+        )
         try:
             gateway = measure_gateway(host, args.seconds, args.serial, args.window, work)
             memory = measure_sessions(host, args.sessions)
         finally:
             host.stop()
     report = {
-        "direct": direct, "gateway": gateway, "memory": memory,
+        "direct": direct,
+        "gateway": gateway,
+        "memory": memory,
         "throughput_ratio": gateway["rps"] / direct["rps"],
         "p50_added_ms": gateway["p50_ms"] - direct["p50_ms"],
-    }  # fmt: skip
-    print(
-        f"direct stdio ceiling : {direct['rps']:8.0f} req/s   p50 {direct['p50_ms']:.3f} ms   p99 {direct['p99_ms']:.3f} ms"
-    )
-    print(f"through mcpctl serve : {gateway['rps']:8.0f} req/s   p50 {gateway['p50_ms']:.3f} ms   p99 {gateway['p99_ms']:.3f} ms"
-          f"   (wrk -c1 p50 {gateway['wrk_c1_p50_ms']:.3f} ms)")  # fmt: skip
+    }
+    for label, row in (("direct stdio ceiling", direct), ("through mcpctl serve", gateway)):
+        print(f"{label} : {row['rps']:8.0f} req/s   p50 {row['p50_ms']:.3f} ms   p99 {row['p99_ms']:.3f} ms")
     print(f"throughput ratio     : {report['throughput_ratio']:.2f}  (target >= 0.50)")
     print(f"p50 added            : {report['p50_added_ms']:.3f} ms  (target < 0.5 ms)")
-    print(f"{memory['sessions']:.0f} legacy sessions: RSS {memory['rss_before_mb']:.1f} -> {memory['rss_after_mb']:.1f} MB"
-          f" ({memory['bytes_per_session']:.0f} bytes/session; target < 200 MB)")  # fmt: skip
+    print(
+        f"{memory['sessions']:.0f} legacy sessions: "
+        f"RSS {memory['rss_before_mb']:.1f} -> {memory['rss_after_mb']:.1f} MB"
+        f" ({memory['bytes_per_session']:.0f} bytes/session; target < 200 MB)"
+    )
     print(json.dumps(report))
 
 

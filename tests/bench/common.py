@@ -25,8 +25,12 @@ MODERN_META = {
 
 
 def echo_request(request_id: int = 1, name: str = "echo") -> dict[str, object]:
-    return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call",
-            "params": {"name": name, "arguments": {"message": "hi"}, "_meta": MODERN_META}}  # fmt: skip
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "tools/call",
+        "params": {"name": name, "arguments": {"message": "hi"}, "_meta": MODERN_META},
+    }
 
 
 def pin_self_to_load_cpu() -> None:
@@ -36,7 +40,7 @@ def pin_self_to_load_cpu() -> None:
 
 
 def pinned(cpu: str, command: list[str]) -> list[str]:
-    """Pin a command to a core when taskset exists (two cores: load on one, system under test on the other)."""
+    """Pin a command to a core when taskset exists (load on one core, system under test on the other)."""
     return (
         ["taskset", "-c", cpu, *command]
         if shutil.which("taskset") and (os.cpu_count() or 1) >= 2
@@ -63,15 +67,25 @@ def wrk(
     """Drive `url` with wrk (on the load core), POSTing `body`; returns throughput and latency."""
     script = workdir / "post.lua"
     lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}"]
-    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in {"Content-Type": "application/json",
-              "Accept": "application/json, text/event-stream", **headers}.items()]  # fmt: skip
-    lines.append('done = function(summary, latency, requests)\n'
-                 '  io.write(string.format("P50 %d\\nP99 %d\\n", latency:percentile(50), latency:percentile(99)))\nend')  # fmt: skip
+    lines += [
+        f'wrk.headers["{k}"] = "{v}"'
+        for k, v in {
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            **headers,
+        }.items()
+    ]
+    lines.append(
+        "done = function(summary, latency, requests)\n"
+        '  io.write(string.format("P50 %d\\nP99 %d\\n", latency:percentile(50), latency:percentile(99)))\nend'
+    )
     script.write_text("\n".join(lines) + "\n")
     out = subprocess.run(
         pinned(LOAD_CPU, ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), url]),
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = sum(
         int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|Socket errors:.*?timeout)\s*:?\s*(\d+)", out)
@@ -87,9 +101,12 @@ def http_serial_latency(
     """One keep-alive connection, one request at a time, raw sockets: per-request seconds."""
     parts = urlsplit(url)
     payload = json.dumps(body).encode()
-    head = (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
-            f"Accept: application/json, text/event-stream\r\nContent-Length: {len(payload)}\r\n"
-            + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()  # fmt: skip
+    head = (
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+        f"Accept: application/json, text/event-stream\r\nContent-Length: {len(payload)}\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        + "\r\n"
+    ).encode()
     request = head + payload
     samples: list[float] = []
     with socket.create_connection((parts.hostname, parts.port)) as sock:
@@ -111,8 +128,12 @@ class DirectStdio:
     """The child alone, driven over its stdin/stdout: the ceiling a gateway is measured against."""
 
     def __init__(self, fixture: str = "echo.py") -> None:
-        self.proc = subprocess.Popen(pinned(GATEWAY_CPU, [PYTHON, str(FIXTURES / fixture)]),
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)  # fmt: skip
+        self.proc = subprocess.Popen(
+            pinned(GATEWAY_CPU, [PYTHON, str(FIXTURES / fixture)]),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+        )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._in, self._out = self.proc.stdin, self.proc.stdout
 

@@ -34,8 +34,13 @@ def expected_failures(revision: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def conformance_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
-    host = start_host(tmp_path_factory.mktemp("conformance") / "home", "--log-level", "warning", "--",
-                      *fixture("conformance_server.py"))  # fmt: skip
+    host = start_host(
+        tmp_path_factory.mktemp("conformance") / "home",
+        "--log-level",
+        "warning",
+        "--",
+        *fixture("conformance_server.py"),
+    )
     yield host
     host.stop()
 
@@ -44,8 +49,12 @@ def run_suite(url: str, revision: str, output: Path) -> tuple[int, dict[str, lis
     env = {**os.environ, "PATH": f"{NODE_BIN}:{os.environ['PATH']}"}
     proc = subprocess.run(
         ["conformance", "server", "--url", url, "--requirements", revision, "-o", str(output)],
-        env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     results: dict[str, list[dict[str, object]]] = {}
     for checks in output.glob("*/checks.json"):
         scenario = re.sub(r"-\d{4}-\d{2}-\d{2}T[\d-]+Z$", "", checks.parent.name.removeprefix("server-"))
@@ -57,12 +66,12 @@ def run_suite(url: str, revision: str, output: Path) -> tuple[int, dict[str, lis
 @pytest.mark.parametrize("revision", ["2025-11-25", "2026-07-28"])
 def test_server_scenarios_pass(conformance_host: HostProcess, revision: str, tmp_path: Path) -> None:
     code, results = run_suite(conformance_host.url, revision, tmp_path)
-    failing = {
-        name for name, checks in results.items() if any(c.get("status") == "FAILURE" for c in checks)
-    }
+    failing = {name for name, checks in results.items() if any(c.get("status") == "FAILURE" for c in checks)}
     expected = expected_failures(revision)
     assert failing - expected == set(), f"unexpected failures: {sorted(failing - expected)}"
-    assert expected - failing == set(), f"now passing, remove from {EXPECTED.name}: {sorted(expected - failing)}"
+    assert expected - failing == set(), (
+        f"now passing, remove from {EXPECTED.name}: {sorted(expected - failing)}"
+    )
     assert code == 0
     passed = sum(1 for checks in results.values() for c in checks if c.get("status") == "SUCCESS")
     assert passed > 50, f"suspiciously few passing checks: {passed}"

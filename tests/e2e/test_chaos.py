@@ -20,7 +20,9 @@ from tests.support.waiting import wait_until
 
 
 def test_kill_9_of_a_child_under_load_fails_its_calls_fast_and_recovers(home: Path) -> None:
-    config = write_config(home, """
+    config = write_config(
+        home,
+        """
 [servers.slow]
 command = "{python}"
 args = ["{fixtures}/slow.py"]
@@ -29,7 +31,8 @@ restart = { initial_backoff = 0.05 }
 [servers.echo]
 command = "{python}"
 args = ["{fixtures}/echo.py"]
-""")
+""",
+    )
     host = start_host(home, "--config", str(config))
     try:
         victim = int(server_status(host, "slow")["pid"])  # type: ignore[arg-type]
@@ -37,11 +40,19 @@ args = ["{fixtures}/echo.py"]
 
         def slow_call(i: int) -> tuple[dict[str, Any], float]:
             """A long call that reports (via the semaphore) once the child is working on it."""
-            body = ModernClient(host.url).body("tools/call", {
-                "name": "slow__sleep", "arguments": {"seconds": 30, "steps": 300}, "_meta": {"progressToken": i}})  # fmt: skip
+            body = ModernClient(host.url).body(
+                "tools/call",
+                {
+                    "name": "slow__sleep",
+                    "arguments": {"seconds": 30, "steps": 300},
+                    "_meta": {"progressToken": i},
+                },
+            )
             started = time.monotonic()
             final: dict[str, Any] = {}
-            with httpx.stream("POST", host.url, json=body, headers={"accept": ACCEPT, **standard_headers(body)}, timeout=30) as response:
+            with httpx.stream(
+                "POST", host.url, json=body, headers={"accept": ACCEPT, **standard_headers(body)}, timeout=30
+            ) as response:
                 signalled = False
                 for line in response.iter_lines():
                     if not line.startswith("data: "):
@@ -71,43 +82,114 @@ args = ["{fixtures}/echo.py"]
         for final, took in outcomes:
             assert final["error"]["code"] == -31000, final  # unavailable: an error at once, not a hang
             assert took < 15
-        wait_until(lambda: server_status(host, "slow")["state"] == "ready" and server_status(host, "slow")["pid"] != victim)
+        wait_until(
+            lambda: (
+                server_status(host, "slow")["state"] == "ready"
+                and server_status(host, "slow")["pid"] != victim
+            )
+        )
         with ModernClient(host.url) as client:
-            assert client.call_tool("slow__sleep", {"seconds": 0.05, "steps": 1})["content"][0]["text"] == "slept"
+            assert (
+                client.call_tool("slow__sleep", {"seconds": 0.05, "steps": 1})["content"][0]["text"]
+                == "slept"
+            )
     finally:
         host.stop()
 
 
 def malformed_requests(url: str) -> list[tuple[str, dict[str, str], bytes]]:
     """A thousand ways to send nonsense: bad JSON, bad JSON-RPC, bad MCP, bad HTTP."""
-    modern_meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    modern_meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
     bodies: list[bytes] = [
-        b"", b"{", b"}", b"[]", b"[1,2]", b"null", b"true", b"42", b'"str"', b"\xff\xfe\x00garbage", b"{'single': 1}",
-        b'{"jsonrpc":"2.0","id":1,"method":"ping"', b"[" * 5000 + b"]" * 5000, b'{"a":' * 3000 + b"1" + b"}" * 3000,
+        b"",
+        b"{",
+        b"}",
+        b"[]",
+        b"[1,2]",
+        b"null",
+        b"true",
+        b"42",
+        b'"str"',
+        b"\xff\xfe\x00garbage",
+        b"{'single': 1}",
+        b'{"jsonrpc":"2.0","id":1,"method":"ping"',
+        b"[" * 5000 + b"]" * 5000,
+        b'{"a":' * 3000 + b"1" + b"}" * 3000,
         b'{"jsonrpc":"2.0","id":99999999999999999999999999,"method":"ping"}',
     ]
     shapes: list[Any] = [
-        {}, {"jsonrpc": "1.0", "id": 1, "method": "ping"}, {"jsonrpc": "2.0"}, {"jsonrpc": "2.0", "id": 1},
-        {"jsonrpc": "2.0", "id": None, "method": "ping"}, {"jsonrpc": "2.0", "id": True, "method": "ping"},
-        {"jsonrpc": "2.0", "id": 1.5, "method": "ping"}, {"jsonrpc": "2.0", "id": {"x": 1}, "method": "ping"},
-        {"jsonrpc": "2.0", "id": 1, "method": 7}, {"jsonrpc": "2.0", "id": 1, "method": "ping", "params": [1]},
+        {},
+        {"jsonrpc": "1.0", "id": 1, "method": "ping"},
+        {"jsonrpc": "2.0"},
+        {"jsonrpc": "2.0", "id": 1},
+        {"jsonrpc": "2.0", "id": None, "method": "ping"},
+        {"jsonrpc": "2.0", "id": True, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 1.5, "method": "ping"},
+        {"jsonrpc": "2.0", "id": {"x": 1}, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 1, "method": 7},
+        {"jsonrpc": "2.0", "id": 1, "method": "ping", "params": [1]},
         {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": 5}},
-        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo__echo", "arguments": "x", "_meta": modern_meta}},
-        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": 7}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "echo__echo", "arguments": "x", "_meta": modern_meta},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": 7}},
+        },
         {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"_meta": "nope"}},
-        {"jsonrpc": "2.0", "id": 1, "method": "resources/read", "params": {"uri": ["x"], "_meta": modern_meta}},
-        {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"cursor": "!!notbase64", "_meta": modern_meta}},
-        {"jsonrpc": "2.0", "id": 1, "method": "subscriptions/listen", "params": {"notifications": "all", "_meta": modern_meta}},
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": 5, "capabilities": "x"}},
-        {"jsonrpc": "2.0", "id": "r", "result": {}}, {"jsonrpc": "2.0", "id": "r", "error": "bad"},
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "resources/read",
+            "params": {"uri": ["x"], "_meta": modern_meta},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/list",
+            "params": {"cursor": "!!notbase64", "_meta": modern_meta},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "subscriptions/listen",
+            "params": {"notifications": "all", "_meta": modern_meta},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"protocolVersion": 5, "capabilities": "x"},
+        },
+        {"jsonrpc": "2.0", "id": "r", "result": {}},
+        {"jsonrpc": "2.0", "id": "r", "error": "bad"},
         {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": {"deep": [1]}}},
-        {"jsonrpc": "2.0", "id": 1, "method": "completion/complete", "params": {"ref": "x", "_meta": modern_meta}},
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "completion/complete",
+            "params": {"ref": "x", "_meta": modern_meta},
+        },
         {"jsonrpc": "2.0", "id": 1, "method": "\u0000\u202e", "params": {"_meta": modern_meta}},
     ]
     header_sets = [
-        {}, {"content-type": "text/plain"}, {"mcp-session-id": "nonexistent"}, {"mcp-session-id": "../../etc/passwd"},
-        {"mcp-protocol-version": "2026-07-28"}, {"mcp-protocol-version": "2026-07-28", "mcp-method": "wrong"},
-        {"mcp-protocol-version": "1999-01-01"}, {"mcp-name": "=?base64?!!!?="}, {"accept": "image/png"},
+        {},
+        {"content-type": "text/plain"},
+        {"mcp-session-id": "nonexistent"},
+        {"mcp-session-id": "../../etc/passwd"},
+        {"mcp-protocol-version": "2026-07-28"},
+        {"mcp-protocol-version": "2026-07-28", "mcp-method": "wrong"},
+        {"mcp-protocol-version": "1999-01-01"},
+        {"mcp-name": "=?base64?!!!?="},
+        {"accept": "image/png"},
         {"last-event-id": "x" * 1000},
     ]
     requests: list[tuple[str, dict[str, str], bytes]] = []
@@ -127,16 +209,21 @@ def malformed_requests(url: str) -> list[tuple[str, dict[str, str], bytes]]:
 
 
 def test_a_thousand_malformed_requests_get_4xx_or_json_rpc_errors_never_5xx(home: Path) -> None:
-    config = write_config(home, """
+    config = write_config(
+        home,
+        """
 [servers.echo]
 command = "{python}"
 args = ["{fixtures}/echo.py"]
-""")
+""",
+    )
     host = start_host(home, "--config", str(config))
     try:
         cases = malformed_requests(host.url)
 
-        def send(case: tuple[str, dict[str, str], bytes]) -> tuple[int, bytes, tuple[str, dict[str, str], bytes]]:
+        def send(
+            case: tuple[str, dict[str, str], bytes],
+        ) -> tuple[int, bytes, tuple[str, dict[str, str], bytes]]:
             method, headers, body = case
             with httpx.Client(timeout=20) as http:
                 response = http.request(method, host.url, headers=headers, content=body)

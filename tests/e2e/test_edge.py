@@ -18,7 +18,9 @@ from tests.support.waiting import wait_until
 
 @pytest.fixture
 def host(home: Path) -> Iterator[HostProcess]:
-    config = write_config(home, """
+    config = write_config(
+        home,
+        """
 [gateway]
 max_body_bytes = 65536
 session_ttl = "2s"
@@ -26,7 +28,8 @@ session_ttl = "2s"
 [servers.echo]
 command = "{python}"
 args = ["{fixtures}/echo.py"]
-""")
+""",
+    )
     running = start_host(home, "--config", str(config))
     yield running
     running.stop()
@@ -43,7 +46,12 @@ def test_foreign_origin_and_host_are_refused(host: HostProcess) -> None:
 
 
 def test_a_body_over_the_limit_gets_413_with_a_json_rpc_error(host: HostProcess) -> None:
-    big = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo__echo", "arguments": {"message": "x" * 70000}}}
+    big = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "echo__echo", "arguments": {"message": "x" * 70000}},
+    }
     response = httpx.post(host.url, json=big, headers={"accept": ACCEPT})
     assert response.status_code == 413
     assert "max_body_bytes" in response.json()["error"]["message"]
@@ -55,7 +63,9 @@ def test_unknown_and_deleted_sessions_get_404(host: HostProcess) -> None:
     client.http.close()
     client.http = httpx.Client(timeout=10)
     assert client.result("ping") == {}
-    assert client.http.delete(host.url, headers={"mcp-session-id": client.session_id or ""}).status_code == 200
+    assert (
+        client.http.delete(host.url, headers={"mcp-session-id": client.session_id or ""}).status_code == 200
+    )
     after = client.post({"jsonrpc": "2.0", "id": 9, "method": "ping"})
     assert after.status_code == 404  # so clients know to initialize again (not 400)
     client.session_id = "0" * 32
@@ -69,21 +79,39 @@ def test_idle_sessions_expire(host: HostProcess) -> None:
     with LegacyClient(host.url) as client:
         assert admin(host, "/servers")["sessions"] == 1
         # Watch from the side (the admin API does not touch sessions) until the 2 s TTL passes.
-        wait_until(lambda: admin(host, "/servers")["sessions"] == 0, timeout=10, message="the session to expire")
+        wait_until(
+            lambda: admin(host, "/servers")["sessions"] == 0, timeout=10, message="the session to expire"
+        )
         assert client.post({"jsonrpc": "2.0", "id": 2, "method": "ping"}).status_code == 404
 
 
 def test_a_2024_11_05_client_over_http_plus_sse(host: HostProcess) -> None:
-    with httpx.Client(timeout=10) as http, http.stream("GET", host.base_url + "/sse", headers={"accept": "text/event-stream"}) as stream:
+    with (
+        httpx.Client(timeout=10) as http,
+        http.stream("GET", host.base_url + "/sse", headers={"accept": "text/event-stream"}) as stream,
+    ):
         lines = stream.iter_lines()
         assert next(lines) == "event: endpoint"
         endpoint = next(lines).removeprefix("data: ")
         assert endpoint.startswith("/messages?sessionId=")
         post_url = host.base_url + endpoint
-        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "old", "version": "1"}}}  # fmt: skip
+        init = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2024-11-05",
+                "capabilities": {},
+                "clientInfo": {"name": "old", "version": "1"},
+            },
+        }
         assert http.post(post_url, json=init).status_code == 202
-        call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo__echo", "arguments": {"message": "old"}}}
+        call = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "echo__echo", "arguments": {"message": "old"}},
+        }
         assert http.post(post_url, json=call).status_code == 202
         seen = []
         for line in lines:
@@ -102,8 +130,12 @@ def test_list_changes_reach_open_streams_of_both_eras(host: HostProcess) -> None
     modern_events: list[dict[str, object]] = []
 
     def follow_get() -> None:
-        with httpx.stream("GET", host.url, headers={"accept": "text/event-stream", "mcp-session-id": legacy.session_id or ""},
-                          timeout=30) as response:  # fmt: skip
+        with httpx.stream(
+            "GET",
+            host.url,
+            headers={"accept": "text/event-stream", "mcp-session-id": legacy.session_id or ""},
+            timeout=30,
+        ) as response:
             for line in response.iter_lines():
                 if line.startswith("data: "):
                     received.append(json.loads(line[6:]))
@@ -115,7 +147,9 @@ def test_list_changes_reach_open_streams_of_both_eras(host: HostProcess) -> None
     def follow_listen() -> None:
         from mcpctl.protocol.headers import standard_headers
 
-        with httpx.stream("POST", host.url, json=listen, headers={"accept": ACCEPT, **standard_headers(listen)}, timeout=30) as response:
+        with httpx.stream(
+            "POST", host.url, json=listen, headers={"accept": ACCEPT, **standard_headers(listen)}, timeout=30
+        ) as response:
             for line in response.iter_lines():
                 if line.startswith("data: "):
                     modern_events.append(json.loads(line[6:]))
@@ -147,20 +181,27 @@ def _get_stream_open(host: HostProcess) -> bool:
 
 
 def test_a_second_server_does_not_rename_the_first_ones_tools(home: Path) -> None:
-    one = write_config(home / "one", """
+    one = write_config(
+        home / "one",
+        """
 [servers.alpha]
 command = "{python}"
 args = ["{fixtures}/echo.py", "--prefix-tools", "very.long.dotted.prefix.that.goes.on.and.on."]
-""")
+""",
+    )
     first = start_host(home / "one", "--config", str(one))
     with ModernClient(first.url) as client:
         before = sorted(t["name"] for t in client.result("tools/list")["tools"])
     first.stop()
-    two = write_config(home / "two", one.read_text() + """
+    two = write_config(
+        home / "two",
+        one.read_text()
+        + """
 [servers.beta]
 command = "{python}"
 args = ["{fixtures}/echo.py"]
-""")
+""",
+    )
     second = start_host(home / "two", "--config", str(two))
     with ModernClient(second.url) as client:
         after = [t["name"] for t in client.result("tools/list")["tools"]]
@@ -172,8 +213,14 @@ args = ["{fixtures}/echo.py"]
 
 
 def test_non_loopback_bind_is_refused_without_authentication(home: Path) -> None:
-    proc = subprocess.run(mcpctl_command("serve", "--host", "0.0.0.0", "--port", "0", "--", *fixture("echo.py")),
-                          env=base_env(home), capture_output=True, text=True, timeout=30)  # fmt: skip
+    proc = subprocess.run(
+        mcpctl_command("serve", "--host", "0.0.0.0", "--port", "0", "--", *fixture("echo.py")),
+        env=base_env(home),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert proc.returncode == 2
     assert "without authentication" in proc.stderr
 
@@ -191,5 +238,5 @@ def test_modern_header_rules(host: HostProcess) -> None:
         assert "2026-07-28" in unsupported.json()["error"]["data"]["supported"]
         unknown = client.post(client.body("nothing/here"))
         assert unknown.status_code == 404 and unknown.json()["error"]["code"] == -32601
-        sse = parse_sse("data: {\"a\": 1}\n\n")
+        sse = parse_sse('data: {"a": 1}\n\n')
         assert sse == [{"a": 1}]

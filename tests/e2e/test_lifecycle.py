@@ -49,12 +49,15 @@ def test_a_second_signal_forces_the_shutdown(home: Path) -> None:
 
 
 def test_per_session_children_start_with_their_session_and_end_with_it(home: Path) -> None:
-    config = write_config(home, """
+    config = write_config(
+        home,
+        """
 [servers.private]
 command = "{python}"
 args = ["{fixtures}/echo.py"]
 isolation = "session"
-""")
+""",
+    )
     host = start_host(home, "--config", str(config))
     try:
         parent = psutil.Process(host.proc.pid)
@@ -68,25 +71,34 @@ isolation = "session"
         assert len(per_session) == 2
         first.__exit__()  # DELETE: that session's child goes with it
         wait_until(lambda: server_status(host, "private")["sessions"] == 1)
-        wait_until(lambda: sum(psutil.pid_exists(pid) for pid in per_session) == 1, message="one child stopped")
+        wait_until(
+            lambda: sum(psutil.pid_exists(pid) for pid in per_session) == 1, message="one child stopped"
+        )
         second.__exit__()
-        wait_until(lambda: not any(psutil.pid_exists(pid) for pid in per_session), message="both children stopped")
+        wait_until(
+            lambda: not any(psutil.pid_exists(pid) for pid in per_session), message="both children stopped"
+        )
     finally:
         host.stop()
 
 
 def test_a_restart_that_changes_the_tools_tells_connected_clients(home: Path) -> None:
-    config = write_config(home, """
+    config = write_config(
+        home,
+        """
 [servers.echo]
 command = "{python}"
 args = ["{fixtures}/echo.py"]
-""")
+""",
+    )
     host = start_host(home, "--config", str(config))
     try:
         with LegacyClient(host.url) as client:
             client.call_tool("echo__add_tool", {"name": "temporary"})
-            wait_until(lambda: "echo__temporary" in [t["name"] for t in client.result("tools/list")["tools"]],
-                       message="the gateway re-listed after the child's list_changed")  # fmt: skip
+            wait_until(
+                lambda: "echo__temporary" in [t["name"] for t in client.result("tools/list")["tools"]],
+                message="the gateway re-listed after the child's list_changed",
+            )
             seen: list[dict[str, object]] = []
 
             def follow() -> None:
@@ -104,7 +116,12 @@ args = ["{fixtures}/echo.py"]
             admin(host, "/servers/echo/restart", "POST")
             reader.join(20)
             assert seen and seen[0]["method"] == "notifications/tools/list_changed"
-            wait_until(lambda: server_status(host, "echo")["state"] == "ready" and server_status(host, "echo")["pid"] != pid)
+            wait_until(
+                lambda: (
+                    server_status(host, "echo")["state"] == "ready"
+                    and server_status(host, "echo")["pid"] != pid
+                )
+            )
             assert "echo__temporary" not in [t["name"] for t in client.result("tools/list")["tools"]]
     finally:
         host.stop()

@@ -16,12 +16,15 @@ FAST_RESTART = "restart = { initial_backoff = 0.05, max_backoff = 0.2, max_failu
 
 
 def test_a_crashed_child_fails_its_call_at_once_and_comes_back(home: Path) -> None:
-    config = write_config(home, f"""
+    config = write_config(
+        home,
+        f"""
 [servers.crashy]
 command = "{{python}}"
 args = ["{{fixtures}}/crashing.py"]
 {FAST_RESTART}
-""")
+""",
+    )
     host = start_host(home, "--config", str(config))
     try:
         first_pid = server_status(host, "crashy")["pid"]
@@ -31,8 +34,13 @@ args = ["{{fixtures}}/crashing.py"]
             assert final["error"]["code"] == -31000, final  # unavailable, named as such
             assert "crashy" in final["error"]["message"]
             assert time.monotonic() - started < 5  # an error at once, not a timeout
-            wait_until(lambda: server_status(host, "crashy")["state"] == "ready" and server_status(host, "crashy")["pid"] != first_pid,
-                       message="the child restarted")  # fmt: skip
+            wait_until(
+                lambda: (
+                    server_status(host, "crashy")["state"] == "ready"
+                    and server_status(host, "crashy")["pid"] != first_pid
+                ),
+                message="the child restarted",
+            )
             assert client.call_tool("crashy__echo", {"message": "back"})["content"][0]["text"] == "back"
         status = server_status(host, "crashy")
         assert status["restarts"] == 1
@@ -42,7 +50,9 @@ args = ["{{fixtures}}/crashing.py"]
 
 
 def test_a_crash_loop_is_reported_and_does_not_touch_the_other_servers(home: Path) -> None:
-    config = write_config(home, f"""
+    config = write_config(
+        home,
+        f"""
 [servers.broken]
 command = "{{python}}"
 args = ["{{fixtures}}/crashing.py", "--crash-at-start"]
@@ -55,7 +65,8 @@ required = false
 [servers.echo]
 command = "{{python}}"
 args = ["{{fixtures}}/echo.py"]
-""")
+""",
+    )
     host = start_host(home, "--config", str(config), wait_ready=False)
     try:
         wait_until(lambda: server_status(host, "broken")["state"] == "crash-loop", message="crash-loop state")
@@ -69,20 +80,25 @@ args = ["{{fixtures}}/echo.py"]
             final = client.request("tools/call", {"name": "broken__echo", "arguments": {"message": "x"}})[-1]
             assert final["error"]["code"] == -32602  # its tools are not listed while it crash-loops
         # Crash-loop stderr is kept for `mcpctl servers`.
-        assert any("crash" in line.lower() for line in server_status(host, "broken")["stderr"] or [""]) or \
-            server_status(host, "broken")["lastError"]
+        assert (
+            any("crash" in line.lower() for line in server_status(host, "broken")["stderr"] or [""])
+            or server_status(host, "broken")["lastError"]
+        )
     finally:
         host.stop()
 
 
 def test_restart_on_request_brings_a_server_back_out_of_crash_loop(home: Path) -> None:
     flag = home / "healthy"
-    config = write_config(home, f"""
+    config = write_config(
+        home,
+        f"""
 [servers.flaky]
 command = "sh"
 args = ["-c", "test -f '{flag}' || exit 3; exec '{{python}}' '{{fixtures}}/echo.py'"]
 {FAST_RESTART}
-""")
+""",
+    )
     host = start_host(home, "--config", str(config), wait_ready=False)
     try:
         wait_until(lambda: server_status(host, "flaky")["state"] == "crash-loop")
@@ -94,11 +110,14 @@ args = ["-c", "test -f '{flag}' || exit 3; exec '{{python}}' '{{fixtures}}/echo.
 
 
 def test_a_child_flooding_stderr_keeps_answering(home: Path) -> None:
-    config = write_config(home, """
+    config = write_config(
+        home,
+        """
 [servers.noisy]
 command = "{python}"
 args = ["{fixtures}/noisy.py", "--stderr-mb", "40"]
-""")
+""",
+    )
     host = start_host(home, "--config", str(config))
     try:
         with ModernClient(host.url) as client:
@@ -107,14 +126,18 @@ args = ["{fixtures}/noisy.py", "--stderr-mb", "40"]
             produced = int(client.call_tool("noisy__stderr_bytes")["content"][0]["text"])
         assert produced > 1_000_000  # the child really wrote megabytes while we talked to it
         log = home / "logs" / "servers" / "noisy.log"
-        wait_until(lambda: log.exists() and log.stat().st_size > 100_000, message="stderr reaches the log file")
+        wait_until(
+            lambda: log.exists() and log.stat().st_size > 100_000, message="stderr reaches the log file"
+        )
         assert server_status(host, "noisy")["stderr"]
     finally:
         host.stop()
 
 
 def test_huge_lines_and_stdout_garbage_pass_through(home: Path) -> None:
-    config = write_config(home, """
+    config = write_config(
+        home,
+        """
 [servers.huge]
 command = "{python}"
 args = ["{fixtures}/huge.py", "--garbage"]
@@ -123,17 +146,23 @@ args = ["{fixtures}/huge.py", "--garbage"]
 command = "{python}"
 args = ["{fixtures}/huge.py"]
 max_line_bytes = 1048576
-""")
+""",
+    )
     host = start_host(home, "--config", str(config))
     try:
         with ModernClient(host.url) as client:
             size = 30 * 1024 * 1024  # far over the 64 KiB that breaks other bridges, under the 32 MiB default
             result = client.call_tool("huge__blob", {"size": size})
             assert len(result["content"][0]["text"]) == size
-            assert client.call_tool("huge__echo", {"message": "still fine"})["content"][0]["text"] == "still fine"
+            assert (
+                client.call_tool("huge__echo", {"message": "still fine"})["content"][0]["text"]
+                == "still fine"
+            )
             # Over the configured maximum: the call fails at once, naming the setting to raise.
             started = time.monotonic()
-            final = client.request("tools/call", {"name": "small__blob", "arguments": {"size": 2 * 1024 * 1024}})[-1]
+            final = client.request(
+                "tools/call", {"name": "small__blob", "arguments": {"size": 2 * 1024 * 1024}}
+            )[-1]
             assert "max_line_bytes" in final["error"]["message"]
             assert time.monotonic() - started < 5
             assert client.call_tool("small__echo", {"message": "next"})["content"][0]["text"] == "next"
@@ -144,7 +173,9 @@ max_line_bytes = 1048576
 
 
 def test_shutdown_stops_every_child_within_its_deadline(home: Path) -> None:
-    config = write_config(home, """
+    config = write_config(
+        home,
+        """
 [servers.stubborn]
 command = "{python}"
 args = ["{fixtures}/crashing.py", "--hang-at-start", "--ignore-sigterm"]
@@ -155,7 +186,8 @@ shutdown_timeout = 1
 [servers.echo]
 command = "{python}"
 args = ["{fixtures}/echo.py"]
-""")
+""",
+    )
     host = start_host(home, "--config", str(config), wait_ready=False)
     parent = psutil.Process(host.proc.pid)
     wait_until(lambda: len(parent.children(recursive=True)) >= 2, message="both children running")
@@ -163,14 +195,16 @@ args = ["{fixtures}/echo.py"]
     started = time.monotonic()
     assert host.stop() == 0
     assert time.monotonic() - started < 8
-    gone, alive = psutil.wait_procs(children, timeout=3)
+    _, alive = psutil.wait_procs(children, timeout=3)
     assert not alive, f"children outlived mcpctl: {alive}"
     assert "mcpctl stopped" in host.output()
 
 
 def test_kill_9_of_mcpctl_leaves_no_orphans(home: Path) -> None:
     # `sh -c` puts a grandchild behind the child, like npx does with the real server.
-    config = write_config(home, """
+    config = write_config(
+        home,
+        """
 [servers.wrapped]
 command = "sh"
 args = ["-c", "'{python}' '{fixtures}/echo.py'; true"]
@@ -178,11 +212,12 @@ args = ["-c", "'{python}' '{fixtures}/echo.py'; true"]
 [servers.plain]
 command = "{python}"
 args = ["{fixtures}/slow.py"]
-""")
+""",
+    )
     host = start_host(home, "--config", str(config))
     descendants = psutil.Process(host.proc.pid).children(recursive=True)
     assert len(descendants) >= 3
     host.proc.kill()
     host.proc.wait(5)
-    gone, alive = psutil.wait_procs(descendants, timeout=5)
+    _, alive = psutil.wait_procs(descendants, timeout=5)
     assert not alive, f"orphans left behind: {[p.cmdline() for p in alive]}"

@@ -1,4 +1,4 @@
-"""Real third-party peers: the official Python SDK as client, @modelcontextprotocol/server-everything behind."""
+"""Real third-party peers: the official Python SDK as client, server-everything (npm) behind mcpctl."""
 
 from __future__ import annotations
 
@@ -15,13 +15,24 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 from tests.support.host import ROOT, HostProcess, start_host, write_config
 
 NODE = ROOT / "tests" / "node" / "node_modules" / ".bin" / "node"
-EVERYTHING = ROOT / "tests" / "node" / "node_modules" / "@modelcontextprotocol" / "server-everything" / "dist" / "index.js"
+EVERYTHING = (
+    ROOT
+    / "tests"
+    / "node"
+    / "node_modules"
+    / "@modelcontextprotocol"
+    / "server-everything"
+    / "dist"
+    / "index.js"
+)
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
     home = tmp_path_factory.mktemp("third-party") / "home"
-    config = write_config(home, f"""
+    config = write_config(
+        home,
+        f"""
 [servers.everything]
 command = "{NODE}"
 args = ["{EVERYTHING}", "stdio"]
@@ -49,7 +60,8 @@ command = "{NODE}"
 args = ["{EVERYTHING}", "stdio"]
 isolation = "session"
 startup_timeout = 60
-""")
+""",
+    )
     running = start_host(home, "--config", str(config), timeout=90)
     yield running
     running.stop()
@@ -65,11 +77,17 @@ class Recorder:
         self.sampled: list[str] = []
         self.elicited: list[str] = []
 
-    async def sampling(self, context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+    async def sampling(
+        self, context: Any, params: types.CreateMessageRequestParams
+    ) -> types.CreateMessageResult:
         content = params.messages[0].content
         self.sampled.append(getattr(content, "text", ""))
-        return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text=f"answer for {self.tag}"),
-                                         model="test-model", stop_reason="endTurn")  # fmt: skip
+        return types.CreateMessageResult(
+            role="assistant",
+            content=types.TextContent(type="text", text=f"answer for {self.tag}"),
+            model="test-model",
+            stop_reason="endTurn",
+        )
 
     async def elicitation(self, context: Any, params: Any) -> types.ElicitResult:
         self.elicited.append(getattr(params, "message", ""))
@@ -86,9 +104,15 @@ class Recorder:
 
 
 def client_for(host: HostProcess, mode: str, recorder: Recorder) -> Client:
-    return Client(host.url, mode=mode, sampling_callback=recorder.sampling, elicitation_callback=recorder.elicitation,
-                  list_roots_callback=recorder.roots, logging_callback=recorder.logging,
-                  log_level="debug" if mode != "legacy" else None)  # fmt: skip
+    return Client(
+        host.url,
+        mode=mode,
+        sampling_callback=recorder.sampling,
+        elicitation_callback=recorder.elicitation,
+        list_roots_callback=recorder.roots,
+        logging_callback=recorder.logging,
+        log_level="debug" if mode != "legacy" else None,
+    )
 
 
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
@@ -101,7 +125,9 @@ def test_sdk_client_calls_tools_with_progress(host: HostProcess, mode: str) -> N
             assert {"everything__echo", "slow__sleep", "asker__ask_sampling"} <= tools
             echoed = await client.call_tool("everything__echo", {"message": "hi"})
             assert echoed.content[0].text == "Echo: hi"  # type: ignore[union-attr]
-            slept = await client.call_tool("slow__sleep", {"seconds": 0.2, "steps": 4}, progress_callback=recorder.on_progress)
+            slept = await client.call_tool(
+                "slow__sleep", {"seconds": 0.2, "steps": 4}, progress_callback=recorder.on_progress
+            )
             assert slept.content[0].text == "slept"  # type: ignore[union-attr]
 
     anyio.run(main)
@@ -119,14 +145,18 @@ def test_sdk_client_calls_tools_with_progress(host: HostProcess, mode: str) -> N
         ("2026-07-28", "asker", True),
     ],
 )
-def test_sampling_and_elicitation_reach_the_calling_client(host: HostProcess, mode: str, server: str, together: bool) -> None:
+def test_sampling_and_elicitation_reach_the_calling_client(
+    host: HostProcess, mode: str, server: str, together: bool
+) -> None:
     """Each server->client request goes to the client whose call asked."""
     first, second = Recorder("first"), Recorder("second")
 
     async def ask(recorder: Recorder) -> tuple[str, str]:
         async with client_for(host, mode, recorder) as client:
             sampled = await client.call_tool(f"{server}__ask_sampling", {"prompt": f"q from {recorder.tag}"})
-            elicited = await client.call_tool(f"{server}__ask_elicitation", {"message": f"who is {recorder.tag}?"})
+            elicited = await client.call_tool(
+                f"{server}__ask_elicitation", {"message": f"who is {recorder.tag}?"}
+            )
             return sampled.content[0].text, elicited.content[0].text  # type: ignore[union-attr]
 
     async def main() -> list[tuple[str, str]]:
@@ -174,12 +204,17 @@ def test_server_everything_sampling_elicitation_and_progress_through_the_gateway
 
     async def main() -> None:
         async with client_for(host, "legacy", recorder) as client:
-            sampled = await client.call_tool("everything__trigger-sampling-request", {"prompt": "hello", "maxTokens": 10})
+            sampled = await client.call_tool(
+                "everything__trigger-sampling-request", {"prompt": "hello", "maxTokens": 10}
+            )
             assert "answer for ev" in sampled.content[0].text  # type: ignore[union-attr]
             elicited = await client.call_tool("everything__trigger-elicitation-request", {})
             assert "accept" in str(elicited.content).lower() or elicited.content
-            done = await client.call_tool("everything__trigger-long-running-operation", {"duration": 1, "steps": 2},
-                                          progress_callback=recorder.on_progress)  # fmt: skip
+            done = await client.call_tool(
+                "everything__trigger-long-running-operation",
+                {"duration": 1, "steps": 2},
+                progress_callback=recorder.on_progress,
+            )
             assert done.content
 
     anyio.run(main)

@@ -73,7 +73,9 @@ class HostProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-                raise AssertionError(f"mcpctl did not stop within {timeout}s:\n{self.output()[-3000:]}") from None
+                raise AssertionError(
+                    f"mcpctl did not stop within {timeout}s:\n{self.output()[-3000:]}"
+                ) from None
         return self.proc.returncode
 
 
@@ -130,8 +132,12 @@ def write_config(home: Path, text: str) -> Path:
 
 def admin(host: HostProcess, path: str, method: str = "GET") -> dict[str, object]:
     """The host's admin API (what `mcpctl servers` reads), with the admin token from the state file."""
-    response = httpx.request(method, host.base_url + "/admin" + path, timeout=10,
-                             headers={"authorization": f"Bearer {host.admin_token}"})  # fmt: skip
+    response = httpx.request(
+        method,
+        host.base_url + "/admin" + path,
+        timeout=10,
+        headers={"authorization": f"Bearer {host.admin_token}"},
+    )
     response.raise_for_status()
     return response.json()  # type: ignore[no-any-return]
 

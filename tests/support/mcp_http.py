@@ -32,8 +32,14 @@ def messages_of(response: httpx.Response) -> list[dict[str, Any]]:
 class LegacyClient:
     """A 2025-era client: initialize, then requests with the session id."""
 
-    def __init__(self, url: str, *, version: str = LEGACY, capabilities: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        *,
+        version: str = LEGACY,
+        capabilities: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.url = url
         self.version = version
         self.capabilities = capabilities or {}
@@ -52,9 +58,16 @@ class LegacyClient:
         self.http.close()
 
     def initialize(self) -> dict[str, Any]:
-        body = {"jsonrpc": "2.0", "id": next(self._ids), "method": "initialize", "params": {
-            "protocolVersion": self.version, "capabilities": self.capabilities,
-            "clientInfo": {"name": "tests", "version": "1"}}}  # fmt: skip
+        body = {
+            "jsonrpc": "2.0",
+            "id": next(self._ids),
+            "method": "initialize",
+            "params": {
+                "protocolVersion": self.version,
+                "capabilities": self.capabilities,
+                "clientInfo": {"name": "tests", "version": "1"},
+            },
+        }
         response = self.http.post(self.url, json=body, headers={"accept": ACCEPT})
         response.raise_for_status()
         self.session_id = response.headers["mcp-session-id"]
@@ -63,7 +76,11 @@ class LegacyClient:
         return self.init_result
 
     def headers(self) -> dict[str, str]:
-        return {"accept": ACCEPT, "mcp-session-id": self.session_id or "", "mcp-protocol-version": self.version}
+        return {
+            "accept": ACCEPT,
+            "mcp-session-id": self.session_id or "",
+            "mcp-protocol-version": self.version,
+        }
 
     def post(self, body: dict[str, Any]) -> httpx.Response:
         return self.http.post(self.url, json=body, headers=self.headers())
@@ -93,8 +110,9 @@ class LegacyClient:
 class ModernClient:
     """A 2026-07-28 client: every request stands alone, with _meta and mirrored headers."""
 
-    def __init__(self, url: str, *, capabilities: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, url: str, *, capabilities: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         self.url = url
         self.capabilities = capabilities or {}
         self.http = httpx.Client(timeout=30, headers=headers or {})
@@ -108,9 +126,12 @@ class ModernClient:
 
     def body(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         params = dict(params or {})
-        params["_meta"] = {**params.get("_meta", {}), "io.modelcontextprotocol/protocolVersion": MODERN,
-                           "io.modelcontextprotocol/clientCapabilities": self.capabilities,
-                           "io.modelcontextprotocol/clientInfo": {"name": "tests", "version": "1"}}  # fmt: skip
+        params["_meta"] = {
+            **params.get("_meta", {}),
+            "io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/clientCapabilities": self.capabilities,
+            "io.modelcontextprotocol/clientInfo": {"name": "tests", "version": "1"},
+        }
         return {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
 
     def post(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
@@ -140,7 +161,9 @@ class StreamingCall:
 
         self.url = url
         with ModernClient(url) as client:
-            self.body = client.body("tools/call", {"name": name, "arguments": arguments, "_meta": {"progressToken": token}})
+            self.body = client.body(
+                "tools/call", {"name": name, "arguments": arguments, "_meta": {"progressToken": token}}
+            )
         self.progressed = threading.Event()
         self.messages: list[dict[str, Any]] = []
         self.final: dict[str, Any] | None = None

@@ -102,8 +102,11 @@ def running_oauth_server(directory: Path, **env: str) -> Iterator[OAuthServer]:
     with log.open("w") as handle:
         proc = subprocess.Popen(
             [str(NODE), str(SERVER), "--ready-file", str(ready)],
-            stdout=subprocess.DEVNULL, stderr=handle, text=True, env=child_env,
-        )  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=handle,
+            text=True,
+            env=child_env,
+        )
 
     def started() -> bool:
         if proc.poll() is not None:

@@ -18,8 +18,14 @@ from pathlib import Path
 import pytest
 
 # Variables that would let a child find a keyring other than the one a test chose.
-KEYRING_VARIABLES = ("DBUS_SESSION_BUS_ADDRESS", "PYTHON_KEYRING_BACKEND", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
-                     "XDG_CACHE_HOME", "XDG_RUNTIME_DIR")  # fmt: skip
+KEYRING_VARIABLES = (
+    "DBUS_SESSION_BUS_ADDRESS",
+    "PYTHON_KEYRING_BACKEND",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_RUNTIME_DIR",
+)
 
 
 def _need(cmd: str) -> str:
@@ -50,7 +56,9 @@ def keyring_env(base: Mapping[str, str], keyring: Mapping[str, str]) -> dict[str
 
 def without_keyring(base: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """An environment in which keyring finds no backend (headless Linux with no D-Bus session)."""
-    env = {k: v for k, v in (os.environ if environ is None else environ).items() if k not in KEYRING_VARIABLES}
+    env = {
+        k: v for k, v in (os.environ if environ is None else environ).items() if k not in KEYRING_VARIABLES
+    }
     env.update(isolated_xdg(base))
     return env
 
@@ -62,10 +70,19 @@ def private_secret_service(base: Path, password: str = "test-keyring-password") 
     env = {k: v for k, v in os.environ.items() if k not in KEYRING_VARIABLES}
     env.update(xdg)
     bus = subprocess.Popen(
-        [_need("dbus-daemon"), "--session", "--nofork", "--nopidfile",
-         f"--address=unix:path={xdg['XDG_RUNTIME_DIR']}/bus", "--print-address=1"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
-    )  # fmt: skip
+        [
+            _need("dbus-daemon"),
+            "--session",
+            "--nofork",
+            "--nopidfile",
+            f"--address=unix:path={xdg['XDG_RUNTIME_DIR']}/bus",
+            "--print-address=1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
     try:
         assert bus.stdout is not None
         address = bus.stdout.readline().strip()
@@ -76,9 +93,14 @@ def private_secret_service(base: Path, password: str = "test-keyring-password") 
         # forks into the background once it is on the bus.
         subprocess.run(
             [_need("gnome-keyring-daemon"), "--unlock", "--components=secrets"],
-            input=password, text=True, env=env, check=True, timeout=30,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            input=password,
+            text=True,
+            env=env,
+            check=True,
+            timeout=30,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         yield {**xdg, "DBUS_SESSION_BUS_ADDRESS": address}
     finally:
         bus.terminate()

@@ -9,7 +9,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], timeout: float = 20.0, interval: float = 0.02, message: str = "") -> T:
+def wait_until(
+    condition: Callable[[], T], timeout: float = 20.0, interval: float = 0.02, message: str = ""
+) -> T:
     """Poll `condition` until it returns something truthy; fail with `message` after `timeout`."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
