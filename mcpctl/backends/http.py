@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urljoin
 
@@ -113,7 +114,7 @@ class HttpTransport:
             self._modern_ids[msg["id"]] = is_modern_request(msg)
             task = asyncio.get_running_loop().create_task(self._request(msg))
             self._tasks[msg["id"]] = task
-            task.add_done_callback(lambda _t, rid=msg["id"]: self._forget(rid))
+            task.add_done_callback(functools.partial(self._forget, msg["id"]))
         else:
             self._spawn(self._post_quietly(msg))
 
@@ -173,9 +174,10 @@ class HttpTransport:
                 await self._open_legacy_sse()  # an old server: the 2024-11-05 transport
                 await self._post_legacy_sse(msg)
                 return True
-            if status in (401, 403) and retry_auth and isinstance(self._auth, Reauthorizer):
+            reauthorizer: object = self._auth
+            if status in (401, 403) and retry_auth and isinstance(reauthorizer, Reauthorizer):
                 await response.aread()  # the body is kept for the error answer, if it comes to that
-                if await self._auth.unauthorized(status, response.headers.get("www-authenticate", "")):
+                if await reauthorizer.unauthorized(status, response.headers.get("www-authenticate", "")):
                     await response.aclose()
                     return await self._exchange(msg, retry_session=retry_session, retry_auth=False)
             if status >= 400:
@@ -406,12 +408,12 @@ class HttpTransport:
             error["data"] = data
         self._sink.message_received({"jsonrpc": "2.0", "id": msg["id"], "error": error})
 
-    def _forget(self, request_id: object) -> None:
+    def _forget(self, request_id: object, _done: object = None) -> None:
         self._tasks.pop(request_id, None)
         self._modern_ids.pop(request_id, None)
 
-    def _spawn(self, coro: Awaitable[None], *, stream: bool = False) -> None:
-        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None], *, stream: bool = False) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         tasks = self._streams if stream else self._background
         tasks.add(task)
         task.add_done_callback(tasks.discard)

@@ -9,7 +9,8 @@
 // Env (all optional):
 //   LOGIN_USER         login name (default "test-user"; becomes `sub`)
 //   LOGIN_ACTION       "consent" (default), "deny" (Cancel -> error=access_denied),
-//                      "wrong-state" (consents, then the redirect reaches the client with a forged state)
+//                      "wrong-state" (consents, then the redirect reaches the client with a forged state),
+//                      "capture" (consents, logs "captured <redirect URL>" and does not deliver it)
 //   LOGIN_TIMEOUT_MS   overall deadline (default 30000)
 //   LOGIN_LOG          append one line per step to this file (the "&" form has no visible output);
 //                      the first line of every run is "open <authorize origin+path>"
@@ -67,16 +68,23 @@ try {
     log(`blocked non-loopback request ${route.request().url()}`);
     return route.abort('blockedbyclient');
   });
-  if (action === 'wrong-state') {
+  let captured = null;
+  if (action === 'wrong-state' || action === 'capture') {
     // Redirects are not routed, so this follows the authorization server's redirects itself (with
-    // the browser's cookies) and forges the state of the one that leads back to the client: the
-    // client gets a real code with a wrong state.
+    // the browser's cookies) up to the one that leads back to the client, and then either forges
+    // its state (the client gets a real code with a wrong state) or captures it without
+    // delivering it (the address a person on another machine would copy and paste).
     await context.route((u) => LOOPBACK.has(u.hostname) && !u.href.startsWith(redirectUri), async (route) => {
       let response = await route.fetch({ maxRedirects: 0 });
       for (let hop = 0; hop < 5; hop += 1) {
         const location = response.headers().location;
         if (!location) break;
         const next = new URL(location, response.url());
+        if (next.href.startsWith(redirectUri) && action === 'capture') {
+          captured = next.href;
+          log(`captured ${next.href}`);
+          return route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>copied</h1>' });
+        }
         if (next.href.startsWith(redirectUri)) {
           next.searchParams.set('state', 'forged-by-the-test');
           log('wrong-state: forging the state of the redirect');
@@ -91,7 +99,7 @@ try {
   const atRedirect = () => page.url().startsWith(redirectUri);
 
   await page.goto(url, { waitUntil: 'domcontentloaded', timeout: deadline - Date.now() });
-  for (let step = 0; step < 10 && !atRedirect(); step += 1) {
+  for (let step = 0; step < 10 && !atRedirect() && !captured; step += 1) {
     if (Date.now() > deadline) throw new Error('deadline passed');
     const nav = page.waitForNavigation({ waitUntil: 'domcontentloaded', timeout: deadline - Date.now() });
     if (action === 'deny' && await page.locator('a:has-text("Cancel")').count()) {
@@ -112,10 +120,12 @@ try {
     }
     await nav;
   }
-  if (!atRedirect()) throw new Error(`did not reach redirect_uri; at ${page.url()}`);
-  const keys = [...new URL(page.url()).searchParams.keys()].join(',');
-  const shown = (await page.locator('body').innerText().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ');
-  log(`reached redirect_uri with params [${keys}]; page: ${shown}`);
+  if (!captured) {
+    if (!atRedirect()) throw new Error(`did not reach redirect_uri; at ${page.url()}`);
+    const keys = [...new URL(page.url()).searchParams.keys()].join(',');
+    const shown = (await page.locator('body').innerText().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ');
+    log(`reached redirect_uri with params [${keys}]; page: ${shown}`);
+  }
   exitCode = 0;
 } catch (err) {
   log(`FAILED: ${err && err.message}`);
