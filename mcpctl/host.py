@@ -80,7 +80,7 @@ class Host:
             bridge=self.bridge,
             hooks=self.hooks,
         )
-        factory = self.transport_factory or default_transports(self.paths.server_log_dir, self._resolve)
+        factory = self.transport_factory or default_transports(self.paths, self._resolve)
         self.supervisor = Supervisor(servers, self.gateway, factory)
         self.admin_token = secrets.token_urlsafe(32)
         for build in self.builders:

@@ -10,8 +10,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
-from pathlib import Path
+from enum import StrEnum
 from typing import Any, Protocol
 
 from mcpctl.backends.base import MessageSink, Transport
@@ -19,6 +18,7 @@ from mcpctl.backends.stdio import StdioSpec, StdioTransport
 from mcpctl.config.models import ServerConfig
 from mcpctl.errors import McpctlError, UnavailableError
 from mcpctl.gateway.upstream import Upstream, UpstreamEvents, UpstreamSettings
+from mcpctl.paths import Paths
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ SESSION_CAPABILITIES: dict[str, Any] = {**ROUTABLE_CAPABILITIES, "roots": {"list
 READY_WAIT = 5.0
 
 
-class ServerState(str, Enum):
+class ServerState(StrEnum):
     STARTING = "starting"
     READY = "ready"
     BACKOFF = "backoff"
@@ -86,7 +86,7 @@ class Supervisor:
     ) -> None:
         self._events = events
         self._transport_factory = transport_factory
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # noqa: S311 (backoff jitter, not cryptography)
         self.servers = {name: ManagedServer(name, cfg, era_hint=cfg.era) for name, cfg in servers.items()}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -154,14 +154,14 @@ class Supervisor:
         await asyncio.gather(*(up.close() for up in closing), return_exceptions=True)
 
     def required_ready(self) -> bool:
-        return all(
-            s.state is ServerState.READY for s in self.servers.values() if s.config.required
-        )
+        return all(s.state is ServerState.READY for s in self.servers.values() if s.config.required)
 
     def _get(self, name: str) -> ManagedServer:
         server = self.servers.get(name)
         if server is None:
-            raise UnavailableError(f"no server named {name!r}", hint="see `mcpctl servers` for the configured names")
+            raise UnavailableError(
+                f"no server named {name!r}", hint="see `mcpctl servers` for the configured names"
+            )
         return server
 
     # -- the loop ------------------------------------------------------------------------------
@@ -240,7 +240,9 @@ class Supervisor:
             await self._sleep(server, None)
         elif len(server.failures) >= policy.max_failures:
             server.state = ServerState.CRASH_LOOP
-            log.warning("%s: %d failures in %.0fs, crash-loop", server.name, len(server.failures), policy.window)
+            log.warning(
+                "%s: %d failures in %.0fs, crash-loop", server.name, len(server.failures), policy.window
+            )
             self._events.server_down(server.name, server.last_error or server.last_exit, forget=True)
             await self._sleep(server, policy.crash_loop_cooldown)
         else:
@@ -276,7 +278,9 @@ class Supervisor:
         server.sessions[session_id] = upstream
         return upstream
 
-    def _new_upstream(self, server: ManagedServer, capabilities: dict[str, Any], era: str | None = None) -> Upstream:
+    def _new_upstream(
+        self, server: ManagedServer, capabilities: dict[str, Any], era: str | None = None
+    ) -> Upstream:
         chosen = era or server.era_hint
         settings = UpstreamSettings(
             name=server.name,
@@ -284,7 +288,9 @@ class Supervisor:
             probe_timeout=server.config.probe_timeout,
             client_capabilities=capabilities,
         )
-        return Upstream(settings, lambda sink: self._transport_factory(server.name, server.config, sink), self._events)
+        return Upstream(
+            settings, lambda sink: self._transport_factory(server.name, server.config, sink), self._events
+        )
 
     def _startup_error(self, server: ManagedServer, upstream: Upstream, exc: BaseException) -> str:
         if isinstance(exc, TimeoutError):
@@ -326,11 +332,12 @@ class Supervisor:
         }
 
 
-def default_transports(log_dir: Path | None, resolve: Callable[[str, str], str]) -> TransportFactory:
+def default_transports(paths: Paths, resolve: Callable[[str, str], str]) -> TransportFactory:
     """Transports for configured servers: a stdio child, or a remote URL.
 
     `resolve(server, value)` expands secret references in env and header values.
     """
+    log_dir = paths.server_log_dir
 
     logins: Any = None  # the stored OAuth logins, opened for the first `auth = "oauth"` server
 
@@ -343,9 +350,8 @@ def default_transports(log_dir: Path | None, resolve: Callable[[str, str], str])
             auth = None
             if cfg.auth == "oauth":  # tokens from `mcpctl login URL`, never a client's
                 from mcpctl.oauth.wiring import HostLogins
-                from mcpctl.paths import Paths
 
-                logins = logins or HostLogins(Paths.from_env())
+                logins = logins or HostLogins(paths)
                 auth = logins.bearer(cfg.url)
             return HttpTransport(cfg.url, sink, headers=headers, auth=auth, mode=cfg.transport)
         assert cfg.command is not None
@@ -357,7 +363,7 @@ def default_transports(log_dir: Path | None, resolve: Callable[[str, str], str])
             cwd=cfg.cwd,
             max_line_bytes=cfg.max_line_bytes,
             shutdown_timeout=cfg.shutdown_timeout,
-            stderr_path=(log_dir / f"{name}.log") if log_dir else None,
+            stderr_path=log_dir / f"{name}.log",
         )
         return StdioTransport(spec, sink)
 
