@@ -19,19 +19,28 @@ HEAD: Final = "head.json"
 _TAIL_CHUNK: Final = 64 * 1024
 
 
-def rotated_name(when: float) -> str:
-    """`audit-20261123T101112.345Z.jsonl`: the UTC time of rotation, so names sort in order."""
+def rotated_name(when: float, last_seq: int) -> str:
+    """`audit-20261123T101112.345Z-000000000123.jsonl`: when it was rotated (UTC) and the last seq it
+    holds; the seq keeps names unique and in order even when two rotations share a millisecond."""
     whole = time.strftime("%Y%m%dT%H%M%S", time.gmtime(when))
-    return f"{ROTATED_PREFIX}{whole}.{int((when % 1) * 1000):03d}Z{ROTATED_SUFFIX}"
+    return f"{ROTATED_PREFIX}{whole}.{int((when % 1) * 1000):03d}Z-{last_seq:012d}{ROTATED_SUFFIX}"
+
+
+def _rotated_order(name: str) -> tuple[int, str]:
+    # By the last seq in the name (clocks can step back; seqs cannot), then by name.
+    tail = name[: -len(ROTATED_SUFFIX)].rsplit("-", 1)[-1]
+    return (int(tail) if tail.isdigit() else -1, name)
 
 
 def audit_files(directory: Path) -> list[Path]:
-    """Every audit file, oldest first: the rotated ones by name, then the current one."""
+    """Every audit file, oldest first: rotated ones in the order they were written, then the current one."""
     try:
         names = os.listdir(directory)
     except FileNotFoundError:
         return []
-    rotated = sorted(n for n in names if n.startswith(ROTATED_PREFIX) and n.endswith(ROTATED_SUFFIX))
+    rotated = sorted(
+        (n for n in names if n.startswith(ROTATED_PREFIX) and n.endswith(ROTATED_SUFFIX)), key=_rotated_order
+    )
     files = [directory / n for n in rotated]
     if CURRENT in names:
         files.append(directory / CURRENT)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-from mcpctl.audit.files import CURRENT
+from mcpctl.audit.files import CURRENT, audit_files
 
 _READ = 1 << 20
 
@@ -47,15 +47,35 @@ class Follower:
             st = None  # rotated, and the new file is not there yet: finish the old one
         if st is not None and st.st_ino != self._inode:
             lines += self._read()
-            if self._partial:  # the old file ended mid-line: that line will never be finished
-                self._partial = b""
+            self._partial = b""  # the old file ended mid-line: that line will never be finished
+            old = self._inode
             self.close()
             self._open(at_end=False)
-        elif st is not None and st.st_size < self.position:
-            assert self._handle is not None
+            lines += self._rotated_since(old)
+        elif st is not None and st.st_size < self.position and self._handle is not None:
             self._handle.seek(0)
             self._partial = b""
         lines += self._read()
+        return lines
+
+    def _rotated_since(self, old: int) -> list[bytes]:
+        """Whole files rotated after the one we were reading (several rotations between two polls),
+        up to the one now open; read after opening it, so none can slip between."""
+        lines: list[bytes] = []
+        after = False
+        for path in audit_files(self.path.parent):
+            if path.name == CURRENT:
+                break
+            try:
+                inode = os.stat(path).st_ino
+                if inode == self._inode:
+                    break
+                if after:
+                    data = path.read_bytes()
+                    lines += [ln for ln in data[: data.rfind(b"\n") + 1].split(b"\n") if ln.strip()]
+            except FileNotFoundError:
+                continue  # removed by retention meanwhile
+            after = after or inode == old
         return lines
 
     def _open(self, *, at_end: bool) -> None:

@@ -22,9 +22,16 @@ class AuditHooks(NoHooks):
 
     def finished(self, call: Call, response: Message, outcome: str) -> None:
         now = time.monotonic()
-        self._writer.put(self._shaper.call(call, response, outcome, time.time(), now))
+        self._writer.put_here(self._shaper.call(call, response, outcome, time.time(), now))
 
     def refused(
-        self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any], error: dict[str, object]
+        self,
+        ctx: ClientContext,
+        method: str,
+        server: str,
+        name: str,
+        params: dict[str, Any],
+        error: dict[str, object],
     ) -> None:
-        self._writer.put(self._shaper.refusal(ctx, method, server, name, params, error, time.time()))
+        record = self._shaper.refusal(ctx, method, server, name, params=params, error=error, when=time.time())
+        self._writer.put_here(record)

@@ -28,7 +28,9 @@ def parse_when(value: str, now: float) -> float:
     try:
         return parse_stamp(value)
     except ValueError:
-        raise ValueError(f"{value!r} is neither a duration (30m, 1h, 7d) nor a time (2026-11-23T10:00:00Z)") from None
+        raise ValueError(
+            f"{value!r} is neither a duration (30m, 1h, 7d) nor a time (2026-11-23T10:00:00Z)"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -55,22 +57,22 @@ class Filter:
 
     def match(self, record: dict[str, Any]) -> bool:
         ts = record.get("ts")
-        if not isinstance(ts, str):
-            return False
-        if (self.since_stamp is not None and ts < self.since_stamp) or (self.until_stamp is not None and ts > self.until_stamp):
-            return False
-        if self.servers and record.get("server") not in self.servers:
-            return False
-        if self.tools and not _glob(record.get("tool"), self.tools):
-            return False
-        if self.principals and not _glob(record.get("principal"), self.principals):
-            return False
-        if self.kinds and not _glob(record.get("kind"), self.kinds):
+        if not isinstance(ts, str) or not self._in_time(ts):
             return False
         outcome = record.get("outcome")
-        if self.outcomes and outcome not in self.outcomes:
-            return False
-        return not (self.errors and (outcome is None or outcome == OK))
+        return not (
+            (self.servers and record.get("server") not in self.servers)
+            or (self.tools and not _glob(record.get("tool"), self.tools))
+            or (self.principals and not _glob(record.get("principal"), self.principals))
+            or (self.kinds and not _glob(record.get("kind"), self.kinds))
+            or (self.outcomes and outcome not in self.outcomes)
+            or (self.errors and (outcome is None or outcome == OK))
+        )
+
+    def _in_time(self, ts: str) -> bool:
+        return (self.since_stamp is None or ts >= self.since_stamp) and (
+            self.until_stamp is None or ts <= self.until_stamp
+        )
 
 
 def _glob(value: Any, patterns: tuple[str, ...]) -> bool:
@@ -91,13 +93,17 @@ def matching(directory: Path, flt: Filter) -> Iterator[Line]:
                 yield line
 
 
-def last(directory: Path, flt: Filter, count: int) -> list[Line]:
+def last(directory: Path, flt: Filter, count: int, *, rotated_only: bool = False) -> list[Line]:
     """The last `count` matching records, reading files newest first and stopping when it has them."""
     found: deque[Line] = deque()
-    for path in reversed(audit_files(directory)):
+    files = audit_files(directory)
+    if rotated_only:
+        files = [p for p in files if p.name != CURRENT]
+    for path in reversed(files):
         if flt.since is not None and path.name != CURRENT and _older(path, flt.since):
             break
-        chunk = deque((ln for ln in read_lines(path) if ln.record is not None and flt.match(ln.record)), maxlen=count)
+        hits = (ln for ln in read_lines(path) if ln.record is not None and flt.match(ln.record))
+        chunk = deque(hits, maxlen=count)
         found.extendleft(reversed(chunk))
         if len(found) >= count:
             break

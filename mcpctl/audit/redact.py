@@ -72,9 +72,8 @@ def combine_patterns(patterns: Iterable[str]) -> re.Pattern[str]:
     parts = []
     for pattern in patterns:
         match = _GLOBAL_FLAGS.match(pattern)
-        if match:
-            pattern = f"(?{match.group(1)}:{pattern[match.end() :]})"
-        parts.append(f"(?:{pattern})")
+        scoped = f"(?{match.group(1)}:{pattern[match.end() :]})" if match else pattern
+        parts.append(f"(?:{scoped})")
     return re.compile("|".join(parts))
 
 
@@ -118,20 +117,20 @@ class Redactor:
         return walk.value(value, 0), walk.truncated
 
     def _scrub(self, value: str) -> str:
-        if len(value) < _SHORTEST_SECRET and not self._extra:
-            return value
-        short = len(value) <= _MEMO_CHARS
-        if short:
-            seen = self._seen.get(value)
-            if seen is not None:
-                return seen
-        out = self._defaults.sub(_replacement, value)
+        if len(value) > _MEMO_CHARS:
+            return self._scrub_now(value)
+        seen = self._seen.get(value)
+        if seen is None:
+            seen = self._scrub_now(value)
+            if len(self._seen) >= _MEMO_ENTRIES:
+                self._seen.clear()  # bound the memo against clients that send ever-new strings
+            self._seen[value] = seen
+        return seen
+
+    def _scrub_now(self, value: str) -> str:
+        out = self._defaults.sub(_replacement, value) if len(value) >= _SHORTEST_SECRET else value
         for pattern in self._extra:
             out = pattern.sub(REDACTED, out)
-        if short:
-            if len(self._seen) >= _MEMO_ENTRIES:
-                self._seen.clear()
-            self._seen[value] = out
         return out
 
 
@@ -155,7 +154,7 @@ class _Walk:
         self.left = budget
         self.truncated = False
 
-    def value(self, value: Any, depth: int) -> Any:
+    def value(self, value: Any, depth: int) -> Any:  # noqa: PLR0911 - one return per JSON type, fastest first
         kind = type(value)
         if kind is str:
             if len(value) > self.left:
@@ -185,21 +184,46 @@ class _Walk:
             self.truncated = True
             return {ELLIPSIS: "nested too deeply"}
         out: dict[str, Any] = {}
-        secret = self.redactor.secret_key
+        redactor = self.redactor
+        known, seen = redactor._known, redactor._seen
+        left = self.left
         for key, item in value.items():
-            if self.left <= 0:
+            if left <= 0:
                 self.truncated = True
                 out[ELLIPSIS] = f"{len(value) - len(out)} more"
                 break
             name = key if type(key) is str else str(key)
             if name == skip:
                 continue
-            self.left -= len(name) + 4
-            if secret(name):
-                self.left -= len(REDACTED)
+            left -= len(name) + 4
+            secret = known.get(name)
+            if secret is None:
+                secret = redactor.secret_key(name)
+            if secret:
+                left -= len(REDACTED)
                 out[name] = REDACTED
+                continue
+            # Inline fast paths for what most values are: numbers and short, already-seen strings.
+            kind = type(item)
+            if kind is str and len(item) <= left:
+                cached = seen.get(item)
+                if cached is not None:
+                    left -= len(item) + 2
+                    out[name] = cached
+                    continue
+            elif kind is int or kind is float or kind is bool or item is None:
+                left -= _SCALAR_COST
+                out[name] = item
+                continue
+            self.left = left
+            if kind is dict:
+                out[name] = self.mapping(item, depth + 1)
+            elif kind is list:
+                out[name] = self.sequence(item, depth + 1)
             else:
                 out[name] = self.value(item, depth + 1)
+            left = self.left
+        self.left = left
         return out
 
     def sequence(self, value: list[Any] | tuple[Any, ...], depth: int) -> list[Any]:
@@ -213,5 +237,6 @@ class _Walk:
                 out.append(f"{ELLIPSIS} {len(value) - len(out)} more")
                 break
             self.left -= 1
-            out.append(self.value(item, depth + 1))
+            # MCP content is a list of small objects: straight to them, without the dispatch
+            out.append(self.mapping(item, depth + 1) if type(item) is dict else self.value(item, depth + 1))
         return out

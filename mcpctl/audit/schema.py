@@ -62,16 +62,18 @@ def _dumps(record: dict[str, Any]) -> bytes:
 class Clock:
     """RFC 3339 UTC timestamps with milliseconds, formatting each second only once."""
 
+    _MILLIS: Final = tuple(f".{ms:03d}Z" for ms in range(1000))
+
     def __init__(self) -> None:
         self._second = -1
         self._prefix = ""
 
     def stamp(self, when: float) -> str:
-        second = int(when)
+        second, millis = divmod(int(when * 1000), 1000)
         if second != self._second:
             self._second = second
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._prefix}.{int((when - second) * 1000):03d}Z"
+        return self._prefix + self._MILLIS[millis]
 
 
 def parse_stamp(value: str) -> float:

@@ -1,19 +1,18 @@
-"""The file side of the audit trail: seals and appends records, rotates by size, prunes by age."""
+"""The file side of the audit trail: appends sealed lines, rotates by size, prunes by age (a thread)."""
 
 from __future__ import annotations
 
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from mcpctl.audit.chain import Sealed
 from mcpctl.audit.files import CURRENT, Head, audit_files, last_line, read_head, rotated_name, write_head
-from mcpctl.audit.records import Shaper
-from mcpctl.audit.schema import DROPPED, GENESIS, PRUNED, RECOVERED, Clock, seal, unseal
+from mcpctl.audit.schema import GENESIS, unseal
 
 log = logging.getLogger(__name__)
 
@@ -21,57 +20,51 @@ HEAD_EVERY: Final = 1.0  # seconds between head markers while writing (and alway
 PRUNE_EVERY: Final = 3600.0
 
 
-@dataclass
-class Drops:
-    """Records the queue had no room for (or the disk refused), since they were last reported."""
+@dataclass(frozen=True)
+class Recovered:
+    """Where the chain stood when the last run stopped, and what a crash left half-written."""
 
-    count: int = 0
-    first: float = 0.0
-    last: float = 0.0
-
-    def add(self, count: int, when: float) -> None:
-        if count <= 0:
-            return
-        if self.count == 0:
-            self.first = when
-        self.count += count
-        self.last = when
+    seq: int
+    prev: str
+    torn_bytes: int
 
 
-class AuditSink:
-    """Owns the current file. Not thread-safe: the writer calls it from one thread at a time."""
+class AuditFile:
+    """Owns the current file; its methods do I/O only and run in the writer's thread, one at a time."""
 
     def __init__(
-        self, directory: Path, *, max_file_bytes: int, retention: float, clock: Callable[[], float] = time.time
+        self,
+        directory: Path,
+        *,
+        max_file_bytes: int,
+        retention: float,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.directory = directory
         self._max = max_file_bytes
         self._retention = retention
         self._clock = clock
-        self._stamp = Clock()
         self._fd: int | None = None
         self._size = 0
-        self.seq = 0
-        self.prev = GENESIS
+        self._head = Head(0, GENESIS, CURRENT)
         self._head_at = 0.0
         self._pruned_at = 0.0
+        # what retention removed, for the writer to record (the trail's own `audit.pruned` records)
+        self.pruned: list[dict[str, Any]] = []
 
     @property
     def current(self) -> Path:
         return self.directory / CURRENT
 
-    def open(self) -> None:
-        """Create the directory, pick the chain up where the last run left it, open the current file."""
+    def open(self) -> Recovered:
+        """Create the directory, read back where the chain stood, cut off a torn write, open the file."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        torn = self._recover()
+        state = self._recover()
+        self._head = Head(state.seq, state.prev, CURRENT)
         self._fd = os.open(self.current, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._size = os.fstat(self._fd).st_size
-        own: list[dict[str, Any]] = []
-        if torn:
-            # A crash cut the last write short: those bytes were never a record; say so in the chain.
-            own.append(Shaper.own(RECOVERED, {"file": CURRENT, "discarded_bytes": torn}, self._clock()))
-        self.write(own, None)
-        self._prune_now()
+        self._prune(self._clock())
+        return state
 
     def close(self) -> None:
         if self._fd is None:
@@ -83,96 +76,74 @@ class AuditSink:
             self._fd = None
         self._write_head()
 
-    def write(self, records: list[dict[str, Any]], drops: Drops | None) -> int:
-        """Seal and append `records` (after an `audit.dropped` record for `drops`, if any).
-
-        Returns how many records could not be written (the disk refused): the chain is rolled
-        back to the last record that reached the file, so it never shows a gap that is not there.
-        """
-        queue: deque[dict[str, Any]] = deque(records)
-        if drops is not None and drops.count:
-            queue.appendleft(Shaper.own(DROPPED, {"count": drops.count, "first": self._stamp.stamp(drops.first),
-                                                  "last": self._stamp.stamp(drops.last)}, drops.last))  # fmt: skip
+    def append(self, sealed: list[Sealed]) -> int:
+        """Write the lines in order, rotating before the file would pass its size; returns how many
+        reached the file. A write the disk refused is cut back off: the file holds whole lines only."""
         now = self._clock()
-        if self._retention and now - self._pruned_at > PRUNE_EVERY:
-            queue.extend(self._prune(now))
-        chunk: list[bytes] = []
-        weights: list[int] = []  # how many calls each pending line stands for (a drop record: its count)
+        chunk: list[Sealed] = []
         size = 0
-        base = (self.seq, self.prev)  # where the chain stood before the lines not yet on disk
-        while queue:
-            record = queue.popleft()
-            record["seq"] = self.seq + 1
-            when = record["ts"]
-            record["ts"] = self._stamp.stamp(when) if isinstance(when, float) else when
-            record["prev"] = self.prev  # rotation leaves it as is: the chain runs across files
-            line, digest = seal(record)
-            if chunk and self._size + size + len(line) > self._max:
-                if not self._append(chunk, base):
-                    return sum(weights) + _weight(record) + sum(_weight(r) for r in queue)
-                chunk, weights, size = [], [], 0
-                base = (self.seq, self.prev)
+        written = 0
+        for item in sealed:
+            if self._size + size and self._size + size + len(item[0]) > self._max:
+                if chunk and not self._write(chunk):
+                    return written
+                written += len(chunk)
+                chunk, size = [], 0
                 self._rotate(now)
-                queue.extend(self._prune(now))
-            chunk.append(line)
-            weights.append(_weight(record))
-            size += len(line)
-            self.seq, self.prev = record["seq"], digest
-        if chunk and not self._append(chunk, base):
-            return sum(weights)
+            chunk.append(item)
+            size += len(item[0])
+        if chunk:
+            if not self._write(chunk):
+                return written
+            written += len(chunk)
+        if self._retention and now - self._pruned_at > PRUNE_EVERY:
+            self._prune(now)
         if now - self._head_at >= HEAD_EVERY:
             self._write_head()
-        return 0
+        return written
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _append(self, lines: list[bytes], base: tuple[int, str]) -> bool:
-        """Write whole lines or nothing: a failed write is cut back off the file and the chain
-        rewound to `base`, the last record on disk."""
-        assert self._fd is not None
-        data = b"".join(lines)
+    def _write(self, chunk: list[Sealed]) -> bool:
+        if self._fd is None:
+            raise OSError("the audit file is not open")
+        data = b"".join([line for line, _, _, _ in chunk])
         before = self._size
+        failure: OSError | None = None
         try:
             view = memoryview(data)
             while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+                view = view[os.write(self._fd, view) :]
         except OSError as exc:
-            log.error("audit: cannot write to %s: %s", self.current, exc.strerror or exc)
-            try:
-                os.ftruncate(self._fd, before)
-            except OSError:
-                log.exception("audit: cannot cut a partial write back off %s", self.current)
-            self.seq, self.prev = base
-            return False
-        self._size = before + len(data)
-        return True
+            failure = exc
+        if failure is None:
+            self._size = before + len(data)
+            _, seq, digest, _ = chunk[-1]
+            self._head = Head(seq, digest, CURRENT)
+            return True
+        log.error("audit: cannot write to %s: %s", self.current, failure.strerror or failure)
+        try:
+            os.ftruncate(self._fd, before)
+        except OSError:
+            log.exception("audit: cannot cut a partial write back off %s", self.current)
+        return False
 
     def _rotate(self, now: float) -> None:
-        assert self._fd is not None
-        os.fsync(self._fd)
-        os.close(self._fd)
-        self._fd = None
-        target = self.directory / rotated_name(now)
-        n = 1
-        while target.exists():
-            target = self.directory / rotated_name(now).replace(".jsonl", f"-{n}.jsonl")
-            n += 1
-        os.rename(self.current, target)
+        if self._fd is not None:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+        os.rename(self.current, self.directory / rotated_name(now, self._head.seq))
         self._fd = os.open(self.current, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
         self._size = 0
         self._write_head()
+        self._prune(now)
 
-    def _prune_now(self) -> None:
-        own = self._prune(self._clock())
-        if own:
-            self.write(own, None)
-
-    def _prune(self, now: float) -> list[dict[str, Any]]:
-        """Delete rotated files older than the retention (never the current one); one record says which."""
+    def _prune(self, now: float) -> None:
+        """Delete rotated files older than the retention (never the current one), and say which."""
         self._pruned_at = now
         if not self._retention:
-            return []
+            return
         cutoff = now - self._retention
         victims = []
         for path in (p for p in audit_files(self.directory) if p.name != CURRENT):
@@ -182,20 +153,17 @@ class AuditSink:
             except FileNotFoundError:
                 continue
         if not victims:
-            return []
+            return
         line, _ = last_line(victims[-1])
         record = unseal(line)[0] if line else None
         through = record.get("seq") if record is not None else None
         for path in victims:
             path.unlink(missing_ok=True)
         log.info("audit: removed %d file(s) older than the retention", len(victims))
-        return [Shaper.own(PRUNED, {"files": [p.name for p in victims], "through_seq": through}, now)]
+        self.pruned.append({"files": [p.name for p in victims], "through_seq": through, "when": now})
 
-    def _recover(self) -> int:
-        """Read the last sealed record (seq and hash) back from disk; cut a torn last write off.
-
-        Returns the number of bytes cut off the current file.
-        """
+    def _recover(self) -> Recovered:
+        """The last sealed record on disk (its seq and hash); a torn last write is cut off."""
         torn = 0
         for path in reversed(audit_files(self.directory)):
             line, after = last_line(path)
@@ -206,28 +174,19 @@ class AuditSink:
                 torn = after
             record, stored, _ = unseal(line) if line else (None, None, False)
             if record is not None and stored is not None and isinstance(record.get("seq"), int):
-                self.seq, self.prev = record["seq"], stored
-                return torn
+                return Recovered(record["seq"], stored, torn)
             if line:
-                # Damaged by hand: continue from the head marker, if any; `logs verify` shows the break.
+                # Damaged by hand: go on from the head marker, if any; `logs verify` shows the break.
                 log.warning("audit: the last line of %s is not a sealed record", path)
                 head = read_head(self.directory)
                 if head is not None:
-                    self.seq, self.prev = head.seq, head.hash
-                return torn
-        return torn
+                    return Recovered(head.seq, head.hash, torn)
+                return Recovered(0, GENESIS, torn)
+        return Recovered(0, GENESIS, torn)
 
     def _write_head(self) -> None:
         self._head_at = self._clock()
         try:
-            write_head(self.directory, Head(self.seq, self.prev, CURRENT))
+            write_head(self.directory, self._head)
         except OSError as exc:
             log.warning("audit: cannot write the head marker: %s", exc.strerror or exc)
-
-
-def _weight(record: dict[str, Any]) -> int:
-    kind = record.get("kind")
-    if kind == DROPPED:
-        count = record.get("count")
-        return count if isinstance(count, int) else 0
-    return 0 if kind in (PRUNED, RECOVERED) else 1

@@ -8,6 +8,11 @@ from typing import Any
 
 from mcpctl.audit.files import CURRENT, Line, audit_files, read_head, read_lines
 from mcpctl.audit.schema import DROPPED, GENESIS, PRUNED, RECOVERED
+from mcpctl.errors import McpctlError
+
+
+class TrailBroken(McpctlError):
+    """`mcpctl logs verify` found records changed, removed, added or moved after they were written."""
 
 
 @dataclass(frozen=True)
@@ -56,47 +61,38 @@ class _Entry:
     hash: str
 
 
+_Finding = tuple[str, _Entry, str]  # kind, the record it shows at, detail
+
+
 def verify(directory: Path) -> Report:
     report = Report(str(directory))
     files = audit_files(directory)
     report.files = [p.name for p in files]
     entries: list[_Entry] = []
-    found: set[tuple[str, int, str]] = set()
-
-    def problem(kind: str, line: Line, seq: int | None, detail: str) -> None:
-        if (kind, line.path.name, line.number) not in found:
-            found.add((kind, line.path.name, line.number))
-            report.problems.append(Problem(kind, line.path.name, line.number, seq, detail))
-
-    pruned_through: int | None = None
+    pruned_through = 0
     for path in files:
         # The current file's last line may be a write in progress; a rotated file's is final.
         for line in read_lines(path, partial=path.name != CURRENT):
             entry = _entry(line)
-            record = line.record
-            seq = record.get("seq") if record is not None else None
-            seq = seq if isinstance(seq, int) else None
             if entry is None:
-                problem("edited", line, seq, "not a sealed audit record (unreadable, or its hash was removed)")
+                detail = "not a sealed audit record (unreadable, or its hash was removed)"
+                report.problems.append(Problem("edited", path.name, line.number, None, detail))
                 continue
             if not line.intact:
-                problem("edited", line, seq, "its content no longer matches its hash")
-            entries.append(entry)
-            kind = record.get("kind") if record is not None else None
-            if kind == DROPPED and isinstance(record, dict) and isinstance(record.get("count"), int):
-                report.dropped += record["count"]
-            elif kind == PRUNED and isinstance(record, dict) and isinstance(record.get("through_seq"), int):
-                pruned_through = max(pruned_through or 0, record["through_seq"])
-            elif kind == RECOVERED and isinstance(record, dict):
-                report.notes.append(
-                    f"seq {seq}: {record.get('discarded_bytes')} byte(s) of an incomplete write were discarded after a crash"
+                report.problems.append(
+                    Problem("edited", path.name, line.number, entry.seq, "changed after it was written")
                 )
+            entries.append(entry)
+            pruned_through = max(pruned_through, _bookkeeping(line.record or {}, entry.seq, report))
     report.records = len(entries)
+    findings: list[_Finding] = []
     if entries:
         report.first_seq, report.last_seq, report.head = entries[0].seq, entries[-1].seq, entries[-1].hash
-        _check_chain(entries, problem)
-        _check_start(entries[0], pruned_through, report, problem)
-    _check_head(directory, entries, problem, report)
+        findings += _chain(entries)
+        findings += _start(entries[0], pruned_through, report)
+    findings += _head(directory, entries, report)
+    for kind, entry, detail in findings:
+        report.problems.append(Problem(kind, entry.line.path.name, entry.line.number, entry.seq, detail))
     report.problems = _collapse(report.problems, report.files)
     return report
 
@@ -109,54 +105,78 @@ def _entry(line: Line) -> _Entry | None:
     return _Entry(line, seq if isinstance(seq, int) else None, record["prev"], line.stored_hash)
 
 
-def _check_chain(entries: list[_Entry], problem: Any) -> None:
-    """Each record must chain to the one before it; where one does not, say why, from what is found
-    elsewhere: the record it chains to (moved?), the record that chains to it, and the numbering."""
+def _bookkeeping(record: dict[str, Any], seq: int | None, report: Report) -> int:
+    """Takes note of the trail's own records; returns the last seq retention removed (or 0)."""
+    kind = record.get("kind")
+    if kind == DROPPED and isinstance(record.get("count"), int):
+        report.dropped += record["count"]
+    elif kind == RECOVERED:
+        cut = record.get("discarded_bytes")
+        report.notes.append(f"seq {seq}: {cut} byte(s) of a write cut short by a crash "
+                            "were discarded")  # fmt: skip
+    elif kind == PRUNED and isinstance(record.get("through_seq"), int):
+        return int(record["through_seq"])
+    return 0
+
+
+def _chain(entries: list[_Entry]) -> list[_Finding]:
+    """Each record must chain to the one before it; where one does not, say why from what is found
+    elsewhere: the record it chains to, the record that chains to it, and the numbering."""
     index: dict[str, int] = {}
     successor: dict[str, int] = {}
     for i, entry in enumerate(entries):
         index.setdefault(entry.hash, i)
         successor.setdefault(entry.prev, i)
-    last = len(entries) - 1
+    findings: list[_Finding] = []
+    seen: set[tuple[str, int]] = set()
     for i in range(1, len(entries)):
-        cur, before = entries[i], entries[i - 1]
-        if cur.prev == before.hash:
-            continue
-        if index[cur.hash] != i:
-            problem("inserted", cur.line, cur.seq, f"a copy of line {entries[index[cur.hash]].line.number}")
-            continue
-        chained = index.get(cur.prev)  # the record this one says came before it
-        follower = successor.get(cur.hash)  # the record that says this one came before it
-        if (follower is not None and follower < i) or (chained is not None and chained > i):
-            problem("reordered", cur.line, cur.seq, f"seq {cur.seq} is out of its place in the chain")
-            continue
-        real_next = successor.get(before.hash)
-        if real_next is not None and real_next != i:
-            if follower is None and i != last:
-                problem("inserted", cur.line, cur.seq, f"nothing chains to this record; line "
-                        f"{entries[real_next].line.number} is the one that follows line {before.line.number}")  # fmt: skip
-            else:
-                problem("reordered", cur.line, cur.seq, f"seq {cur.seq} is out of its place in the chain")
-            continue
-        if chained is not None and chained < i - 1:
-            between = entries[chained + 1 : i]
-            moved = any(successor.get(e.hash) is not None for e in between)
-            first = between[0]
-            if moved:
-                problem("reordered", first.line, first.seq, f"seq {first.seq} is out of its place in the chain")
-            else:
-                problem("inserted", first.line, first.seq,
-                        f"{len(between)} record(s) that are not part of the chain")  # fmt: skip
-            continue
-        if chained is None and before.seq is not None and cur.seq == before.seq + 1:
-            problem("edited", before.line, before.seq,
-                    f"changed and re-hashed: the next record (line {cur.line.number}) chained to another hash")  # fmt: skip
-            continue
-        if chained is None:
-            missing = _missing(before.seq, cur.seq)
-            problem("deleted", cur.line, cur.seq, f"{missing} missing before this record")
-            continue
-        problem("edited", cur.line, cur.seq, "its link to the previous record was changed")
+        if entries[i].prev != entries[i - 1].hash:
+            kind, at, detail = _why(entries, i, index, successor)
+            if (kind, id(at)) not in seen:
+                seen.add((kind, id(at)))
+                findings.append((kind, at, detail))
+    return findings
+
+
+def _why(  # noqa: PLR0911 - one answer per kind of break, in the order they are told apart
+    entries: list[_Entry], i: int, index: dict[str, int], successor: dict[str, int]
+) -> _Finding:
+    """Why record i does not chain to record i-1."""
+    cur, before = entries[i], entries[i - 1]
+    if index[cur.hash] != i:
+        return "inserted", cur, f"a copy of line {entries[index[cur.hash]].line.number}"
+    if index[before.hash] != i - 1:  # `before` is a pasted copy, already named: it explains this break
+        return "inserted", before, f"a copy of line {entries[index[before.hash]].line.number}"
+    chained = index.get(cur.prev)  # the record this one says came before it
+    follower = successor.get(cur.hash)  # the record that says this one came before it
+    out_of_place = "reordered", cur, f"seq {cur.seq} is out of its place in the chain"
+    if (follower is not None and follower < i) or (chained is not None and chained > i):
+        return out_of_place
+    real_next = successor.get(before.hash)
+    if real_next is not None and real_next != i:
+        if follower is None and i != len(entries) - 1:
+            return (
+                "inserted",
+                cur,
+                f"nothing chains to it; line {entries[real_next].line.number} is what follows line "
+                f"{before.line.number}",
+            )
+        return out_of_place
+    if chained is not None and chained < i - 1:
+        between = entries[chained + 1 : i]
+        first = between[0]
+        if any(successor.get(e.hash) is not None for e in between):
+            return "reordered", first, f"seq {first.seq} is out of its place in the chain"
+        return "inserted", first, f"{len(between)} record(s) that are not part of the chain"
+    if chained is None and before.seq is not None and cur.seq == before.seq + 1:
+        return (
+            "edited",
+            before,
+            f"changed and re-hashed: line {cur.line.number} chained to a different record",
+        )
+    if chained is None:
+        return "deleted", cur, f"{_missing(before.seq, cur.seq)} missing before this record"
+    return "edited", cur, "its link to the previous record was changed"
 
 
 def _missing(before: int | None, after: int | None) -> str:
@@ -167,34 +187,43 @@ def _missing(before: int | None, after: int | None) -> str:
     return f"{count} record(s) ({span})"
 
 
-def _check_start(first: _Entry, pruned_through: int | None, report: Report, problem: Any) -> None:
+def _start(first: _Entry, pruned_through: int, report: Report) -> list[_Finding]:
     if first.prev == GENESIS:
-        return
-    if pruned_through is not None and first.seq is not None and first.seq > pruned_through + 1:
-        problem("deleted", first.line, first.seq,
-                f"{_missing(pruned_through, first.seq)} missing after the files retention removed")  # fmt: skip
-        return
+        return []
+    if pruned_through and first.seq is not None and first.seq > pruned_through + 1:
+        return [
+            ("deleted", first, f"{_missing(pruned_through, first.seq)} missing after those retention removed")
+        ]
     report.notes.append(f"the trail starts at seq {first.seq}: older records were removed (retention)")
+    return []
 
 
-def _check_head(directory: Path, entries: list[_Entry], problem: Any, report: Report) -> None:
+def _head(directory: Path, entries: list[_Entry], report: Report) -> list[_Finding]:
     """The head marker names the last record the writer wrote: records cut off the end show here."""
     head = read_head(directory)
     if head is None or head.seq == 0:
-        return
-    for entry in reversed(entries):
-        if entry.seq == head.seq:
-            if entry.hash != head.hash:
-                problem("edited", entry.line, entry.seq, "differs from the record the writer last wrote (head.json)")
-            return
-        if entry.seq is not None and entry.seq < head.seq:
-            break
-    last = entries[-1] if entries else None
-    if last is None:
-        report.problems.append(Problem("deleted", CURRENT, 0, head.seq, f"every record is missing (head.json says seq {head.seq})"))
-    elif last.seq is not None and last.seq < head.seq:
-        problem("deleted", last.line, last.seq, f"{head.seq - last.seq} record(s) missing after this, the last one "
-                f"(head.json says the writer wrote seq {head.seq})")  # fmt: skip
+        return []
+    if not entries:
+        detail = f"every record is missing (head.json says the writer wrote seq {head.seq})"
+        report.problems.append(Problem("deleted", CURRENT, 0, head.seq, detail))
+        return []
+    by_seq = {e.seq: e for e in entries if e.seq is not None}
+    entry = by_seq.get(head.seq)
+    if entry is not None:
+        if entry.hash != head.hash:
+            return [("edited", entry, "not the record the writer wrote with this seq (head.json)")]
+        return []
+    newest = by_seq[max(by_seq)] if by_seq else entries[-1]
+    if newest.seq is None or newest.seq > head.seq:
+        return []  # the head marker lags the file by up to a second: records after it are fine
+    missing = head.seq - newest.seq
+    return [
+        (
+            "deleted",
+            newest,
+            f"{missing} record(s) missing after this one (head.json: the writer wrote seq {head.seq})",
+        )
+    ]
 
 
 def _collapse(problems: list[Problem], files: list[str]) -> list[Problem]:

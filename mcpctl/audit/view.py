@@ -46,25 +46,29 @@ def duration_of(record: dict[str, Any]) -> str:
 def target_of(record: dict[str, Any]) -> str:
     kind = str(record.get("kind"))
     tool = record.get("tool")
-    if isinstance(tool, str):
+    if not isinstance(tool, str):
+        return kind
+    if kind == "tools/call":
         server = record.get("server")
-        name = f"{server}:{tool}" if server and not tool.startswith(f"{server}__") else tool
-        return name if kind == "tools/call" else f"{kind} {name}"
-    return kind
+        # a bridged server's tools have no prefix: say which server they belong to
+        return f"{server}:{tool}" if server and not tool.startswith(f"{server}__") else tool
+    return f"{kind} {tool}"
 
 
 def detail_of(record: dict[str, Any]) -> str:
     """What a person wants to see next: the error, else the arguments (both already redacted)."""
     kind = record.get("kind")
     if kind == DROPPED:
-        return f"{record.get('count')} record(s) dropped (queue full or disk refused) {record.get('first')} .. {record.get('last')}"
+        span = f"{record.get('first')} .. {record.get('last')}"
+        return f"{record.get('count')} record(s) dropped (queue full or disk refused) {span}"
     if kind == PRUNED:
         return f"retention removed {', '.join(map(str, record.get('files') or []))}"
     if kind == RECOVERED:
         return f"{record.get('discarded_bytes')} byte(s) of an incomplete write discarded"
-    error = record.get("error")
-    if isinstance(error, str) and error:
-        return _clip(error)
+    for key in ("error", "reason"):
+        text = record.get(key)
+        if isinstance(text, str) and text:
+            return _clip(text)
     args = record.get("arguments")
     if args:
         return _clip(orjson.dumps(args).decode())
@@ -148,7 +152,8 @@ class LiveTable:
                           Text(detail_of(record), style="dim" if outcome == OK else style))  # fmt: skip
         elapsed = time.monotonic() - self.started
         footer = Text(
-            f"following {self.source} · {self.calls} new record(s), {self.errors} not ok · {elapsed:.0f}s · Ctrl-C to stop",
+            f"following {self.source} · {self.calls} new record(s), {self.errors} not ok · {elapsed:.0f}s"
+            " · Ctrl-C to stop",
             style="dim",
         )
         return Group(table, footer)

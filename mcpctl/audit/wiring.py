@@ -17,7 +17,7 @@ def build(host: Host) -> Extension:
     from mcpctl.audit.hooks import AuditHooks
     from mcpctl.audit.records import Shaper
     from mcpctl.audit.redact import Redactor
-    from mcpctl.audit.sink import AuditSink
+    from mcpctl.audit.sink import AuditFile
     from mcpctl.audit.writer import AuditWriter
 
     shaper = Shaper(
@@ -25,7 +25,7 @@ def build(host: Host) -> Extension:
         output_budget=cfg.output_summary_bytes,
         arguments_budget=cfg.arguments_bytes,
     )
-    sink = AuditSink(host.paths.audit_dir, max_file_bytes=cfg.max_file_bytes, retention=cfg.retention)
-    writer = AuditWriter(sink, shaper, queue_size=cfg.queue_size)
+    file = AuditFile(host.paths.audit_dir, max_file_bytes=cfg.max_file_bytes, retention=cfg.retention)
+    writer = AuditWriter(file, shaper, queue_size=cfg.queue_size)
     host.audit = writer
     return Extension(hooks=[AuditHooks(writer, shaper)], services=[writer])

@@ -1,4 +1,4 @@
-"""The audit recorder: a bounded queue on the event loop, drained by a writer task into the file sink."""
+"""The audit recorder: a bounded queue on the event loop, drained by a writer task into the audit file."""
 
 from __future__ import annotations
 
@@ -6,43 +6,70 @@ import asyncio
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Final
 
+from mcpctl.audit.chain import Chain
+from mcpctl.audit.iothread import FileThread
 from mcpctl.audit.records import Shaper
-from mcpctl.audit.sink import AuditSink, Drops
+from mcpctl.audit.schema import DROPPED, PRUNED, RECOVERED
+from mcpctl.audit.sink import AuditFile
 from mcpctl.errors import McpctlError
 
 log = logging.getLogger(__name__)
 
-LINGER: Final = 0.01  # gather records this long before a write: fewer, larger writes under load
+LINGER: Final = 0.02  # gather records this long before a write: fewer, larger writes under load
+SEAL_SLICE: Final = 256  # records sealed between yields to the loop, so a big batch never stalls it
+RETRY_SECONDS: Final = 1.0  # after the disk refused a write (full, gone): try again this much later
 STOP_DEADLINE: Final = 10.0
 WARN_EVERY: Final = 5.0
 
 
+@dataclass
+class Drops:
+    """Records the queue had no room for (or the disk refused), since they were last reported."""
+
+    count: int = 0
+    first: float = 0.0
+    last: float = 0.0
+
+    def add(self, count: int, when: float) -> None:
+        if count <= 0:
+            return
+        if self.count == 0:
+            self.first = when
+        self.count += count
+        self.last = when
+
+
 class AuditWriter:
-    """`record` and `put` never block: records wait in a bounded queue, and one task hands them in
-    batches to the sink, which writes them from its own thread. When the queue is full a record is
-    dropped and counted; the count reaches the file as an `audit.dropped` record and the log as a
-    warning, so no record is ever lost silently.
+    """`record` and `put` never block: records wait in a bounded queue, and one task seals them in
+    batches on the loop and hands the lines to a thread that writes them. When the queue is full a
+    record is dropped and counted; the count reaches the file as an `audit.dropped` record and the
+    log as a warning, so no record is ever lost silently.
+
+    Sealing (JSON, SHA-256) stays on the loop on purpose: in the thread it would hold the GIL while
+    the loop waits for it after every socket call, which costs far more than the work itself.
     """
 
-    def __init__(self, sink: AuditSink, shaper: Shaper, *, queue_size: int, linger: float = LINGER) -> None:
-        self.sink = sink
+    def __init__(self, file: AuditFile, shaper: Shaper, *, queue_size: int, linger: float = LINGER) -> None:
+        self.file = file
         self.shaper = shaper
+        self.chain = Chain()
         self._queue_size = queue_size
         self._linger = linger
         self._pending: list[dict[str, Any]] = []
+        self._own: list[dict[str, Any]] = []  # the trail's records about itself, written first
         self._drops = Drops()
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._task: asyncio.Task[None] | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._io: FileThread | None = None
         self._closing = False
         self._closed = False
-        self._warned_at = 0.0
-        self.dropped = 0  # in this run, for metrics and tests
+        self._warned_at = -WARN_EVERY
+        self.dropped = 0  # records the full queue turned away in this run, for metrics and tests
 
     # -- AuditRecorder ---------------------------------------------------------------------------
 
@@ -53,14 +80,23 @@ class AuditWriter:
         """Queue one finished record (from the loop, or from any thread)."""
         loop = self._loop
         if loop is not None and threading.get_ident() != self._loop_thread:
-            loop.call_soon_threadsafe(self.put, record)
+            try:
+                loop.call_soon_threadsafe(self.put_here, record)
+            except RuntimeError:  # the loop has closed: the host is gone
+                log.warning("audit: a %s record arrived after the host stopped; dropped", record.get("kind"))
             return
+        self.put_here(record)
+
+    def put_here(self, record: dict[str, Any]) -> None:
+        """Queue one finished record, from the event loop's own thread (the call hooks' path)."""
         if self._closed:
-            log.warning("audit: a %s record arrived after the audit trail closed; dropped", record.get("kind"))
+            log.warning("audit: a %s record arrived after the trail closed; dropped", record.get("kind"))
             self.dropped += 1
             return
         if len(self._pending) >= self._queue_size:
-            self._drop(1, time.time())
+            self._drops.add(1, time.time())
+            self.dropped += 1
+            self._warn()
             return
         self._pending.append(record)
         if not self._wake.is_set():
@@ -70,75 +106,116 @@ class AuditWriter:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcpctl-audit")
+        self._io = FileThread(loop)
         try:
-            await loop.run_in_executor(self._executor, self.sink.open)
+            state = await self._io.run(self.file.open)
         except OSError as exc:
-            self._executor.shutdown(wait=False)
+            self._io.close()
             raise McpctlError(
-                f"cannot open the audit trail in {self.sink.directory}: {exc.strerror or exc}",
+                f"cannot open the audit trail in {self.file.directory}: {exc.strerror or exc}",
                 hint="check that directory's permissions, or set enabled = false under [audit]",
             ) from exc
+        self.chain = Chain(state.seq, state.prev)
+        if state.torn_bytes:
+            # A crash cut the last write short: those bytes were never a record; the chain says so.
+            torn = {"file": self.file.current.name, "discarded_bytes": state.torn_bytes}
+            self._own.append(Shaper.own(RECOVERED, torn, time.time()))
+        self._take_pruned()
         self._loop, self._loop_thread = loop, threading.get_ident()
         self._task = loop.create_task(self._run(), name="mcpctl-audit-writer")
-        if self._pending:
+        if self._pending or self._own:
             self._wake.set()
 
     async def stop(self) -> None:
         """Write everything queued, then close the file (the host calls this after its children stop)."""
-        if self._task is None or self._executor is None:
+        if self._task is None or self._io is None:
             return
         self._closing = True
         self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), STOP_DEADLINE)
-        except TimeoutError:
+        done, _ = await asyncio.wait({self._task}, timeout=STOP_DEADLINE)
+        if not done:
             log.error("audit: the writer did not finish within %gs; %d record(s) not written",
                       STOP_DEADLINE, len(self._pending))  # fmt: skip
             self._task.cancel()
         self._closed = True
-        loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._executor, self.sink.close)
-        except OSError as exc:
-            log.error("audit: closing %s failed: %s", self.sink.current, exc.strerror or exc)
-        self._executor.shutdown(wait=False)
+            await self._io.run(self.file.close)
+        except OSError:
+            log.exception("audit: closing %s failed", self.file.current)
+        self._io.close()
         if self.dropped:
-            log.warning("audit: %d record(s) were dropped in this run (see audit.dropped records)", self.dropped)
+            log.warning(
+                "audit: %d record(s) were dropped in this run (see audit.dropped records)", self.dropped
+            )
 
     # -- the writer task -------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        assert self._executor is not None
-        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             if not self._closing:
                 await asyncio.sleep(self._linger)
             self._wake.clear()
-            batch, self._pending = self._pending, []
-            drops, self._drops = self._drops, Drops()
-            if batch or drops.count:
-                try:
-                    lost = await loop.run_in_executor(self._executor, self.sink.write, batch, drops)
-                except Exception:
-                    log.exception("audit: writing %d record(s) failed", len(batch))
-                    lost = len(batch) + drops.count
-                if lost:
-                    # Counted again, so the next write that succeeds says how many never reached the file.
-                    self._drops.add(lost, time.time())
-                    self._warn()
-            if self._closing and not self._pending:
+            try:
+                ok = await self._write_batch()
+            except Exception:
+                log.exception("audit: writing a batch failed")
+                ok = False
+            if self._closing and not ok:
+                log.error("audit: closing with %d record(s) that could not be written", self._drops.count)
                 return
+            if self._closing and not self._pending and not self._own:
+                return
+            if not ok:
+                await asyncio.sleep(RETRY_SECONDS)  # the disk refused: don't spin; the queue holds
 
-    def _drop(self, count: int, when: float) -> None:
-        self._drops.add(count, when)
-        self.dropped += count
-        self._warn()
+    async def _write_batch(self) -> bool:
+        """Seal what is queued and write it; False when the disk refused some of it."""
+        batch, self._pending = self._pending, []
+        own, self._own = self._own, []
+        drops, self._drops = self._drops, Drops()
+        if not (batch or own or drops.count):
+            return True
+        base = (self.chain.seq, self.chain.prev)
+        sealed = [self.chain.seal(record, weight=0) for record in own]
+        if drops.count:
+            span = {
+                "count": drops.count,
+                "first": self.chain.stamp(drops.first),
+                "last": self.chain.stamp(drops.last),
+            }
+            sealed.append(self.chain.seal(Shaper.own(DROPPED, span, drops.last), weight=drops.count))
+        for i, record in enumerate(batch, start=1):
+            sealed.append(self.chain.seal(record))
+            if i % SEAL_SLICE == 0:
+                await asyncio.sleep(0)  # let requests through between slices of a large batch
+        assert self._io is not None
+        try:
+            written = await self._io.run(self.file.append, sealed)
+        except Exception:
+            written = 0
+            log.exception("audit: writing %d record(s) failed", len(sealed))
+        if written < len(sealed):
+            self.chain.rewind(*(sealed[written - 1][1:3] if written else base))
+            # The trail's own records are written again; the calls lost are counted, so the next
+            # write that succeeds says how many never reached the file.
+            self._own.extend(own[written:])
+            self._drops.add(sum(weight for _, _, _, weight in sealed[written:]), time.time())
+            self._warn()
+        self._take_pruned()
+        if self._own or self._drops.count:
+            self._wake.set()
+        return written == len(sealed)
+
+    def _take_pruned(self) -> None:
+        while self.file.pruned:
+            info = self.file.pruned.pop(0)
+            when = info.pop("when")
+            self._own.append(Shaper.own(PRUNED, info, when))
 
     def _warn(self) -> None:
         now = time.monotonic()
         if now - self._warned_at >= WARN_EVERY:
             self._warned_at = now
-            log.warning("audit: %d record(s) waiting to be reported as dropped (queue full or disk refused)",
-                        self._drops.count)  # fmt: skip
+            log.warning("audit: %d record(s) not written yet will be reported as dropped (queue full or disk "
+                        "refused)", self._drops.count)  # fmt: skip

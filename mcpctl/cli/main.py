@@ -7,7 +7,7 @@ import sys
 import typer
 
 from mcpctl import __version__
-from mcpctl.cli import call, completions, config_cmd, keys, listing, secrets, serve, servers
+from mcpctl.cli import call, completions, config_cmd, keys, listing, login, logs, secrets, serve, servers
 
 app = typer.Typer(
     name="mcpctl",
@@ -34,12 +34,14 @@ def _root(
 
 serve.register(app)
 config_cmd.register(app)
+logs.register(app)
 call.register(app)
 listing.register(app)
 servers.register(app)
 completions.register(app)
 keys.register(app)
 secrets.register(app)
+login.register(app)
 
 
 def run() -> None:

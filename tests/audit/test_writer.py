@@ -1,0 +1,151 @@
+"""The writer: a bounded queue that never blocks, drops counted and written, a disk that refuses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from mcpctl.audit.files import audit_files
+from mcpctl.audit.records import Shaper
+from mcpctl.audit.redact import Redactor
+from mcpctl.audit.sink import AuditFile
+from mcpctl.audit.verify import verify
+from mcpctl.audit.writer import AuditWriter
+from tests.audit.trail import call_record, lines
+from tests.support.host import ROOT
+
+
+def writer_for(directory: Path, queue_size: int = 10_000) -> AuditWriter:
+    shaper = Shaper(Redactor(), output_budget=1024, arguments_budget=4096)
+    return AuditWriter(
+        AuditFile(directory, max_file_bytes=1 << 20, retention=0), shaper, queue_size=queue_size
+    )
+
+
+def written(directory: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for path in audit_files(directory) for line in lines(path)]
+
+
+def test_a_full_queue_drops_and_the_count_is_written_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = writer_for(tmp_path, queue_size=16)
+
+    async def run() -> None:
+        for i in range(100):  # before the writer runs: nothing drains the queue
+            writer.put(call_record(i))
+        await writer.start()
+        await writer.stop()
+
+    with caplog.at_level(logging.WARNING, logger="mcpctl.audit.writer"):
+        asyncio.run(run())
+    records = written(tmp_path)
+    assert records[0]["kind"] == "audit.dropped"
+    assert records[0]["count"] == 84
+    assert [r["kind"] for r in records[1:]] == ["tools/call"] * 16
+    assert writer.dropped == 84
+    assert any("84 record(s) were dropped" in r.message for r in caplog.records)
+    report = verify(tmp_path)
+    assert report.ok
+    assert report.dropped == 84
+
+
+def test_records_from_other_threads_and_parts_are_written_once(tmp_path: Path) -> None:
+    writer = writer_for(tmp_path)
+
+    async def run() -> None:
+        await writer.start()
+        threads = [
+            threading.Thread(
+                target=lambda n=n: writer.record(
+                    "auth.failure", client=f"10.0.0.{n}", authorization="Bearer abcdefghijklmnop"
+                )
+            )
+            for n in range(20)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        await asyncio.sleep(0)  # the threads' records arrive through call_soon_threadsafe
+        await writer.stop()
+
+    asyncio.run(run())
+    records = written(tmp_path)
+    assert sorted(r["client"] for r in records) == sorted(f"10.0.0.{n}" for n in range(20))
+    assert all(r["outcome"] == "unauthenticated" and r["authorization"] == "[REDACTED]" for r in records)
+
+
+def test_stop_writes_everything_queued(tmp_path: Path) -> None:
+    writer = writer_for(tmp_path)
+
+    async def run() -> None:
+        await writer.start()
+        for i in range(5000):
+            writer.put(call_record(i))
+        await writer.stop()
+        writer.put(call_record(9999))  # after close: counted, not written
+
+    asyncio.run(run())
+    assert len(written(tmp_path)) == 5000
+    assert writer.dropped == 1
+
+
+DISK_FULL = textwrap.dedent("""
+    import asyncio, resource, signal, sys
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[2])
+    from tests.audit.test_writer import writer_for
+    from tests.audit.trail import call_record
+
+    directory = Path(sys.argv[1])
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
+
+    async def main():
+        writer = writer_for(directory)
+        await writer.start()
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (3000, hard))  # the disk is full at 3000 bytes
+        for i in range(40):
+            writer.put(call_record(i))
+        while writer._drops.count == 0:  # the writer has met the full disk
+            await asyncio.sleep(0.01)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # room again
+        writer.put(call_record(99))
+        await writer.stop()
+
+    asyncio.run(main())
+""")
+
+
+def test_a_disk_that_refuses_writes_never_leaves_half_records_and_the_loss_is_recorded(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "disk_full.py"
+    script.write_text(DISK_FULL)
+    run = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "audit"), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "cannot write to" in run.stderr  # the refusal was logged
+    records = written(tmp_path / "audit")
+    calls = [r for r in records if r["kind"] == "tools/call"]
+    dropped = [r for r in records if r["kind"] == "audit.dropped"]
+    assert len(dropped) == 1
+    # every call is accounted for: written, or counted in the dropped record
+    assert len(calls) + dropped[0]["count"] == 41
+    assert calls[-1]["arguments"] == {"message": "call 99"}
+    report = verify(tmp_path / "audit")
+    assert report.ok, report.problems
