@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from mcpctl import __version__
@@ -362,7 +362,7 @@ class Gateway(Fanout):
             ctx.session.calls[msg["id"]] = call
         return Forwarded(call)
 
-    async def stream(self, call: Call) -> AsyncIterator[tuple[Message, bool]]:
+    async def stream(self, call: Call) -> AsyncGenerator[tuple[Message, bool], None]:
         """What the client receives for a forwarded call: interim messages, then the response.
 
         The call times out after the server's `call_timeout` without a response or progress, and

@@ -34,6 +34,10 @@ class Admission:
     retry_after: float = 0.0
 
 
+_PASS = Admission(True)
+_PROBE = Admission(True, probe=True)
+
+
 class Breaker:
     """Only the probe's result moves a half-open breaker; results of calls admitted before the
     breaker opened are stale and ignored while it is open or half-open.
@@ -74,12 +78,11 @@ class Breaker:
         return None
 
     def admit(self) -> Admission:
-        state = self.state
-        if state is BreakerState.CLOSED:
-            return Admission(True)
-        if state is BreakerState.HALF_OPEN and not self._probe_busy():
+        if self._state is BreakerState.CLOSED:  # the common case first: no clock, no allocation
+            return _PASS
+        if self.state is BreakerState.HALF_OPEN and not self._probe_busy():
             self._probe_since = self._clock()
-            return Admission(True, probe=True)
+            return _PROBE
         self.refusals += 1
         return Admission(False, retry_after=self.retry_in() or PROBE_BUSY_RETRY)
 

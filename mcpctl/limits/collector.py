@@ -9,7 +9,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from mcpctl.limits.breaker import BreakerState
 from mcpctl.limits.buckets import Limiter
-from mcpctl.limits.hooks import BreakerHooks, LimitStats
+from mcpctl.limits.hooks import CallGuard, LimitStats
 
 # every (scope, level) a rule can have: all scopes count calls; only these two count HTTP requests
 _SERIES = [(scope, "call") for scope in ("principal", "tool", "server", "global")] + [
@@ -21,7 +21,7 @@ _SERIES = [(scope, "call") for scope in ("principal", "tool", "server", "global"
 class LimitsCollector:
     """A prometheus-client custom collector: reads live state at scrape time, costs nothing per call."""
 
-    def __init__(self, breakers: BreakerHooks, stats: LimitStats, limiter: Limiter) -> None:
+    def __init__(self, breakers: CallGuard, stats: LimitStats, limiter: Limiter) -> None:
         self._breakers = breakers
         self._stats = stats
         self._limiter = limiter

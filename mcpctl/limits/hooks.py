@@ -1,4 +1,4 @@
-"""Rate limits and circuit breakers as call hooks: they refuse calls in `admit`, breakers learn in `finished`.
+"""The limits part's call hook: limits and breakers refuse calls in `admit`; breakers learn in `finished`.
 
 Refusals are not recorded in the audit trail here: the audit part records every `refused`
 call hook, these included.
@@ -41,7 +41,7 @@ class LimitStats:
         self.refusals: Counter[tuple[str, str]] = Counter()
 
 
-class LimitHooks(NoHooks):
+class RateLimits:
     """Every call-level rule that matches a call must have a token for it, or the call is refused."""
 
     def __init__(self, rules: RuleSet, limiter: Limiter, stats: LimitStats) -> None:
@@ -49,24 +49,30 @@ class LimitHooks(NoHooks):
         self._limiter = limiter
         self._stats = stats
 
-    def admit(
-        self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any]
-    ) -> dict[str, object] | None:
-        matches = self._rules.for_call(ctx.principal.name, method, server, name)
-        if not matches:
+    def admit(self, ctx: ClientContext, method: str, server: str, name: str) -> dict[str, object] | None:
+        found = self._rules.for_call(ctx.principal.name, method, server, name)
+        if not found.buckets:
             return None
-        decision = self._limiter.acquire([m.bucket() for m in matches])
+        decision = self._limiter.acquire(found.buckets)
         if decision.allowed:
             return None
-        binding = matches[decision.refused_by]
+        binding = found.matches[decision.refused_by]
         self._stats.refusals[binding.rule.rule.scope, "call"] += 1
         return refusal(binding, decision.retry_after)
 
 
-class BreakerHooks(NoHooks):
-    """One breaker per server that has one enabled; also contributes the `breaker` status field."""
+class CallGuard(NoHooks):
+    """The limits part's one call hook: each server's breaker first, then the rate limits.
 
-    def __init__(self, servers: dict[str, ServerConfig], clock: Clock) -> None:
+    The breaker comes first: a call it refuses takes no rate-limit token (the backend is down;
+    the client should not pay for that), and a probe call a limit refuses is handed back. One
+    hook rather than two, because every hook costs every call a few method calls. It also
+    contributes the `breaker` status field.
+    """
+
+    def __init__(
+        self, servers: dict[str, ServerConfig], clock: Clock, limits: RateLimits | None = None
+    ) -> None:
         self.breakers = {
             name: Breaker(
                 cfg.breaker.failures, cfg.breaker.open_for, cfg.max_call_timeout + _PROBE_GRACE, clock
@@ -74,6 +80,7 @@ class BreakerHooks(NoHooks):
             for name, cfg in servers.items()
             if cfg.breaker.enabled
         }
+        self._limits = limits
         # the context of each server's probe call: a call's result is the probe's only if its
         # context is this one (a restart forgets the probe, so a stale result cannot reopen)
         self._probes: dict[str, ClientContext] = {}
@@ -82,34 +89,29 @@ class BreakerHooks(NoHooks):
         self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any]
     ) -> dict[str, object] | None:
         breaker = self.breakers.get(server)
-        if breaker is None:
-            return None
-        admission = breaker.admit()
-        if admission.allowed:
+        if breaker is not None:
+            admission = breaker.admit()
+            if not admission.allowed:
+                return _circuit_open(server, breaker, admission.retry_after)
             if admission.probe:
                 self._probes[server] = ctx
+        if self._limits is None:
             return None
-        retry = math.ceil(admission.retry_after * 1000) / 1000
-        state = breaker.state
-        if state is BreakerState.OPEN:
-            why = f"it failed {breaker.failures} times in a row, so mcpctl stops calling it for a while"
-        else:
-            why = "mcpctl is checking with one call whether it has recovered"
-        return {
-            "code": codes.CIRCUIT_OPEN,
-            "message": (
-                f"server {server!r} is temporarily unavailable: {why} "
-                f"(circuit breaker {state.value}); retry in {human_seconds(retry)}"
-            ),
-            "data": {"server": server, "retryAfter": retry, "state": state.value},
-        }
+        limited = self._limits.admit(ctx, method, server, name)
+        if limited is not None and self._probes:
+            self.refused(ctx, method, server, name, params, limited)
+        return limited
 
     def finished(self, call: Call, response: Message, outcome: str) -> None:
         breaker = self.breakers.get(call.server)
-        if breaker is not None:
-            breaker.record(_RESULTS.get(outcome, Result.NEUTRAL), probe=self._is_probe(call.server, call.ctx))
+        if breaker is None:
+            return
+        result = _RESULTS.get(outcome, Result.NEUTRAL)
+        if not self._probes and result is Result.SUCCESS and breaker.failures == 0:
+            return  # the common case, and it would change nothing
+        breaker.record(result, probe=bool(self._probes) and self._is_probe(call.server, call.ctx))
 
-    def refused(  # noqa: PLR0917 (the CallHooks signature)
+    def refused(
         self,
         ctx: ClientContext,
         method: str,
@@ -118,7 +120,7 @@ class BreakerHooks(NoHooks):
         params: dict[str, Any],
         error: dict[str, object],
     ) -> None:
-        # A hook after us (a rate limit) refused a call we had let through as the probe: free the slot.
+        # A limit (ours, or a later hook's) refused a call we had let through as the probe: free the slot.
         breaker = self.breakers.get(server)
         if breaker is not None and self._is_probe(server, ctx):
             breaker.record(Result.NEUTRAL, probe=True)
@@ -148,3 +150,20 @@ class BreakerHooks(NoHooks):
             del self._probes[server]
             return True
         return False
+
+
+def _circuit_open(server: str, breaker: Breaker, retry_after: float) -> dict[str, object]:
+    retry = math.ceil(retry_after * 1000) / 1000
+    state = breaker.state
+    if state is BreakerState.OPEN:
+        why = f"it failed {breaker.failures} times in a row, so mcpctl stops calling it for a while"
+    else:
+        why = "mcpctl is checking with one call whether it has recovered"
+    return {
+        "code": codes.CIRCUIT_OPEN,
+        "message": (
+            f"server {server!r} is temporarily unavailable: {why} "
+            f"(circuit breaker {state.value}); retry in {human_seconds(retry)}"
+        ),
+        "data": {"server": server, "retryAfter": retry, "state": state.value},
+    }

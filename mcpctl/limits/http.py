@@ -8,12 +8,14 @@ DELETE (ending a session) is never refused: it frees resources.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from mcpctl.audit.api import AuditRecorder
 from mcpctl.edge.asgi import ASGIApp, Receive, Scope, Send, send_json
 from mcpctl.gateway.context import ANONYMOUS, Principal
-from mcpctl.limits.buckets import Limiter
+from mcpctl.limits.buckets import ALLOWED, Limiter
 from mcpctl.limits.hooks import LimitStats
-from mcpctl.limits.rules import RuleSet, refusal, retry_after_header
+from mcpctl.limits.rules import Match, RuleSet, refusal, retry_after_header
 
 MCP_PATHS = frozenset({"/mcp", "/mcp/", "/sse", "/messages", "/messages/"})
 _COUNTED_METHODS = frozenset({"POST", "GET"})
@@ -29,36 +31,41 @@ class HttpLimitLayer:
         self._stats = stats
         self._audit = audit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: a request let through is the inner app's own coroutine, so this
+        # layer adds no frame that every resumption of the request would pass through.
         if (
             scope["type"] != "http"
             or scope["path"] not in MCP_PATHS
             or scope["method"] not in _COUNTED_METHODS
         ):
-            await self._app(scope, receive, send)
-            return
+            return self._app(scope, receive, send)
         principal = scope.get("mcpctl.principal")
-        name = principal.name if isinstance(principal, Principal) else ANONYMOUS.name
-        matches = self._rules.for_http(name)
-        decision = self._limiter.acquire([m.bucket() for m in matches]) if matches else None
-        if decision is None or decision.allowed:
-            await self._app(scope, receive, send)
-            return
-        binding = matches[decision.refused_by]
+        if not isinstance(principal, Principal):
+            principal = ANONYMOUS
+        found = self._rules.for_http(principal.name)
+        decision = self._limiter.acquire(found.buckets) if found.buckets else ALLOWED
+        if decision.allowed:
+            return self._app(scope, receive, send)
+        return self._refuse(scope, send, principal, found.matches[decision.refused_by], decision.retry_after)
+
+    async def _refuse(
+        self, scope: Scope, send: Send, principal: Principal, binding: Match, retry_after: float
+    ) -> None:
         self._stats.refusals[binding.rule.rule.scope, "http"] += 1
-        error = refusal(binding, decision.retry_after)
+        error = refusal(binding, retry_after)
         self._audit.record(
             "limit.refused",
-            principal=name,
+            principal=principal,
             client=_client(scope),
             user_agent=_header(scope, b"user-agent"),
             http_status=429,
-            method=scope["method"],
-            path=scope["path"],
+            http_method=scope["method"],
+            http_path=scope["path"],
             error=error,
         )
         body = {"jsonrpc": "2.0", "id": None, "error": error}  # the request was not read: no id to echo
-        await send_json(send, 429, body, [(b"retry-after", retry_after_header(decision.retry_after))])
+        await send_json(send, 429, body, [(b"retry-after", retry_after_header(retry_after))])
 
 
 def _client(scope: Scope) -> str:

@@ -14,6 +14,9 @@ from mcpctl.protocol import codes
 
 # The subject of a global rule: everyone shares its one bucket.
 EVERYONE = "*"
+# Which rules apply depends only on (principal, method, server, name): the answer is kept for
+# this many distinct combinations (then the memo starts over), so the hot path is a dict hit.
+_MEMO_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +52,27 @@ class CompiledRule:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """One rule that applies, and the subject (principal, tool, server) whose bucket it uses."""
+    """One rule that applies, the subject (principal, tool, server) it applies to, and its bucket."""
 
     rule: CompiledRule
     subject: str
+    bucket: Bucket
 
-    def bucket(self) -> Bucket:
-        return self.rule.bucket(self.subject)
+    @classmethod
+    def of(cls, rule: CompiledRule, subject: str) -> Match:
+        return cls(rule, subject, rule.bucket(subject))
+
+
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """The rules that apply to one kind of call or request, and their buckets in the same order."""
+
+    matches: tuple[Match, ...]
+    buckets: tuple[Bucket, ...]
+
+    @classmethod
+    def of(cls, matches: list[Match]) -> Matches:
+        return cls(tuple(matches), tuple(m.bucket for m in matches))
 
 
 class RuleSet:
@@ -65,6 +82,7 @@ class RuleSet:
         compiled = [CompiledRule.of(rule) for rule in rules]
         self._call = [r for r in compiled if r.rule.level == "call"]
         self._http = [r for r in compiled if r.rule.level == "http"]
+        self._memo: dict[tuple[str, ...], Matches] = {}
 
     @property
     def has_call_rules(self) -> bool:
@@ -74,23 +92,36 @@ class RuleSet:
     def has_http_rules(self) -> bool:
         return bool(self._http)
 
-    def for_call(self, principal: str, method: str, server: str, name: str) -> list[Match]:
+    def for_call(self, principal: str, method: str, server: str, name: str) -> Matches:
         """Tool rules apply to tools/call only; the other scopes to every forwarded call."""
-        matches = []
-        for rule in self._call:
-            subject = _subject(rule.rule.scope, principal, method, server, name)
-            if subject is not None and (rule.rule.scope == "global" or rule.applies_to(subject)):
-                matches.append(Match(rule, subject))
-        return matches
+        key = (principal, method, server, name)
+        found = self._memo.get(key)
+        if found is None:
+            found = Matches.of([
+                Match.of(rule, subject)
+                for rule in self._call
+                if (subject := _subject(rule.rule.scope, principal, method, server, name)) is not None
+                and (rule.rule.scope == "global" or rule.applies_to(subject))
+            ])  # fmt: skip
+            self._remember(key, found)
+        return found
 
-    def for_http(self, principal: str) -> list[Match]:
-        matches = []
-        for rule in self._http:
-            if rule.rule.scope == "global":
-                matches.append(Match(rule, EVERYONE))
-            elif rule.applies_to(principal):
-                matches.append(Match(rule, principal))
-        return matches
+    def for_http(self, principal: str) -> Matches:
+        key = (principal,)
+        found = self._memo.get(key)
+        if found is None:
+            found = Matches.of([
+                Match.of(rule, EVERYONE if rule.rule.scope == "global" else principal)
+                for rule in self._http
+                if rule.rule.scope == "global" or rule.applies_to(principal)
+            ])  # fmt: skip
+            self._remember(key, found)
+        return found
+
+    def _remember(self, key: tuple[str, ...], found: Matches) -> None:
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = found
 
 
 def _subject(scope: str, principal: str, method: str, server: str, name: str) -> str | None:

@@ -1,4 +1,4 @@
-"""Plugs the limits part into the host: breakers and call limits as hooks, HTTP limits as a layer."""
+"""Plugs the limits part into the host: breakers and call limits as one hook, HTTP limits as a layer."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING
 
 from mcpctl.edge.asgi import ASGIApp
 from mcpctl.extension import Extension
-from mcpctl.gateway.hooks import CallHooks
 from mcpctl.limits.buckets import MemoryLimiter
 from mcpctl.limits.collector import LimitsCollector
-from mcpctl.limits.hooks import BreakerHooks, LimitHooks, LimitStats
+from mcpctl.limits.hooks import CallGuard, LimitStats, RateLimits
 from mcpctl.limits.http import HttpLimitLayer
 from mcpctl.limits.rules import RuleSet
 
@@ -19,18 +18,14 @@ if TYPE_CHECKING:
 
 
 def build(host: Host) -> Extension:
-    limits = host.config.limits
-    rules = RuleSet(limits.rules)
-    limiter = MemoryLimiter(time.monotonic, limits.max_buckets)
+    config = host.config.limits
+    rules = RuleSet(config.rules)
+    limiter = MemoryLimiter(time.monotonic, config.max_buckets)
     stats = LimitStats()
-    breakers = BreakerHooks(host.config.enabled_servers(), time.monotonic)
-    # The breaker comes first: a call it refuses never takes a rate-limit token (the backend is
-    # down; the client should not pay for that), and a probe a limit refuses is handed back.
-    hooks: list[CallHooks] = [breakers]
-    if rules.has_call_rules:
-        hooks.append(LimitHooks(rules, limiter, stats))
+    limits = RateLimits(rules, limiter, stats) if rules.has_call_rules else None
+    guard = CallGuard(host.config.enabled_servers(), time.monotonic, limits)
     part = Extension(
-        hooks=hooks, status=[breakers.status_fields], collectors=[LimitsCollector(breakers, stats, limiter)]
+        hooks=[guard], status=[guard.status_fields], collectors=[LimitsCollector(guard, stats, limiter)]
     )
     if rules.has_http_rules:
         audit = host.audit  # the audit part, built before this one, has set it

@@ -22,7 +22,8 @@ def build(host: Host) -> Extension:
 
     # One registry per host, never prometheus-client's global one: a process (a test) may run several.
     registry = CollectorRegistry()
-    calls = CallMetrics(registry)
+    calls = CallMetrics()
+    registry.register(calls)
     registry.register(HostCollector(host.gateway, host.supervisor, lambda: host.audit))
     registry.register(Contributed(host.collectors))
 
