@@ -71,6 +71,11 @@ class AuditWriter:
         self._warned_at = -WARN_EVERY
         self.dropped = 0  # records the full queue turned away in this run, for metrics and tests
 
+    @property
+    def queue_depth(self) -> int:
+        """Records waiting for the writer (for /metrics)."""
+        return len(self._pending) + len(self._own)
+
     # -- AuditRecorder ---------------------------------------------------------------------------
 
     def record(self, kind: str, **fields: Any) -> None:

@@ -99,7 +99,7 @@ def _show(console: Console, report: dict[str, Any]) -> None:
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold")
-    for column in ("SERVER", "STATE", "PID", "UPTIME", "RESTARTS", "TOOLS", "LAST STDERR"):
+    for column in ("SERVER", "STATE", "PID", "UPTIME", "RESTARTS", "BREAKER", "TOOLS", "LAST STDERR"):
         table.add_column(column, no_wrap=column != "LAST STDERR", overflow="fold")
     for server in servers:
         tail = [line for line in server.get("stderr") or [] if isinstance(line, str)][-STDERR_LINES:]
@@ -107,13 +107,22 @@ def _show(console: Console, report: dict[str, Any]) -> None:
         notes = ([f"({problem})"] if problem else []) + tail
         table.add_row(
             str(server.get("name", "?")), str(server.get("state", "?")), _dash(server.get("pid")),
-            _duration(server.get("uptime")), _dash(server.get("restarts")), _dash(server.get("tools")),
+            _duration(server.get("uptime")), _dash(server.get("restarts")), _breaker(server.get("breaker")),
+            _dash(server.get("tools")),
             "\n".join(notes),
         )  # fmt: skip
     console.out.print(table)
     collisions = [c for c in report.get("collisions", []) if isinstance(c, str)]
     for collision in collisions:
         console.warn(f"name collision: {collision}")
+
+
+def _breaker(value: object) -> str:
+    """The circuit breaker's state, and when it lets calls through again ("open 25s")."""
+    if not isinstance(value, dict):
+        return "-"
+    state, retry = str(value.get("state", "?")), value.get("retryIn")
+    return f"{state} {retry:.0f}s" if isinstance(retry, int | float) else state
 
 
 def _dash(value: object) -> str:

@@ -87,6 +87,9 @@ def test_metrics_count_calls_sessions_children_breakers_and_limits(home: Path) -
             assert value(samples, "mcp_breaker_state", server="echo", state="open") == 0
             assert value(samples, "mcp_limit_refusals_total", scope="tool", level="call") == 1
             assert value(samples, "mcp_limit_refusals_total", scope="global", level="http") == 0
+            # the audit trail (on by default) reports its queue and drops
+            assert value(samples, "mcp_audit_queue_depth") is not None
+            assert value(samples, "mcp_audit_dropped_total") == 0
 
         restart = httpx.post(host.base_url + "/admin/servers/echo/restart",
                              headers={"authorization": f"Bearer {host.admin_token}"})  # fmt: skip
