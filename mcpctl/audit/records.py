@@ -82,30 +82,59 @@ class Shaper:
         if ctx is not None:
             session = ctx.session
             record = {
-                "v": VERSION, "seq": 0, "ts": when, "kind": method, "outcome": outcome,
-                "principal": ctx.principal.name, "principal_kind": ctx.principal.kind,
-                "client": ctx.remote or None, "user_agent": ctx.user_agent or None,
-                "request_id": ctx.request_id or None, "session": session.id if session is not None else None,
-                "era": _ERA_NAMES[ctx.era], "protocol_version": ctx.protocol_version,
-                "server": call.server or None, "tool": call.name, "rpc_id": call.client_id, "arguments": args,
+                "v": VERSION,
+                "seq": 0,
+                "ts": when,
+                "kind": method,
+                "outcome": outcome,
+                "principal": ctx.principal.name,
+                "principal_kind": ctx.principal.kind,
+                "client": ctx.remote or None,
+                "user_agent": ctx.user_agent or None,
+                "request_id": ctx.request_id or None,
+                "session": session.id if session is not None else None,
+                "era": _ERA_NAMES[ctx.era],
+                "protocol_version": ctx.protocol_version,
+                "server": call.server or None,
+                "tool": call.name,
+                "rpc_id": call.client_id,
+                "arguments": args,
                 "http_status": None if outcome == "cancelled" else _http_status(ctx),
-                "rpc_error": rpc_error, "is_error": is_error, "error": text,
-                "duration_ms": int((now - call.started) * 1_000_000) / 1000, "output": output,
-            }  # fmt: skip
+                "rpc_error": rpc_error,
+                "is_error": is_error,
+                "error": text,
+                "duration_ms": int((now - call.started) * 1_000_000) / 1000,
+                "output": output,
+            }
         else:
             record = self._head(method, when, None, outcome)
-            record.update(server=call.server or None, tool=call.name, rpc_id=call.client_id, arguments=args,
-                          http_status=None if outcome == "cancelled" else 200, rpc_error=rpc_error,
-                          is_error=is_error, error=text, duration_ms=round((now - call.started) * 1000, 3),
-                          output=output)  # fmt: skip
+            record.update(
+                server=call.server or None,
+                tool=call.name,
+                rpc_id=call.client_id,
+                arguments=args,
+                http_status=None if outcome == "cancelled" else 200,
+                rpc_error=rpc_error,
+                is_error=is_error,
+                error=text,
+                duration_ms=round((now - call.started) * 1000, 3),
+                output=output,
+            )
         if cut_args or cut_output:
             record["truncated"] = True
         return record
 
     def refusal(
-        self, ctx: ClientContext, method: str, server: str, name: str, *,
-        params: dict[str, Any], error: dict[str, object], when: float,
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        ctx: ClientContext,
+        method: str,
+        server: str,
+        name: str,
+        *,
+        params: dict[str, Any],
+        error: dict[str, object],
+        when: float,
+    ) -> dict[str, Any]:
         """A call answered without reaching a backend: unknown name, policy, rate limit, breaker."""
         code = error.get("code")
         outcome = REFUSAL_OUTCOMES.get(code, "refused") if isinstance(code, int) else "refused"

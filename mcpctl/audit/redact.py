@@ -13,9 +13,23 @@ ELLIPSIS: Final = "…"
 # name) whose values are never written. A key matches when it equals a name or ends with one, so
 # `github_token` and `db_password` match while `max_tokens` does not.
 DEFAULT_KEYS: Final = (
-    "authorization", "cookie", "token", "password", "passwd", "passphrase", "pwd", "secret", "secretkey",
-    "apikey", "privatekey", "accesskey", "credential", "credentials", "sessionid", "clientsecret",
-)  # fmt: skip
+    "authorization",
+    "cookie",
+    "token",
+    "password",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "secret",
+    "secretkey",
+    "apikey",
+    "privatekey",
+    "accesskey",
+    "credential",
+    "credentials",
+    "sessionid",
+    "clientsecret",
+)
 
 # Strings that look like credentials wherever they appear (arguments, outputs, error messages). Each
 # alternative starts with a literal character, which lets the regex engine skip ahead quickly; case

@@ -112,8 +112,7 @@ def _bookkeeping(record: dict[str, Any], seq: int | None, report: Report) -> int
         report.dropped += record["count"]
     elif kind == RECOVERED:
         cut = record.get("discarded_bytes")
-        report.notes.append(f"seq {seq}: {cut} byte(s) of a write cut short by a crash "
-                            "were discarded")  # fmt: skip
+        report.notes.append(f"seq {seq}: {cut} byte(s) of a write cut short by a crash were discarded")
     elif kind == PRUNED and isinstance(record.get("through_seq"), int):
         return int(record["through_seq"])
     return 0

@@ -88,10 +88,16 @@ def local_time(ts: Any) -> str:
 
 def plain_line(record: dict[str, Any]) -> str:
     """One line per record, for pipes, NO_COLOR and `grep`."""
-    return "  ".join((
-        str(record.get("ts")), f"{outcome_of(record):<12}", f"{duration_of(record):>9}",
-        f"{record.get('principal') or '-':<12}", target_of(record), detail_of(record),
-    )).rstrip()  # fmt: skip
+    return "  ".join(
+        (
+            str(record.get("ts")),
+            f"{outcome_of(record):<12}",
+            f"{duration_of(record):>9}",
+            f"{record.get('principal') or '-':<12}",
+            target_of(record),
+            detail_of(record),
+        )
+    ).rstrip()
 
 
 def styled_line(record: dict[str, Any]) -> RenderableType:
@@ -147,9 +153,14 @@ class LiveTable:
         for record in self._rows:
             outcome = outcome_of(record)
             style = STYLES.get(outcome, "cyan")
-            table.add_row(local_time(record.get("ts")), Text(outcome, style=style), duration_of(record),
-                          str(record.get("principal") or "-"), target_of(record),
-                          Text(detail_of(record), style="dim" if outcome == OK else style))  # fmt: skip
+            table.add_row(
+                local_time(record.get("ts")),
+                Text(outcome, style=style),
+                duration_of(record),
+                str(record.get("principal") or "-"),
+                target_of(record),
+                Text(detail_of(record), style="dim" if outcome == OK else style),
+            )
         elapsed = time.monotonic() - self.started
         footer = Text(
             f"following {self.source} · {self.calls} new record(s), {self.errors} not ok · {elapsed:.0f}s"

@@ -139,8 +139,11 @@ class AuditWriter:
         self._wake.set()
         done, _ = await asyncio.wait({self._task}, timeout=STOP_DEADLINE)
         if not done:
-            log.error("audit: the writer did not finish within %gs; %d record(s) not written",
-                      STOP_DEADLINE, len(self._pending))  # fmt: skip
+            log.error(
+                "audit: the writer did not finish within %gs; %d record(s) not written",
+                STOP_DEADLINE,
+                len(self._pending),
+            )
             self._task.cancel()
         self._closed = True
         try:
@@ -222,5 +225,8 @@ class AuditWriter:
         now = time.monotonic()
         if now - self._warned_at >= WARN_EVERY:
             self._warned_at = now
-            log.warning("audit: %d record(s) not written yet will be reported as dropped (queue full or disk "
-                        "refused)", self._drops.count)  # fmt: skip
+            log.warning(
+                "audit: %d record(s) not written yet will be reported as dropped (queue full or disk "
+                "refused)",
+                self._drops.count,
+            )

@@ -32,6 +32,7 @@ class Reauthorizer(Protocol):
 
     async def unauthorized(self, status: int, challenge: str) -> bool: ...
 
+
 ACCEPT = "application/json, text/event-stream"
 # A legacy stream that ends before its response is resumed with GET + Last-Event-ID this often.
 MAX_RESUMES = 5
@@ -131,7 +132,11 @@ class HttpTransport:
             task.cancel()
         if self.session_id and self._client is not None and self._sse_endpoint is None:
             with contextlib.suppress(httpx.HTTPError, McpctlError):
-                await self._client.delete(self.url, headers=await self._headers({"mcp-session-id": self.session_id}), timeout=grace or 2.0)
+                await self._client.delete(
+                    self.url,
+                    headers=await self._headers({"mcp-session-id": self.session_id}),
+                    timeout=grace or 2.0,
+                )
         if self._own_client and self._client is not None:
             await self._client.aclose()
         self._sink.transport_closed("the connection was closed")
@@ -151,7 +156,9 @@ class HttpTransport:
             self._fail(msg, exc.jsonrpc_code, str(exc))
             return
         if not answered:
-            self._fail(msg, codes.BACKEND_UNAVAILABLE, f"{self.url} closed the response stream without answering")
+            self._fail(
+                msg, codes.BACKEND_UNAVAILABLE, f"{self.url} closed the response stream without answering"
+            )
 
     async def _exchange(self, msg: Message, *, retry_session: bool, retry_auth: bool = True) -> bool:
         """Send `msg`; True once its response reached the sink."""
@@ -161,11 +168,19 @@ class HttpTransport:
         modern = is_modern_request(msg)
         headers = self._request_headers(msg, modern)
         assert self._client is not None
-        request = self._client.build_request("POST", self.url, content=dumps(msg), headers=await self._headers(headers))
+        request = self._client.build_request(
+            "POST", self.url, content=dumps(msg), headers=await self._headers(headers)
+        )
         response = await self._client.send(request, stream=True)
         try:
             status = response.status_code
-            if status == 404 and self.session_id and not modern and retry_session and msg.get("method") != "initialize":
+            if (
+                status == 404
+                and self.session_id
+                and not modern
+                and retry_session
+                and msg.get("method") != "initialize"
+            ):
                 await response.aclose()
                 await self._reinitialize()
                 return await self._exchange(msg, retry_session=False)
@@ -226,12 +241,19 @@ class HttpTransport:
         decoder = SSEDecoder()
         answered = await self._consume(msg, response, decoder)
         resumes = 0
-        while not answered and decoder.last_event_id is not None and resumes < MAX_RESUMES and self.session_id:
+        while (
+            not answered and decoder.last_event_id is not None and resumes < MAX_RESUMES and self.session_id
+        ):
             resumes += 1
             if decoder.reconnect_ms:  # the server said how long to wait before coming back
                 await asyncio.sleep(min(decoder.reconnect_ms, MAX_RECONNECT_MS) / 1000)
-            headers = await self._headers({"accept": "text/event-stream", "mcp-session-id": self.session_id,
-                                           "last-event-id": decoder.last_event_id})  # fmt: skip
+            headers = await self._headers(
+                {
+                    "accept": "text/event-stream",
+                    "mcp-session-id": self.session_id,
+                    "last-event-id": decoder.last_event_id,
+                }
+            )
             assert self._client is not None
             async with self._client.stream("GET", self.url, headers=headers) as again:
                 if again.status_code != 200:
@@ -269,7 +291,9 @@ class HttpTransport:
         with contextlib.suppress(ParseError):
             reply = parse_message(body)
         error = reply.get("error") if reply else None
-        if isinstance(error, dict) and (not modern or error.get("code") in MODERN_ERROR_CODES or status != 404):
+        if isinstance(error, dict) and (
+            not modern or error.get("code") in MODERN_ERROR_CODES or status != 404
+        ):
             if reply is not None and reply.get("id") is None and "id" in msg:
                 reply = {**reply, "id": msg["id"]}
             if reply is not None and kind_of(reply) is Kind.RESPONSE:
@@ -286,9 +310,10 @@ class HttpTransport:
             stale = self.session_id
             assert self._client is not None
             response = await self._client.post(
-                self.url, content=dumps(self._initialize),
+                self.url,
+                content=dumps(self._initialize),
                 headers=await self._headers({"accept": ACCEPT, "content-type": "application/json"}),
-            )  # fmt: skip
+            )
             if response.status_code >= 400:
                 return
             self.session_id = response.headers.get("mcp-session-id") or stale
@@ -307,7 +332,9 @@ class HttpTransport:
             headers = await self._headers(self._request_headers(msg, is_modern_request(msg)))
             response = await self._client.post(self.url, content=dumps(msg), headers=headers)
             if response.status_code >= 400:
-                log.debug("%s: %s answered HTTP %d", self.url, msg.get("method", "response"), response.status_code)
+                log.debug(
+                    "%s: %s answered HTTP %d", self.url, msg.get("method", "response"), response.status_code
+                )
             elif msg.get("method") == "notifications/initialized" and self.session_id:
                 self._spawn(self._listen_legacy(), stream=True)
         except (httpx.HTTPError, McpctlError) as exc:
@@ -322,7 +349,9 @@ class HttpTransport:
                 headers["last-event-id"] = last_event
             try:
                 assert self._client is not None
-                async with self._client.stream("GET", self.url, headers=await self._headers(headers)) as response:
+                async with self._client.stream(
+                    "GET", self.url, headers=await self._headers(headers)
+                ) as response:
                     if response.status_code != 200:
                         return  # 405: this server offers no GET stream
                     decoder = SSEDecoder()
@@ -377,12 +406,17 @@ class HttpTransport:
                 self._sink.transport_closed("the server closed its SSE stream")
 
     async def _post_legacy_sse(self, msg: Message) -> None:
-        assert self._client is not None and self._sse_endpoint is not None
+        assert self._client is not None
+        assert self._sse_endpoint is not None
         response = await self._client.post(
-            self._sse_endpoint, content=dumps(msg), headers=await self._headers({"content-type": "application/json"})
+            self._sse_endpoint,
+            content=dumps(msg),
+            headers=await self._headers({"content-type": "application/json"}),
         )
         if response.status_code >= 400 and kind_of(msg) is Kind.REQUEST:
-            self._fail(msg, codes.INVALID_REQUEST, f"{self._sse_endpoint} answered HTTP {response.status_code}")
+            self._fail(
+                msg, codes.INVALID_REQUEST, f"{self._sse_endpoint} answered HTTP {response.status_code}"
+            )
 
     # -- helpers -------------------------------------------------------------------------------
 

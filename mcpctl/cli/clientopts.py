@@ -163,9 +163,12 @@ def answerer_of(
     else:
         elicitor = RefusingElicitor("stdin is not a terminal")
     return CliAnswerer(
-        target.endpoint.label, roots=list(roots or []) or [Path.cwd()], elicitor=elicitor, warn=console.warn,
+        target.endpoint.label,
+        roots=list(roots or []) or [Path.cwd()],
+        elicitor=elicitor,
+        warn=console.warn,
         sampling_command=sampling_command,
-    )  # fmt: skip
+    )
 
 
 class ConsoleTerminal:

@@ -54,8 +54,13 @@ def _tools(ctx: typer.Context) -> list[tuple[str, str]]:
 
     if dash_command(ctx):
         return []
-    target = target_of(ctx, ctx.params.get("url"), ctx.params.get("server"), ctx.params.get("config"),
-                       ctx.params.get("headers") or [])  # fmt: skip
+    target = target_of(
+        ctx,
+        ctx.params.get("url"),
+        ctx.params.get("server"),
+        ctx.params.get("config"),
+        ctx.params.get("headers") or [],
+    )
     if target.host is None and not ctx.params.get("url"):
         return []  # a configured server without a host would have to be started: too slow for TAB
 

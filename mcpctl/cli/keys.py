@@ -59,8 +59,10 @@ def create(
     else:
         console.data(key)
     console.success(f"created API key {name!r} (id {record.id}); it is shown only this once")
-    console.info(f"  saved in {store.description} for local mcpctl commands; give it to clients as "
-                 "`Authorization: Bearer <key>` or `X-API-Key: <key>`")  # fmt: skip
+    console.info(
+        f"  saved in {store.description} for local mcpctl commands; give it to clients as "
+        "`Authorization: Bearer <key>` or `X-API-Key: <key>`"
+    )
 
 
 @keys_app.command("list")
@@ -89,10 +91,17 @@ def list_(
         return
     header = ("NAME", "ID", "TOOLS", "CREATED", "LAST USED", "EXPIRES", "STATUS")
     table = [
-        (r["name"], r["id"], ",".join(r["tools"]) or "*", _when(r["created"]), _when(r["lastUsed"], "never"),
-         _when(r["ends"], "never"), r["status"])
+        (
+            r["name"],
+            r["id"],
+            ",".join(r["tools"]) or "*",
+            _when(r["created"]),
+            _when(r["lastUsed"], "never"),
+            _when(r["ends"], "never"),
+            r["status"],
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
     widths = [max(len(str(row[i])) for row in (header, *table)) for i in range(len(header))]
     for row in (header, *table):
         console.data(

@@ -26,8 +26,12 @@ _HELP = {
 
 def register(app: typer.Typer) -> None:
     commands: dict[str, Callable[..., None]] = {
-        "tools": tools, "prompts": prompts, "prompt": prompt, "resources": resources, "read": read,
-    }  # fmt: skip
+        "tools": tools,
+        "prompts": prompts,
+        "prompt": prompt,
+        "resources": resources,
+        "read": read,
+    }
     for name, function in commands.items():
         app.command(
             name,
@@ -89,8 +93,13 @@ def prompts(
     if not shown:
         console.info(f"{target.endpoint.label} offers no prompts")
         return
-    _table(console, [(f"{name} {_argument_names(entry)}".strip(), _first_line(entry.get("description")))
-                     for name, entry in shown])  # fmt: skip
+    _table(
+        console,
+        [
+            (f"{name} {_argument_names(entry)}".strip(), _first_line(entry.get("description")))
+            for name, entry in shown
+        ],
+    )
 
 
 def prompt(

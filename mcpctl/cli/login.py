@@ -113,10 +113,16 @@ def login(
         vault, locks_dir(paths), console.info, read_line=sys.stdin.readline if interactive else None
     )
     request = LoginRequest(
-        url=url.strip(), scopes=split_scopes(scope), client_id=client_id, client_secret=client_secret,
-        client_metadata_url=client_metadata_url, open_browser=not no_browser,
-        accept_paste=interactive, port=port, timeout=timeout,
-    )  # fmt: skip
+        url=url.strip(),
+        scopes=split_scopes(scope),
+        client_id=client_id,
+        client_secret=client_secret,
+        client_metadata_url=client_metadata_url,
+        open_browser=not no_browser,
+        accept_paste=interactive,
+        port=port,
+        timeout=timeout,
+    )
     done = asyncio.run(sign_in.login(request))
     if as_json:
         console.json(_public(done.summary()))

@@ -334,9 +334,15 @@ def _filter(
     if unknown:
         raise UsageError(f"unknown outcome {unknown[0]!r}", hint=f"use one of: {', '.join(STYLES)}")
     return Filter(
-        since=start, until=end, servers=tuple(server or ()), tools=tuple(tool or ()),
-        principals=tuple(principal or ()), outcomes=outcomes, kinds=tuple(kind or ()), errors=errors,
-    )  # fmt: skip
+        since=start,
+        until=end,
+        servers=tuple(server or ()),
+        tools=tuple(tool or ()),
+        principals=tuple(principal or ()),
+        outcomes=outcomes,
+        kinds=tuple(kind or ()),
+        errors=errors,
+    )
 
 
 def _quiet_stdout() -> None:

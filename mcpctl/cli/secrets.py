@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from mcpctl.auth.secretbook import SecretBook
     from mcpctl.cli.console import Console
 
-secrets_app = typer.Typer(help="Secrets for server env and headers (${keyring:NAME}): set, list, delete.",
-                          no_args_is_help=True)  # fmt: skip
+secrets_app = typer.Typer(
+    help="Secrets for server env and headers (${keyring:NAME}): set, list, delete.", no_args_is_help=True
+)
 
 INSECURE_HELP = f"Use an UNENCRYPTED 0600 file instead of the OS keyring (also {envvars.TOKEN_STORE}=file)."
 

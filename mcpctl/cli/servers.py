@@ -78,11 +78,18 @@ def _configured(config: Path | None, paths: Any) -> list[dict[str, Any]]:
         return []
     cfg = load(path)
     return [
-        {"name": name, "state": "not running" if server.enabled else "disabled",
-         "transport": "stdio" if server.command else "http", "pid": None, "uptime": None, "restarts": 0,
-         "tools": None, "stderr": []}
+        {
+            "name": name,
+            "state": "not running" if server.enabled else "disabled",
+            "transport": "stdio" if server.command else "http",
+            "pid": None,
+            "uptime": None,
+            "restarts": 0,
+            "tools": None,
+            "stderr": [],
+        }
         for name, server in cfg.servers.items()
-    ]  # fmt: skip
+    ]
 
 
 def _show(console: Console, report: dict[str, Any]) -> None:
@@ -106,11 +113,15 @@ def _show(console: Console, report: dict[str, Any]) -> None:
         problem = server.get("lastError") or server.get("lastExit")
         notes = ([f"({problem})"] if problem else []) + tail
         table.add_row(
-            str(server.get("name", "?")), str(server.get("state", "?")), _dash(server.get("pid")),
-            _duration(server.get("uptime")), _dash(server.get("restarts")), _breaker(server.get("breaker")),
+            str(server.get("name", "?")),
+            str(server.get("state", "?")),
+            _dash(server.get("pid")),
+            _duration(server.get("uptime")),
+            _dash(server.get("restarts")),
+            _breaker(server.get("breaker")),
             _dash(server.get("tools")),
             "\n".join(notes),
-        )  # fmt: skip
+        )
     console.out.print(table)
     collisions = [c for c in report.get("collisions", []) if isinstance(c, str)]
     for collision in collisions:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from mcpctl import __version__
 from mcpctl.errors import UnavailableError
@@ -41,7 +41,9 @@ _LISTS = {
     "resources/templates/list": ("resourceTemplates", "resourceTemplates"),
 }
 # Removed in 2026-07-28: a stateless request for them is an unknown method.
-LEGACY_ONLY_METHODS = frozenset({"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"})
+LEGACY_ONLY_METHODS = frozenset(
+    {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
+)
 LIST_TTL_MS = 60_000  # modern list results: how long a client may cache (list_changed still arrives)
 
 
@@ -100,11 +102,15 @@ class Gateway(Fanout):
     async def refresh(self, upstream: Upstream, kinds: tuple[str, ...]) -> None:
         await upstream.refresh_lists(kinds)
         if self.upstreams.get(upstream.name) is upstream:
-            self.broadcast_list_changed(self.catalog.set_server(upstream.name, self._prefixes.get(upstream.name, upstream.name), upstream.lists))
+            self.broadcast_list_changed(
+                self.catalog.set_server(
+                    upstream.name, self._prefixes.get(upstream.name, upstream.name), upstream.lists
+                )
+            )
 
     # -- client messages -----------------------------------------------------------------------
 
-    async def handle(self, ctx: ClientContext, msg: Message) -> Reply:
+    async def handle(self, ctx: ClientContext, msg: Message) -> Reply:  # noqa: PLR0911 (a dispatcher)
         """One validated client message; never raises for anything a client can send."""
         kind = kind_of(msg)
         if kind is Kind.NOTIFICATION:
@@ -113,7 +119,11 @@ class Gateway(Fanout):
             return self.client_response(ctx, msg)
         method = msg["method"]
         if ctx.era is Era.MODERN and method in LEGACY_ONLY_METHODS:
-            return Immediate(error(msg["id"], codes.METHOD_NOT_FOUND, f"Method not found: {method} is not part of 2026-07-28"))
+            return Immediate(
+                error(
+                    msg["id"], codes.METHOD_NOT_FOUND, f"Method not found: {method} is not part of 2026-07-28"
+                )
+            )
         handler = self._handlers.get(method)
         if handler is not None:
             return await handler(self, ctx, msg)
@@ -123,7 +133,9 @@ class Gateway(Fanout):
             return await self._forward(ctx, msg, self.bridge, method, params_of(msg))
         return Immediate(error(msg["id"], codes.METHOD_NOT_FOUND, f"Method not found: {method}"))
 
-    def open_session(self, ctx: ClientContext, msg: Message, existing: LegacySession | None = None) -> Immediate:
+    def open_session(
+        self, ctx: ClientContext, msg: Message, existing: LegacySession | None = None
+    ) -> Immediate:
         """Answer `initialize`: a legacy session, in the version the client asked for if we speak it.
 
         The 2024-11-05 HTTP+SSE transport creates its session when the stream opens, before
@@ -133,7 +145,9 @@ class Gateway(Fanout):
         version = negotiate_legacy(params.get("protocolVersion"))
         capabilities = params.get("capabilities")
         client_info = params.get("clientInfo")
-        session = existing or LegacySession(id=new_session_id(), protocol_version=version, capabilities={}, client_info={})
+        session = existing or LegacySession(
+            id=new_session_id(), protocol_version=version, capabilities={}, client_info={}
+        )
         session.protocol_version = version
         session.capabilities = capabilities if isinstance(capabilities, dict) else {}
         session.client_info = client_info if isinstance(client_info, dict) else {}
@@ -204,7 +218,9 @@ class Gateway(Fanout):
     async def _set_level(self, ctx: ClientContext, msg: Message) -> Reply:
         level = params_of(msg).get("level")
         if level not in LOG_LEVELS:
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, f"level must be one of {', '.join(LOG_LEVELS)}"))
+            return Immediate(
+                error(msg["id"], codes.INVALID_PARAMS, f"level must be one of {', '.join(LOG_LEVELS)}")
+            )
         if ctx.session is not None:
             ctx.session.log_level = str(level)
         self.apply_log_level(str(level))
@@ -244,7 +260,9 @@ class Gateway(Fanout):
         params = params_of(msg)
         name = params.get("name")
         if not isinstance(name, str):
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, "tools/call needs params.name (a string)"))
+            return Immediate(
+                error(msg["id"], codes.INVALID_PARAMS, "tools/call needs params.name (a string)")
+            )
         route = self.catalog.route_tool(name)
         # A tool hidden from this caller is refused by `admit` (in _forward), which says why (FORBIDDEN).
         if route is None:
@@ -255,7 +273,9 @@ class Gateway(Fanout):
         params = params_of(msg)
         name = params.get("name")
         if not isinstance(name, str):
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, "prompts/get needs params.name (a string)"))
+            return Immediate(
+                error(msg["id"], codes.INVALID_PARAMS, "prompts/get needs params.name (a string)")
+            )
         route = self.catalog.route_prompt(name)
         if route is None:  # a hidden prompt: refused by `admit`, as for tools
             return self._refuse(ctx, msg, "", name, codes.INVALID_PARAMS, f"Unknown prompt: {name}")
@@ -265,19 +285,27 @@ class Gateway(Fanout):
         params = params_of(msg)
         uri = params.get("uri")
         if not isinstance(uri, str):
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, f"{msg['method']} needs params.uri (a string)"))
+            return Immediate(
+                error(msg["id"], codes.INVALID_PARAMS, f"{msg['method']} needs params.uri (a string)")
+            )
         server = self.bridge or self.catalog.route_resource(uri)
         if server is None:
-            return self._refuse(ctx, msg, "", uri, codes.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri})
+            return self._refuse(
+                ctx, msg, "", uri, codes.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri}
+            )
         return await self._forward(ctx, msg, server, uri, params)
 
     async def _subscribe(self, ctx: ClientContext, msg: Message) -> Reply:
         uri = params_of(msg).get("uri")
         if ctx.session is None or not isinstance(uri, str):
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, "resources/subscribe needs params.uri and a session"))
+            return Immediate(
+                error(msg["id"], codes.INVALID_PARAMS, "resources/subscribe needs params.uri and a session")
+            )
         server = self.bridge or self.catalog.route_resource(uri)
         if server is None:
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri}))
+            return Immediate(
+                error(msg["id"], codes.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri})
+            )
         if msg["method"] == "resources/subscribe":
             ctx.session.subscriptions.add(uri)
         else:
@@ -301,11 +329,15 @@ class Gateway(Fanout):
             if server is None:
                 return Immediate(error(msg["id"], codes.INVALID_PARAMS, f"Resource not found: {ref['uri']}"))
             return await self._forward(ctx, msg, server, ref["uri"], params)
-        return Immediate(error(msg["id"], codes.INVALID_PARAMS, "completion/complete needs a ref/prompt or ref/resource"))
+        return Immediate(
+            error(msg["id"], codes.INVALID_PARAMS, "completion/complete needs a ref/prompt or ref/resource")
+        )
 
     async def _listen(self, ctx: ClientContext, msg: Message) -> Reply:
         if ctx.era is not Era.MODERN:
-            return Immediate(error(msg["id"], codes.METHOD_NOT_FOUND, "subscriptions/listen is part of 2026-07-28"))
+            return Immediate(
+                error(msg["id"], codes.METHOD_NOT_FOUND, "subscriptions/listen is part of 2026-07-28")
+            )
         wanted = params_of(msg).get("notifications")
         wanted = wanted if isinstance(wanted, dict) else {}
         uris = wanted.get("resourceSubscriptions")
@@ -321,11 +353,14 @@ class Gateway(Fanout):
         ack = {
             "jsonrpc": "2.0",
             "method": "notifications/subscriptions/acknowledged",
-            "params": {"_meta": {META_SUBSCRIPTION_ID: msg["id"]}, "notifications": listener.accepted_filter()},
+            "params": {
+                "_meta": {META_SUBSCRIPTION_ID: msg["id"]},
+                "notifications": listener.accepted_filter(),
+            },
         }
         return Listening(listener, ack)
 
-    _handlers: dict[str, Callable[[Gateway, ClientContext, Message], Awaitable[Reply]]] = {
+    _handlers: ClassVar[dict[str, Callable[[Gateway, ClientContext, Message], Awaitable[Reply]]]] = {
         "initialize": _initialize,
         "ping": _ping,
         "logging/setLevel": _set_level,
@@ -353,7 +388,9 @@ class Gateway(Fanout):
         call = Call(ctx, msg["id"], msg["method"], server, name, token, params_of(msg))
         try:
             upstream = await self._upstream_for(server, ctx.session.id if ctx.session else None)
-            upstream.forward(call, request_for_backend(msg, ctx, upstream.era, upstream.protocol_version, params))
+            upstream.forward(
+                call, request_for_backend(msg, ctx, upstream.era, upstream.protocol_version, params)
+            )
         except UnavailableError as exc:
             failure = error(msg["id"], exc.jsonrpc_code, exc.message)
             self.hooks.finished(call, failure, "unavailable")
@@ -384,7 +421,11 @@ class Gateway(Fanout):
                     idled = idle_deadline < deadline
                     limit = f"{idle:g}s without progress" if idled else f"{total:g}s in total"
                     self.cancel(call, "timed out")
-                    final = error(call.client_id, codes.BACKEND_TIMEOUT, f"server {call.server!r} did not answer within {limit}")
+                    final = error(
+                        call.client_id,
+                        codes.BACKEND_TIMEOUT,
+                        f"server {call.server!r} did not answer within {limit}",
+                    )
                     outcome = "timeout"
                     yield final, True
                     return
@@ -397,7 +438,11 @@ class Gateway(Fanout):
                         idle_deadline = time.monotonic() + idle  # the call went back to the backend
                         continue
                     except (RelayFailed, UnavailableError) as exc:
-                        err = exc.error if isinstance(exc, RelayFailed) else {"code": exc.jsonrpc_code, "message": exc.message}
+                        err = (
+                            exc.error
+                            if isinstance(exc, RelayFailed)
+                            else {"code": exc.jsonrpc_code, "message": exc.message}
+                        )
                         msg = {"jsonrpc": "2.0", "id": call.backend_id, "error": err}
                 if done:
                     final = response_for_client(call, msg)

@@ -50,9 +50,10 @@ class LimitsCollector:
         yield opened
         yield refused
         limits = CounterMetricFamily(
-            "mcp_limit_refusals", "Calls (level=call) or HTTP requests (level=http) refused by a rate limit",
+            "mcp_limit_refusals",
+            "Calls (level=call) or HTTP requests (level=http) refused by a rate limit",
             labels=["scope", "level"],
-        )  # fmt: skip
+        )
         for scope, level in _SERIES:
             limits.add_metric([scope, level], self._stats.refusals[scope, level])
         yield limits

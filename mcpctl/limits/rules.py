@@ -97,12 +97,14 @@ class RuleSet:
         key = (principal, method, server, name)
         found = self._memo.get(key)
         if found is None:
-            found = Matches.of([
-                Match.of(rule, subject)
-                for rule in self._call
-                if (subject := _subject(rule.rule.scope, principal, method, server, name)) is not None
-                and (rule.rule.scope == "global" or rule.applies_to(subject))
-            ])  # fmt: skip
+            found = Matches.of(
+                [
+                    Match.of(rule, subject)
+                    for rule in self._call
+                    if (subject := _subject(rule.rule.scope, principal, method, server, name)) is not None
+                    and (rule.rule.scope == "global" or rule.applies_to(subject))
+                ]
+            )
             self._remember(key, found)
         return found
 
@@ -110,11 +112,13 @@ class RuleSet:
         key = (principal,)
         found = self._memo.get(key)
         if found is None:
-            found = Matches.of([
-                Match.of(rule, EVERYONE if rule.rule.scope == "global" else principal)
-                for rule in self._http
-                if rule.rule.scope == "global" or rule.applies_to(principal)
-            ])  # fmt: skip
+            found = Matches.of(
+                [
+                    Match.of(rule, EVERYONE if rule.rule.scope == "global" else principal)
+                    for rule in self._http
+                    if rule.rule.scope == "global" or rule.applies_to(principal)
+                ]
+            )
             self._remember(key, found)
         return found
 

@@ -45,5 +45,10 @@ class MetricsLayer:
                 break
         encode, content_type = choose_encoder(accept)
         body = encode(self._registry)
-        await send_bytes(send, 200, body if scope["method"] == "GET" else b"", content_type.encode(),
-                         [(b"cache-control", b"no-store")])  # fmt: skip
+        await send_bytes(
+            send,
+            200,
+            body if scope["method"] == "GET" else b"",
+            content_type.encode(),
+            [(b"cache-control", b"no-store")],
+        )

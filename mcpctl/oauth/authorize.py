@@ -46,9 +46,17 @@ def authorization_url(endpoint: str, pending: PendingAuthorization) -> str:
 
 
 _OURS = frozenset(
-    {"response_type", "client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method",
-     "resource", "scope"}
-)  # fmt: skip
+    {
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+        "resource",
+        "scope",
+    }
+)
 
 
 def accept_callback(params: Mapping[str, Sequence[str]], pending: PendingAuthorization) -> str:

@@ -155,16 +155,20 @@ class OAuthBearer:
         granted = set(login.tokens.scopes)
         asked = union(without_offline_access(login.requested_scopes), wanted)
         if wanted and set(wanted) <= granted:
-            raise self._refuse(OAuthError(
-                f"{self.url} refuses the request for lack of scopes {' '.join(wanted)}, which the token "
-                "already has; signing in again would not help"
-            ))  # fmt: skip
+            raise self._refuse(
+                OAuthError(
+                    f"{self.url} refuses the request for lack of scopes {' '.join(wanted)}, which the token "
+                    "already has; signing in again would not help"
+                )
+            )
         sign_in = self._sign_in
         if sign_in is None or self._step_ups >= MAX_STEP_UPS or not await sign_in.browser.available():
-            raise self._refuse(OAuthError(
-                f"{self.url} needs more permissions (scopes: {' '.join(wanted) or 'unnamed'})",
-                hint=login_hint(self.url, asked),
-            ))  # fmt: skip
+            raise self._refuse(
+                OAuthError(
+                    f"{self.url} needs more permissions (scopes: {' '.join(wanted) or 'unnamed'})",
+                    hint=login_hint(self.url, asked),
+                )
+            )
         self._step_ups += 1
         seen = self._generation
         async with self._lock:

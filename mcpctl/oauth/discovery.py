@@ -83,8 +83,11 @@ async def discover(http: httpx.AsyncClient, url: str, *, challenge: str | None =
 async def _probe(http: httpx.AsyncClient, url: str) -> str | None:
     """POST without credentials; the 401's WWW-Authenticate (or None when the server let it through)."""
     body = probe_request()
-    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
-               **standard_headers(body)}  # fmt: skip
+    headers = {
+        "accept": "application/json, text/event-stream",
+        "content-type": "application/json",
+        **standard_headers(body),
+    }
     try:
         response = await http.post(url, content=json.dumps(body), headers=headers)
     except httpx.HTTPError as exc:

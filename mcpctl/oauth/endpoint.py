@@ -36,13 +36,15 @@ async def exchange_code(
 ) -> Tokens:
     """The authorization code (+ PKCE verifier, + resource) for tokens."""
     headers, form = client_authentication(client)
-    form.update({
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": pending.redirect_uri,
-        "code_verifier": pending.pkce.verifier,
-        "resource": pending.resource,
-    })  # fmt: skip
+    form.update(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": pending.redirect_uri,
+            "code_verifier": pending.pkce.verifier,
+            "resource": pending.resource,
+        }
+    )
     try:
         response = await http.post(token_endpoint, data=form, headers={**FORM, **headers})
     except httpx.HTTPError as exc:
@@ -50,9 +52,12 @@ async def exchange_code(
             f"cannot reach the token endpoint {token_endpoint}: {_reason(exc)}"
         ) from exc
     return parse_token_response(
-        response.status_code, response.content, now=now, requested_scopes=pending.scopes,
+        response.status_code,
+        response.content,
+        now=now,
+        requested_scopes=pending.scopes,
         secrets=(code, pending.pkce.verifier, client.client_secret),
-    )  # fmt: skip
+    )
 
 
 async def refresh(
@@ -89,9 +94,13 @@ async def refresh(
             continue
         try:
             return parse_token_response(
-                response.status_code, response.content, now=now(), requested_scopes=old.scopes,
-                previous=old, secrets=secrets,
-            )  # fmt: skip
+                response.status_code,
+                response.content,
+                now=now(),
+                requested_scopes=old.scopes,
+                previous=old,
+                secrets=secrets,
+            )
         except TokenEndpointError as exc:
             if exc.error in PERMANENT_REFRESH_ERRORS:
                 problem = (

@@ -103,10 +103,15 @@ class SignIn:
             async with CallbackListener(request.port) as listener:
                 client = await self._client(http, server, request, listener.redirect_uri)
                 pending = PendingAuthorization(
-                    issuer=server.issuer, iss_parameter_supported=server.iss_parameter_supported,
-                    client_id=client.client_id, redirect_uri=listener.redirect_uri, resource=found.resource,
-                    scopes=requested, pkce=new_pkce(), state=new_state(),
-                )  # fmt: skip
+                    issuer=server.issuer,
+                    iss_parameter_supported=server.iss_parameter_supported,
+                    client_id=client.client_id,
+                    redirect_uri=listener.redirect_uri,
+                    resource=found.resource,
+                    scopes=requested,
+                    pkce=new_pkce(),
+                    state=new_state(),
+                )
                 listener.accepts = lambda params: _belongs(params, pending)
                 await self._send_person(
                     authorization_url(server.authorization_endpoint, pending), request, listener
@@ -115,10 +120,15 @@ class SignIn:
             code = accept_callback(params, pending)
             tokens = await self._exchange(http, server, client, pending, code)
             login = Login(
-                url=found.url, resource=found.resource, issuer=server.issuer,
-                token_endpoint=server.token_endpoint, client=client, tokens=tokens,
-                requested_scopes=requested, revocation_endpoint=server.revocation_endpoint,
-            )  # fmt: skip
+                url=found.url,
+                resource=found.resource,
+                issuer=server.issuer,
+                token_endpoint=server.token_endpoint,
+                client=client,
+                tokens=tokens,
+                requested_scopes=requested,
+                revocation_endpoint=server.revocation_endpoint,
+            )
             await self.vault.save(login)
             return login
 
@@ -214,9 +224,13 @@ class SignIn:
                 self.notify(f"that is not the address the browser ended up at ({listener.redirect_uri}?...)")
 
     async def _exchange(
-        self, http: httpx.AsyncClient, server: AuthServer, client: ClientRegistration,
-        pending: PendingAuthorization, code: str,
-    ) -> Tokens:  # fmt: skip
+        self,
+        http: httpx.AsyncClient,
+        server: AuthServer,
+        client: ClientRegistration,
+        pending: PendingAuthorization,
+        code: str,
+    ) -> Tokens:
         try:
             return await exchange_code(
                 http,

@@ -81,8 +81,10 @@ class Vault:
             logins[login.url] = login.summary()
             if previous is not None:
                 old_user = token_user(str(previous.get("issuer")), str(previous.get("resource")))
-                still_used = any(token_user(str(e.get("issuer")), str(e.get("resource"))) == old_user
-                                 for e in logins.values())  # fmt: skip
+                still_used = any(
+                    token_user(str(e.get("issuer")), str(e.get("resource"))) == old_user
+                    for e in logins.values()
+                )
                 if old_user != login.user and not still_used:
                     store.delete(old_user)  # the server moved to another authorization server
 

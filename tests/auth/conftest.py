@@ -28,9 +28,15 @@ class Cli:
         self, *args: str, stdin: str | None = None, check: bool = True, **env: str
     ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
-            mcpctl_command(*args), check=False, input=stdin or "", capture_output=True, text=True,
-            env={**self.env, **env}, cwd=ROOT, timeout=60,
-        )  # fmt: skip
+            mcpctl_command(*args),
+            check=False,
+            input=stdin or "",
+            capture_output=True,
+            text=True,
+            env={**self.env, **env},
+            cwd=ROOT,
+            timeout=60,
+        )
         if check and done.returncode != 0:
             raise AssertionError(
                 f"mcpctl {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"

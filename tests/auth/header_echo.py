@@ -28,8 +28,11 @@ def _answer(msg: dict[str, Any]) -> dict[str, Any] | None:
     if req_id is None:
         return None  # a notification
     if method == "initialize":
-        result: dict[str, Any] = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
-                                  "serverInfo": {"name": "header-echo", "version": "1"}}  # fmt: skip
+        result: dict[str, Any] = {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {"tools": {}},
+            "serverInfo": {"name": "header-echo", "version": "1"},
+        }
     elif method == "tools/list":
         result = {"tools": [{"name": "whoami", "inputSchema": {"type": "object"}}]}
     elif method == "tools/call":

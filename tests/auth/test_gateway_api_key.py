@@ -34,8 +34,11 @@ def test_requests_without_a_valid_key_get_401_with_a_challenge(cli: Cli) -> None
         assert challenge == f'Bearer resource_metadata="{host.base_url}{RESOURCE_METADATA}"'
 
         unknown = "mcpk_" + key[5:17] + "_" + "a" * 52  # the right id, the wrong secret
-        for credential, reason in [(unknown, "unknown API key"), ("mcpk_nonsense", "malformed API key"),
-                                   ("not-a-key", "not an API key")]:  # fmt: skip
+        for credential, reason in [
+            (unknown, "unknown API key"),
+            ("mcpk_nonsense", "malformed API key"),
+            ("not-a-key", "not an API key"),
+        ]:
             refused = ping(host.url, bearer(credential))
             assert refused.status_code == 401, credential
             assert refused.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
@@ -180,8 +183,14 @@ def test_last_used_is_recorded_in_batches_and_listed(cli: Cli) -> None:
 
 def test_auth_allows_a_network_bind_and_none_is_said_loudly(cli: Cli) -> None:
     write_config(cli.home)
-    refused = subprocess.run(mcpctl_command("serve", "--host", "0.0.0.0", "--port", "0"), env=cli.env,
-                             capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+    refused = subprocess.run(
+        mcpctl_command("serve", "--host", "0.0.0.0", "--port", "0"),
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert refused.returncode == 2
     assert "without authentication" in refused.stderr
     key = cli.create_key("remote")
@@ -200,8 +209,14 @@ def test_auth_from_the_config_file(cli: Cli) -> None:
     write_config(cli.home, auth={"mode": "api-key"})
     with serving(cli) as host:
         assert ping(host.url).status_code == 401
-    done = subprocess.run(mcpctl_command("serve", "--auth", "oauth", "--port", "0"), env=cli.env,
-                          capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+    done = subprocess.run(
+        mcpctl_command("serve", "--auth", "oauth", "--port", "0"),
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert done.returncode == 2
     assert "needs the issuer" in done.stderr
     assert ACCEPT

@@ -167,9 +167,13 @@ def test_secret_typed_at_a_hidden_prompt(cli: Cli) -> None:
 
     value = "typed-but-never-echoed-42"
     child = pexpect.spawn(
-        sys.executable, ["-m", "mcpctl", "secrets", "set", "typed"], env=cli.env, cwd=str(ROOT), timeout=30,
+        sys.executable,
+        ["-m", "mcpctl", "secrets", "set", "typed"],
+        env=cli.env,
+        cwd=str(ROOT),
+        timeout=30,
         encoding="utf-8",
-    )  # fmt: skip
+    )
     child.expect("value for typed")
     child.sendline(value)
     child.expect(pexpect.EOF)

@@ -137,14 +137,19 @@ def main() -> None:
                 r = measure(on, Path(tmp), args.seconds, args.connections)
                 best[on] = max(best[on], r.rate)
                 cpu[on].append(r.cpu_us)
-                print(f"round {round_} audit {'on ' if on else 'off'}: {r.rate:9.1f} calls/s  "
-                      f"{r.cpu_us:6.1f} us CPU/call  p50 {r.p50}  {r.note}", flush=True)  # fmt: skip
+                print(
+                    f"round {round_} audit {'on ' if on else 'off'}: {r.rate:9.1f} calls/s  "
+                    f"{r.cpu_us:6.1f} us CPU/call  p50 {r.p50}  {r.note}",
+                    flush=True,
+                )
     ratio = best[True] / best[False]
     off_cpu, on_cpu = statistics.median(cpu[False]), statistics.median(cpu[True])
     verdict = "ok" if ratio >= TARGET else f"BELOW the {TARGET} target"
     print(f"audit on/off: {best[True]:.1f} / {best[False]:.1f} calls/s = {ratio:.3f} ({verdict})")
-    print(f"gateway CPU per call, off/on (medians): {off_cpu:.1f} / {on_cpu:.1f} us = {off_cpu / on_cpu:.3f} "
-          "(the throughput ratio that CPU cost allows)")  # fmt: skip
+    print(
+        f"gateway CPU per call, off/on (medians): {off_cpu:.1f} / {on_cpu:.1f} us = {off_cpu / on_cpu:.3f} "
+        "(the throughput ratio that CPU cost allows)"
+    )
     sys.exit(0 if ratio >= TARGET else 1)
 
 

@@ -75,8 +75,12 @@ def credential(mode: str, home: Path, host: HostProcess | None, oauth: OAuthServ
 
 def lua_script(url: str, auth: dict[str, str]) -> str:
     body = ModernClient(url).body("tools/call", {"name": "echo__echo", "arguments": {"message": "hello"}})
-    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
-               **standard_headers(body), **auth}  # fmt: skip
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        **standard_headers(body),
+        **auth,
+    }
     lines = [
         'wrk.method = "POST"',
         f"wrk.body = [[{httpx.Request('POST', url, json=body).content.decode()}]]",
@@ -184,16 +188,32 @@ def layer_costs(work: Path, oauth: OAuthServer) -> dict[str, float]:
     async def run() -> dict[str, float]:
         jwks = JwksCache(oauth.issuer, None)
         await jwks.start()
-        layer = AuthLayer(downstream, resource=resource, policy=Policy([]), audit=NullRecorder(),
-                          max_body=1 << 20, keys=KeyVerifier(keys.path),
-                          tokens=TokenValidator(config, oauth.issuer, jwks))  # fmt: skip
+        layer = AuthLayer(
+            downstream,
+            resource=resource,
+            policy=Policy([]),
+            audit=NullRecorder(),
+            max_body=1 << 20,
+            keys=KeyVerifier(keys.path),
+            tokens=TokenValidator(config, oauth.issuer, jwks),
+        )
         costs = {}
         for mode, value in (("api-key", key), ("oauth", token)):
             authorization = f"Bearer {value}".encode()
-            headers = [(b"host", b"127.0.0.1:9"), (b"content-type", b"application/json"),
-                       (b"authorization", authorization), (b"mcp-method", b"tools/call")]  # fmt: skip
-            base = {"type": "http", "path": "/mcp", "method": "POST", "headers": headers,
-                    "client": ("127.0.0.1", 5), "server": ("127.0.0.1", 9)}  # fmt: skip
+            headers = [
+                (b"host", b"127.0.0.1:9"),
+                (b"content-type", b"application/json"),
+                (b"authorization", authorization),
+                (b"mcp-method", b"tools/call"),
+            ]
+            base = {
+                "type": "http",
+                "path": "/mcp",
+                "method": "POST",
+                "headers": headers,
+                "client": ("127.0.0.1", 5),
+                "server": ("127.0.0.1", 9),
+            }
             admitted.clear()
             await layer(dict(base), None, None)  # loads the keys / validates the token once
             assert admitted == [mode], admitted
@@ -241,9 +261,11 @@ def main() -> None:
         ratio = best[mode] / best["none"]
         worst = min(worst, ratio)
         verdict = "ok" if ratio >= TARGET else f"BELOW the {TARGET} target"
-        print(f"{mode}/none throughput (best rounds): {best[mode]:.1f} / {best['none']:.1f} calls/s = "
-              f"{ratio:.3f} ({verdict}); host CPU per call {cpu[mode]:.1f} / {cpu['none']:.1f} us = "
-              f"{cpu['none'] / cpu[mode]:.3f}")  # fmt: skip
+        print(
+            f"{mode}/none throughput (best rounds): {best[mode]:.1f} / {best['none']:.1f} calls/s = "
+            f"{ratio:.3f} ({verdict}); host CPU per call {cpu[mode]:.1f} / {cpu['none']:.1f} us = "
+            f"{cpu['none'] / cpu[mode]:.3f}"
+        )
     sys.exit(0 if worst >= TARGET else 1)
 
 

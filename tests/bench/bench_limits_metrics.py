@@ -169,8 +169,11 @@ def main() -> None:
             for on in (False, True) if round_ % 2 else (True, False):  # alternate: drift hits both
                 run = measure(on, Path(tmp), args.seconds, args.connections)
                 runs[on].append(run)
-                print(f"round {round_} {'on ' if on else 'off'}: {run.rate:9.1f} calls/s  p50 {run.p50:>8}  "
-                      f"host CPU {run.cpu_per_call:6.1f} us/call", flush=True)  # fmt: skip
+                print(
+                    f"round {round_} {'on ' if on else 'off'}: {run.rate:9.1f} calls/s  p50 {run.p50:>8}  "
+                    f"host CPU {run.cpu_per_call:6.1f} us/call",
+                    flush=True,
+                )
     best = {on: max(r.rate for r in runs[on]) for on in runs}
     cpu = {on: statistics.median(r.cpu_per_call for r in runs[on]) for on in runs}
     ratio = best[True] / best[False]
@@ -179,8 +182,10 @@ def main() -> None:
     print(f"throughput on/off (best rounds): {rates} = {ratio:.3f}, {verdict}")
     # CPU time per call barely moves when other work shares the machine, unlike throughput;
     # the host's loop is the bottleneck, so off/on CPU per call is the throughput ratio it allows.
-    print(f"host CPU per call on/off (median): {cpu[True]:.1f} / {cpu[False]:.1f} us = "
-          f"throughput ratio {cpu[False] / cpu[True]:.3f} when the host's core is the limit")  # fmt: skip
+    print(
+        f"host CPU per call on/off (median): {cpu[True]:.1f} / {cpu[False]:.1f} us = "
+        f"throughput ratio {cpu[False] / cpu[True]:.3f} when the host's core is the limit"
+    )
     sys.exit(0 if ratio >= TARGET else 1)
 
 

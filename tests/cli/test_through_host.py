@@ -85,7 +85,17 @@ def test_servers_shows_state_pid_uptime_restarts_and_tools(host: HostProcess, ho
     assert by_name["echo"]["state"] == "ready"
     assert by_name["echo"]["tools"] == 8
     table = host_mcpctl("servers").stdout.splitlines()
-    assert table[0].split() == ["SERVER", "STATE", "PID", "UPTIME", "RESTARTS", "BREAKER", "TOOLS", "LAST", "STDERR"]
+    assert table[0].split() == [
+        "SERVER",
+        "STATE",
+        "PID",
+        "UPTIME",
+        "RESTARTS",
+        "BREAKER",
+        "TOOLS",
+        "LAST",
+        "STDERR",
+    ]
     echo = next(line.split() for line in table if line.startswith("echo"))
     assert echo[:3] == ["echo", "ready", str(by_name["echo"]["pid"])]
 

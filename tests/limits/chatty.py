@@ -10,8 +10,11 @@ from mcpctl.demo import Context, JsonObject, Server, arg_parser, object_schema
 def main() -> None:
     server = Server.from_args(arg_parser(__doc__).parse_args(), name="chatty")
 
-    @server.tool("chatter", "Log at info every `every` seconds for `seconds`, then return.",
-                 object_schema({"seconds": "number", "every": "number"}))  # fmt: skip
+    @server.tool(
+        "chatter",
+        "Log at info every `every` seconds for `seconds`, then return.",
+        object_schema({"seconds": "number", "every": "number"}),
+    )
     async def chatter(ctx: Context, args: JsonObject) -> str:
         loop = asyncio.get_running_loop()
         end = loop.time() + float(args["seconds"])

@@ -30,9 +30,11 @@ def test_breaker_opens_on_timeouts_answers_fast_and_closes_after_recovery(home: 
     cancel_log = tmp_path / "cancelled.log"
     # open_for leaves room for the checks below (a CLI start included) on a busy machine
     slow = stdio_server(
-        fixture("slow.py"), call_timeout="1s", env={"FIXTURE_CANCEL_LOG": str(cancel_log)},
+        fixture("slow.py"),
+        call_timeout="1s",
+        env={"FIXTURE_CANCEL_LOG": str(cancel_log)},
         breaker={"failures": 2, "open_for": "5s"},
-    )  # fmt: skip
+    )
     host = serve_config(home, {"servers": {"slow": slow}})
     try:
         with ModernClient(host.url) as client:
@@ -50,8 +52,10 @@ def test_breaker_opens_on_timeouts_answers_fast_and_closes_after_recovery(home: 
                 assert "temporarily unavailable" in error["message"]
                 assert error["data"]["server"] == "slow"
                 assert 4 < error["data"]["retryAfter"] <= 5
-            print(f"\nrefused while open: median {statistics.median(latencies) * 1000:.1f} ms, "
-                  f"max {max(latencies) * 1000:.1f} ms (a failing call took >= 1000 ms)")  # fmt: skip
+            print(
+                f"\nrefused while open: median {statistics.median(latencies) * 1000:.1f} ms, "
+                f"max {max(latencies) * 1000:.1f} ms (a failing call took >= 1000 ms)"
+            )
             assert statistics.median(latencies) < 0.1
             assert max(latencies) < 0.5
 

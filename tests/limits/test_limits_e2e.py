@@ -39,12 +39,19 @@ def outcome(reply: dict[str, object]) -> str:
 def test_limits_refuse_exactly_what_exceeds_them(home: Path) -> None:
     config = {
         "servers": {"echo": stdio_server(fixture("echo.py"))},
-        "limits": {"rules": [
-            {"scope": "tool", "match": "echo__echo", "requests": 3, "per": "1h"},
-            {"scope": "server", "match": "echo", "requests": 5, "per": "1h"},
-            {"scope": "principal", "match": "nobody-*", "requests": 1, "per": "1h"},  # matches no one here
-        ]},
-    }  # fmt: skip
+        "limits": {
+            "rules": [
+                {"scope": "tool", "match": "echo__echo", "requests": 3, "per": "1h"},
+                {"scope": "server", "match": "echo", "requests": 5, "per": "1h"},
+                {
+                    "scope": "principal",
+                    "match": "nobody-*",
+                    "requests": 1,
+                    "per": "1h",
+                },  # matches no one here
+            ]
+        },
+    }
     host = serve_config(home, config)
     try:
         with ModernClient(host.url) as client:
@@ -79,8 +86,10 @@ def test_limits_refuse_exactly_what_exceeds_them(home: Path) -> None:
     # each refusal is in the audit trail once (the audit part records every refused call)
     refused = [r for r in audit_records(home) if r.get("outcome") == "rate_limited"]
     assert [(r["kind"], r["tool"]) for r in refused] == [
-        ("tools/call", "echo__echo"), ("tools/call", "echo__add"), ("prompts/get", "echo__greeting"),
-    ]  # fmt: skip
+        ("tools/call", "echo__echo"),
+        ("tools/call", "echo__add"),
+        ("prompts/get", "echo__greeting"),
+    ]
 
 
 def test_retry_after_tells_the_truth(home: Path) -> None:

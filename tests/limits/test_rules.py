@@ -26,8 +26,11 @@ def test_each_scope_picks_its_subject_and_every_matching_rule_applies() -> None:
         {"scope": "global", "requests": 10},
     )
     assert scopes(ruleset.for_call("alice", "tools/call", "echo", "echo__add")) == [
-        ("principal", "alice"), ("tool", "echo__add"), ("server", "echo"), ("global", "*"),
-    ]  # fmt: skip
+        ("principal", "alice"),
+        ("tool", "echo__add"),
+        ("server", "echo"),
+        ("global", "*"),
+    ]
 
 
 def test_globs_choose_who_a_rule_applies_to() -> None:
@@ -87,10 +90,17 @@ def test_a_refusal_says_which_limit_and_when_to_retry() -> None:
     error = refusal(match, 1199.9951)
     assert error["code"] == codes.RATE_LIMITED
     assert error["data"] == {
-        "limit": {"scope": "tool", "match": "echo__*", "subject": "echo__echo", "requests": 3, "per": 3600.0,
-                  "burst": 3, "level": "call"},
+        "limit": {
+            "scope": "tool",
+            "match": "echo__*",
+            "subject": "echo__echo",
+            "requests": 3,
+            "per": 3600.0,
+            "burst": 3,
+            "level": "call",
+        },
         "retryAfter": 1199.9951,
-    }  # fmt: skip
+    }
     assert error["message"] == "Rate limit exceeded: 3 calls per 1h for tool 'echo__echo'; retry in 1200s"
 
 

@@ -77,8 +77,11 @@ def test_log_messages_do_not_reset_the_idle_clock(home: Path) -> None:
     try:
         with ModernClient(host.url) as client:
             started = time.monotonic()
-            params = {"name": "chatty__chatter", "arguments": {"seconds": 10, "every": 0.05},
-                      "_meta": {"io.modelcontextprotocol/logLevel": "info"}}  # fmt: skip
+            params = {
+                "name": "chatty__chatter",
+                "arguments": {"seconds": 10, "every": 0.05},
+                "_meta": {"io.modelcontextprotocol/logLevel": "info"},
+            }
             messages = client.request("tools/call", params)
             elapsed = time.monotonic() - started
             logs = [m for m in messages if m.get("method") == "notifications/message"]

@@ -91,8 +91,10 @@ def test_metrics_count_calls_sessions_children_breakers_and_limits(home: Path) -
             assert value(samples, "mcp_audit_queue_depth") is not None
             assert value(samples, "mcp_audit_dropped_total") == 0
 
-        restart = httpx.post(host.base_url + "/admin/servers/echo/restart",
-                             headers={"authorization": f"Bearer {host.admin_token}"})  # fmt: skip
+        restart = httpx.post(
+            host.base_url + "/admin/servers/echo/restart",
+            headers={"authorization": f"Bearer {host.admin_token}"},
+        )
         assert restart.status_code == 202
 
         def restarted() -> bool:

@@ -12,10 +12,12 @@ from tests.support.waiting import wait_until
 
 
 def test_ready_is_503_while_a_required_server_is_down_and_tells_no_secrets(home: Path) -> None:
-    config = {"servers": {
-        "echo": stdio_server(fixture("echo.py")),
-        "broken": stdio_server(fixture("crashing.py", "--crash-at-start")),
-    }}  # fmt: skip
+    config = {
+        "servers": {
+            "echo": stdio_server(fixture("echo.py")),
+            "broken": stdio_server(fixture("crashing.py", "--crash-at-start")),
+        }
+    }
     host = serve_config(home, config, wait_ready=False)
     try:
 
@@ -47,10 +49,12 @@ def test_ready_is_503_while_a_required_server_is_down_and_tells_no_secrets(home:
 
 
 def test_an_optional_server_being_down_does_not_make_the_gateway_unready(home: Path) -> None:
-    config = {"servers": {
-        "echo": stdio_server(fixture("echo.py")),
-        "broken": stdio_server(fixture("crashing.py", "--crash-at-start"), required=False),
-    }}  # fmt: skip
+    config = {
+        "servers": {
+            "echo": stdio_server(fixture("echo.py")),
+            "broken": stdio_server(fixture("crashing.py", "--crash-at-start"), required=False),
+        }
+    }
     host = serve_config(home, config)
     try:
         ready = httpx.get(host.base_url + "/ready")

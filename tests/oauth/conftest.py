@@ -42,15 +42,26 @@ class Person:
         self, *args: str, stdin: str = "", timeout: float = 90, **env: str
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            mcpctl_command(*args), input=stdin, capture_output=True, text=True, check=False,
-            env={**self.env, **env}, cwd=ROOT, timeout=timeout,
-        )  # fmt: skip
+            mcpctl_command(*args),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**self.env, **env},
+            cwd=ROOT,
+            timeout=timeout,
+        )
 
     def start(self, *args: str, **env: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            mcpctl_command(*args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env={**self.env, **env}, cwd=ROOT,
-        )  # fmt: skip
+            mcpctl_command(*args),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**self.env, **env},
+            cwd=ROOT,
+        )
 
     def login(self, url: str, *args: str, action: str = "consent") -> subprocess.CompletedProcess[str]:
         return self.run("login", url, "--timeout", "60", *args, LOGIN_ACTION=action)
@@ -84,10 +95,12 @@ class Person:
 def person(home: Path, tmp_path: Path, secret_service: dict[str, str]) -> Person:  # noqa: F811
     env = keyring_env(base_env(home), secret_service)
     log = tmp_path / "browser.log"
-    env.update({
-        "BROWSER": f"{shlex.quote(str(NODE))} {shlex.quote(str(BROWSER_SCRIPT))} %s &",
-        "LOGIN_LOG": str(log),
-    })  # fmt: skip
+    env.update(
+        {
+            "BROWSER": f"{shlex.quote(str(NODE))} {shlex.quote(str(BROWSER_SCRIPT))} %s &",
+            "LOGIN_LOG": str(log),
+        }
+    )
     return Person(home, env, log)
 
 

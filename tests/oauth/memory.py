@@ -40,10 +40,14 @@ class MemoryStore:
 
 def login(now: float, *, access: str = "at-0", refresh: str | None = "rt-0", ttl: float = 3600) -> Login:
     return Login(
-        url=URL, resource=URL, issuer=ISSUER, token_endpoint=TOKEN_ENDPOINT,
+        url=URL,
+        resource=URL,
+        issuer=ISSUER,
+        token_endpoint=TOKEN_ENDPOINT,
         client=ClientRegistration(ISSUER, "cid", "dynamic"),
-        tokens=Tokens(access, "Bearer", refresh, ("mcp",), now + ttl, now), requested_scopes=("mcp",),
-    )  # fmt: skip
+        tokens=Tokens(access, "Bearer", refresh, ("mcp",), now + ttl, now),
+        requested_scopes=("mcp",),
+    )
 
 
 def vault(tmp_path: Path, store: MemoryStore) -> Vault:

@@ -15,10 +15,15 @@ ISSUER = "https://auth.example.com"
 
 def pending(*, iss_supported: bool = True, scopes: tuple[str, ...] = ("a", "b")) -> PendingAuthorization:
     return PendingAuthorization(
-        issuer=ISSUER, iss_parameter_supported=iss_supported, client_id="cid",
-        redirect_uri="http://127.0.0.1:5555/callback", resource="https://mcp.example.com/mcp",
-        scopes=scopes, pkce=new_pkce(), state=new_state(),
-    )  # fmt: skip
+        issuer=ISSUER,
+        iss_parameter_supported=iss_supported,
+        client_id="cid",
+        redirect_uri="http://127.0.0.1:5555/callback",
+        resource="https://mcp.example.com/mcp",
+        scopes=scopes,
+        pkce=new_pkce(),
+        state=new_state(),
+    )
 
 
 def test_pkce_is_s256_of_a_long_random_verifier() -> None:

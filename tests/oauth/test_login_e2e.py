@@ -60,8 +60,11 @@ def test_first_login_then_calls_with_the_stored_token(
 
     [login] = person.logins()
     assert (login["url"], login["issuer"], login["scopes"], login["refreshable"]) == (
-        protected.url, oauth_server.issuer, ["mcp:tools"], True,
-    )  # fmt: skip
+        protected.url,
+        oauth_server.issuer,
+        ["mcp:tools"],
+        True,
+    )
     # tokens live in the keyring only: not in the index, the output, or any file mcpctl wrote
     everything = "".join(p.read_text(errors="replace") for p in person.home.rglob("*") if p.is_file())
     for secret in (tokens["access_token"], tokens["refresh_token"]):
@@ -159,9 +162,16 @@ class _NoS256(BaseHTTPRequestHandler):
         if self.path == "/prm":
             self._send(200, {"resource": f"{base}/mcp", "authorization_servers": [base]})
         elif self.path == "/.well-known/oauth-authorization-server":
-            self._send(200, {"issuer": base, "authorization_endpoint": f"{base}/authorize",
-                             "token_endpoint": f"{base}/token", "registration_endpoint": f"{base}/register",
-                             "code_challenge_methods_supported": ["plain"]})  # fmt: skip
+            self._send(
+                200,
+                {
+                    "issuer": base,
+                    "authorization_endpoint": f"{base}/authorize",
+                    "token_endpoint": f"{base}/token",
+                    "registration_endpoint": f"{base}/register",
+                    "code_challenge_methods_supported": ["plain"],
+                },
+            )
         else:
             self._send(404, {})
 

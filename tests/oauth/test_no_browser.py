@@ -15,8 +15,13 @@ ADDRESS = re.compile(r"Open this address in a browser to sign in:\s+(http://\S+)
 
 def browse(person: Person, url: str, action: str = "consent") -> None:
     """The person's browser, started by hand on the printed address."""
-    subprocess.run([str(NODE), str(BROWSER_SCRIPT), url], env={**person.env, "LOGIN_ACTION": action},
-                   check=True, timeout=60, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [str(NODE), str(BROWSER_SCRIPT), url],
+        env={**person.env, "LOGIN_ACTION": action},
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
 
 
 def test_the_printed_address_works_when_opened_by_hand(person: Person, protected: HostProcess) -> None:
@@ -38,8 +43,9 @@ def test_on_a_terminal_the_address_the_browser_ended_at_can_be_pasted(
     person: Person, protected: HostProcess
 ) -> None:
     command = mcpctl_command("login", protected.url, "--no-browser", "--timeout", "60")
-    child = pexpect.spawn(command[0], command[1:], env=person.env, encoding="utf-8", timeout=60,
-                          dimensions=(40, 400))  # fmt: skip
+    child = pexpect.spawn(
+        command[0], command[1:], env=person.env, encoding="utf-8", timeout=60, dimensions=(40, 400)
+    )
     try:
         child.expect(ADDRESS)
         address = child.match.group(1)

@@ -31,9 +31,13 @@ def test_a_refresh_sends_the_refresh_token_and_the_resource() -> None:
     endpoint = TokenEndpoint([granted("at-1", "rt-1", expires_in=60)])
     tokens, pauses = run(endpoint)
     assert endpoint.forms == [
-        {"client_id": "cid", "grant_type": "refresh_token", "refresh_token": "rt-0",
-         "resource": "https://mcp.example.com/mcp"}
-    ]  # fmt: skip
+        {
+            "client_id": "cid",
+            "grant_type": "refresh_token",
+            "refresh_token": "rt-0",
+            "resource": "https://mcp.example.com/mcp",
+        }
+    ]
     assert (tokens.access_token, tokens.refresh_token, tokens.expires_at) == ("at-1", "rt-1", NOW + 65)  # type: ignore[attr-defined]
     assert pauses == []
 

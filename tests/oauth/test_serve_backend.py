@@ -27,8 +27,9 @@ def test_a_remote_oauth_server_comes_up_after_login_and_stays_up_across_expiry(
         try:
             missing = wait_until(
                 lambda: str(server_status(host, "remote").get("lastError") or "") or None,
-                20, message="the remote server to report its missing login",
-            )  # fmt: skip
+                20,
+                message="the remote server to report its missing login",
+            )
             assert f"run `mcpctl login {remote.url}`" in missing
 
             assert person.login(remote.url).returncode == 0

@@ -31,9 +31,11 @@ def body(**fields: object) -> bytes:
 
 def test_expiry_is_absolute_and_granted_scopes_are_kept() -> None:
     tokens = parse_token_response(
-        200, body(access_token="at", token_type="bearer", expires_in=3600, refresh_token="rt", scope="a b"),
-        now=NOW, requested_scopes=("a", "b", "c"),
-    )  # fmt: skip
+        200,
+        body(access_token="at", token_type="bearer", expires_in=3600, refresh_token="rt", scope="a b"),
+        now=NOW,
+        requested_scopes=("a", "b", "c"),
+    )
     assert (tokens.access_token, tokens.refresh_token, tokens.scopes) == ("at", "rt", ("a", "b"))
     assert (tokens.expires_at, tokens.obtained_at) == (NOW + 3600, NOW)
     assert "at" not in repr(tokens).replace("obtained_at", "").replace("expires_at", "")
@@ -59,9 +61,12 @@ def test_missing_fields_fall_back_as_rfc_6749_says() -> None:
 def test_errors_carry_the_oauth_code_and_never_the_secrets_sent() -> None:
     with pytest.raises(TokenEndpointError) as raised:
         parse_token_response(
-            400, body(error="invalid_grant", error_description="grant rt-secret-1 is gone"),
-            now=NOW, requested_scopes=(), secrets=("rt-secret-1",),
-        )  # fmt: skip
+            400,
+            body(error="invalid_grant", error_description="grant rt-secret-1 is gone"),
+            now=NOW,
+            requested_scopes=(),
+            secrets=("rt-secret-1",),
+        )
     assert raised.value.error == "invalid_grant"
     assert "rt-secret-1" not in str(raised.value)
     assert "[redacted]" in str(raised.value)

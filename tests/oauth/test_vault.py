@@ -29,8 +29,11 @@ def test_the_index_lists_logins_without_secrets(tmp_path: Path) -> None:
     entry = find_entry(index, "HTTPS://MCP.example.com/mcp")
     assert entry is not None
     assert (entry["issuer"], entry["scopes"], entry["refreshable"], entry["expiresAt"]) == (
-        ISSUER, ["mcp"], True, NOW + 3600,
-    )  # fmt: skip
+        ISSUER,
+        ["mcp"],
+        True,
+        NOW + 3600,
+    )
     loaded = asyncio.run(vault(tmp_path, store).load(URL))
     assert loaded == item
 
