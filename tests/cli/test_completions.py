@@ -104,8 +104,10 @@ def test_the_bash_script_completes_in_a_real_bash(host: HostProcess, tmp_path: P
 def test_install_completion_writes_the_same_script_for_the_user_s_shell(tmp_path: Path, home: Path) -> None:
     user = tmp_path / "user"
     user.mkdir()
+    # typer finds the user's shell from the process tree: run it from bash, as a user would
+    # (`; exit $?` keeps bash from exec-ing mcpctl in its place).
     done = subprocess.run(
-        [str(MCPCTL), "--install-completion"],
+        ["/bin/bash", "--norc", "--noprofile", "-c", f"'{MCPCTL}' --install-completion; exit $?"],
         env={**base_env(home), "HOME": str(user), "SHELL": "/bin/bash"},
         capture_output=True,
         text=True,
