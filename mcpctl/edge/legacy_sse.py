@@ -6,7 +6,8 @@ import asyncio
 import logging
 from urllib.parse import parse_qs
 
-from mcpctl.edge.asgi import ClientGone, Request, Send, SSEWriter, send_bytes, send_json, watch_disconnect
+from mcpctl.edge.asgi import ClientGone, Request, Send, SSEWriter, send_bytes, send_json
+from mcpctl.edge.pump import pump
 from mcpctl.edge.requests import HttpError, principal_of, read_message
 from mcpctl.gateway.calls import Call
 from mcpctl.gateway.context import ClientContext
@@ -15,9 +16,8 @@ from mcpctl.gateway.replies import Forwarded, Immediate, Listening
 from mcpctl.gateway.sessions import LegacySession, new_session_id
 from mcpctl.protocol import codes
 from mcpctl.protocol.eras import Era
-from mcpctl.protocol.sse import KEEPALIVE, encode_event
+from mcpctl.protocol.sse import encode_event
 
-KEEPALIVE_SECONDS = 15.0
 log = logging.getLogger(__name__)
 
 
@@ -54,26 +54,13 @@ class LegacySSEEndpoint:
         session.stream_open = True
         self._gateway.sessions.add(session)
         sse = SSEWriter(send)
-        gone = asyncio.Event()
-
-        def disconnected() -> None:
-            gone.set()
-            session.outbox.kick()
-
-        watcher = watch_disconnect(request.receive, disconnected)
         try:
             await sse.start()
             await sse.raw(
                 encode_event(f"{self._messages_path}?sessionId={session.id}".encode(), event="endpoint")
             )
-            while not gone.is_set() and not session.outbox.closed:
-                msg = await session.outbox.next(KEEPALIVE_SECONDS)
-                if msg is not None and not gone.is_set():
-                    await sse.event(msg, event="message")
-                elif not gone.is_set():
-                    await sse.raw(KEEPALIVE)
+            await pump(sse, session.outbox, request.receive, event="message")
         finally:
-            watcher.cancel()
             session.stream_open = False
             # The stream is the session in this transport: when it goes, the session goes.
             await self._gateway.close_session(session)

@@ -17,11 +17,12 @@ from mcpctl.edge.asgi import (
     send_json,
     watch_disconnect,
 )
+from mcpctl.edge.pump import pump
 from mcpctl.edge.requests import HttpError, principal_of, read_message
 from mcpctl.gateway.context import ClientContext, Principal
 from mcpctl.gateway.engine import Gateway
 from mcpctl.gateway.replies import Accepted, Forwarded, Immediate, Listening, Reply
-from mcpctl.gateway.sessions import LegacySession, Outbox
+from mcpctl.gateway.sessions import LegacySession
 from mcpctl.protocol import codes, headers
 from mcpctl.protocol.eras import (
     LATEST_LEGACY,
@@ -36,11 +37,9 @@ from mcpctl.protocol.eras import (
     is_modern_request,
 )
 from mcpctl.protocol.jsonrpc import Kind, Message, kind_of, meta_of, params_of
-from mcpctl.protocol.sse import KEEPALIVE
 
 log = logging.getLogger(__name__)
 
-KEEPALIVE_SECONDS = 15.0
 WATCH_AFTER = 0.05  # seconds a call runs before we watch for its client disconnecting
 # 2026-07-28 transport errors that carry an HTTP status of their own
 _MODERN_STATUS = {
@@ -265,18 +264,10 @@ class StreamableEndpoint:
     async def _stream_listener(self, request: Request, send: Send, reply: Listening) -> None:
         listener = reply.listener
         sse = SSEWriter(send)
-        gone = asyncio.Event()
-
-        def disconnected() -> None:
-            gone.set()
-            listener.outbox.kick()
-
-        watcher = watch_disconnect(request.receive, disconnected)
         try:
             await sse.start()
             await sse.event(reply.ack)
-            await self._pump(sse, listener.outbox, gone)
-            if not gone.is_set():
+            if await pump(sse, listener.outbox, request.receive):
                 # The gateway is ending the subscription (shutdown): say so, then close.
                 meta = {META_SUBSCRIPTION_ID: listener.request_id}
                 await sse.event(
@@ -288,7 +279,6 @@ class StreamableEndpoint:
                 )
                 await sse.end()
         finally:
-            watcher.cancel()
             self._gateway.remove_listener(listener)
 
     # -- GET and DELETE --------------------------------------------------------------------------
@@ -308,22 +298,13 @@ class StreamableEndpoint:
             )
         session.stream_open = True
         sse = SSEWriter(send)
-        gone = asyncio.Event()
-
-        def disconnected() -> None:
-            gone.set()
-            session.outbox.kick()
-
-        watcher = watch_disconnect(request.receive, disconnected)
         try:
             await sse.start([(b"mcp-session-id", session.id.encode())])
-            await self._pump(sse, session.outbox, gone)
-            if not gone.is_set():
+            if await pump(sse, session.outbox, request.receive):
                 with contextlib.suppress(OSError):
                     await sse.end()
         finally:
             session.stream_open = False
-            watcher.cancel()
 
     async def _delete(self, request: Request, send: Send) -> None:
         session_id = request.headers.get(headers.SESSION_ID)
@@ -332,18 +313,6 @@ class StreamableEndpoint:
         session = self._session(session_id, principal_of(request), None)
         await self._gateway.close_session(session)
         await send_empty(send, 200)
-
-    @staticmethod
-    async def _pump(sse: SSEWriter, outbox: Outbox, gone: asyncio.Event) -> None:
-        """Write what lands in `outbox` until it closes or the client goes; keep idle streams alive."""
-        while not outbox.closed and not gone.is_set():
-            msg = await outbox.next(KEEPALIVE_SECONDS)
-            if gone.is_set():
-                return
-            if msg is not None:
-                await sse.event(msg)
-            elif not outbox.closed:
-                await sse.raw(KEEPALIVE)
 
 
 def _message_status(ctx: ClientContext | None, msg: Message) -> int:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from mcpctl.gateway.mailbox import Mailbox
 from mcpctl.protocol.jsonrpc import Message, RequestId
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 MAX_INTERIM = 1000
 
 
-class Call:
+class Call(Mailbox):
     """A forwarded request: its ids on both sides, and a small mailbox the edge reads from.
 
     The upstream's reader puts messages in (synchronously, never blocking); the edge takes
@@ -28,7 +28,6 @@ class Call:
     __slots__ = (
         "_final",
         "_items",
-        "_waiter",
         "asking",
         "backend_id",
         "client_id",
@@ -69,7 +68,7 @@ class Call:
         self.asking = 0  # server->client requests routed to this call's client, not yet answered
         self._items: deque[Message] = deque()
         self._final: Message | None = None
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiter = None
 
     @property
     def finished(self) -> bool:
@@ -98,26 +97,9 @@ class Call:
     async def next(self, timeout: float) -> tuple[Message, bool] | None:
         """The next message and whether it is the final one; None when `timeout` passes first."""
         if not self._items and self._final is None:
-            loop = asyncio.get_running_loop()
-            waiter = self._waiter = loop.create_future()
-            timer = loop.call_later(timeout, _resolve, waiter)
-            try:
-                await waiter
-            finally:
-                timer.cancel()
-                self._waiter = None
+            await self._wait(timeout)
         if self._items:
             return self._items.popleft(), False
         if self._final is not None:
             return self._final, True
         return None
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)

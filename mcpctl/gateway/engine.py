@@ -45,6 +45,11 @@ LEGACY_ONLY_METHODS = frozenset(
     {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
 )
 LIST_TTL_MS = 60_000  # modern list results: how long a client may cache (list_changed still arrives)
+# Requests routed by params.name: what their errors call the thing, and where its route is kept.
+_NAMED = {
+    "tools/call": ("tool", Catalog.route_tool),
+    "prompts/get": ("prompt", Catalog.route_prompt),
+}
 
 
 class Gateway(Fanout):
@@ -256,29 +261,19 @@ class Gateway(Fanout):
             body.update(resultType="complete", ttlMs=LIST_TTL_MS, cacheScope=self._cache_scope)
         return Immediate(result(msg["id"], body))
 
-    async def _call_tool(self, ctx: ClientContext, msg: Message) -> Reply:
+    async def _by_name(self, ctx: ClientContext, msg: Message) -> Reply:
+        """tools/call and prompts/get: to the server behind the exposed name, under its own name."""
+        method = msg["method"]
+        thing, route_of = _NAMED[method]
         params = params_of(msg)
         name = params.get("name")
         if not isinstance(name, str):
-            return Immediate(
-                error(msg["id"], codes.INVALID_PARAMS, "tools/call needs params.name (a string)")
-            )
-        route = self.catalog.route_tool(name)
-        # A tool hidden from this caller is refused by `admit` (in _forward), which says why (FORBIDDEN).
+            return Immediate(error(msg["id"], codes.INVALID_PARAMS, f"{method} needs params.name (a string)"))
+        route = route_of(self.catalog, name)
+        # A tool or prompt hidden from this caller is refused by `admit` (in _forward), which says
+        # why (FORBIDDEN).
         if route is None:
-            return self._refuse(ctx, msg, "", name, codes.INVALID_PARAMS, f"Unknown tool: {name}")
-        return await self._forward(ctx, msg, route.server, name, {**params, "name": route.original})
-
-    async def _get_prompt(self, ctx: ClientContext, msg: Message) -> Reply:
-        params = params_of(msg)
-        name = params.get("name")
-        if not isinstance(name, str):
-            return Immediate(
-                error(msg["id"], codes.INVALID_PARAMS, "prompts/get needs params.name (a string)")
-            )
-        route = self.catalog.route_prompt(name)
-        if route is None:  # a hidden prompt: refused by `admit`, as for tools
-            return self._refuse(ctx, msg, "", name, codes.INVALID_PARAMS, f"Unknown prompt: {name}")
+            return self._refuse(ctx, msg, "", name, codes.INVALID_PARAMS, f"Unknown {thing}: {name}")
         return await self._forward(ctx, msg, route.server, name, {**params, "name": route.original})
 
     async def _by_uri(self, ctx: ClientContext, msg: Message) -> Reply:
@@ -365,8 +360,8 @@ class Gateway(Fanout):
         "ping": _ping,
         "logging/setLevel": _set_level,
         "server/discover": _discover,
-        "tools/call": _call_tool,
-        "prompts/get": _get_prompt,
+        "tools/call": _by_name,
+        "prompts/get": _by_name,
         "resources/read": _by_uri,
         "resources/subscribe": _subscribe,
         "resources/unsubscribe": _subscribe,

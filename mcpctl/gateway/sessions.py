@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 
 from mcpctl.gateway.calls import Call
 from mcpctl.gateway.context import ANONYMOUS, Principal
+from mcpctl.gateway.mailbox import Mailbox
 from mcpctl.protocol.jsonrpc import Message, RequestId
 
 # Messages kept for a session whose standalone stream is not open (or reads slowly);
@@ -19,14 +20,14 @@ from mcpctl.protocol.jsonrpc import Message, RequestId
 OUTBOX_LIMIT = 256
 
 
-class Outbox:
+class Outbox(Mailbox):
     """Server-initiated messages for one session's standalone stream (GET, or legacy /sse)."""
 
-    __slots__ = ("_items", "_waiter", "closed", "dropped")
+    __slots__ = ("_items", "closed", "dropped")
 
     def __init__(self) -> None:
         self._items: deque[Message] = deque()
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiter = None
         self.closed = False
         self.dropped = 0
 
@@ -50,24 +51,8 @@ class Outbox:
     async def next(self, timeout: float) -> Message | None:
         """The next message, or None on timeout or close (check `closed`)."""
         if not self._items and not self.closed:
-            loop = asyncio.get_running_loop()
-            waiter = self._waiter = loop.create_future()
-            timer = loop.call_later(timeout, _resolve, waiter)
-            try:
-                await waiter
-            finally:
-                timer.cancel()
-                self._waiter = None
+            await self._wait(timeout)
         return self._items.popleft() if self._items else None
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 def new_session_id() -> str:

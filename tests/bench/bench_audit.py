@@ -1,6 +1,7 @@
 """Tool-call throughput through a real host with the audit trail on vs off, measured in one run.
 
-Run from the repository root (needs wrk, which keeps the load generator off the gateway's code):
+Run from the repository root (needs wrk, which keeps the load generator off the gateway's core;
+with two cores or more the host and its child are pinned to core 0 and wrk to core 1):
 
     .venv/bin/python -m tests.bench.bench_audit [--seconds 5] [--rounds 3] [--connections 16]
 
@@ -18,24 +19,17 @@ only the audit trail's cost shows.
 
 from __future__ import annotations
 
-import argparse
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-import psutil
-
 from mcpctl.audit.verify import verify
-from mcpctl.protocol.headers import standard_headers
+from tests.bench.common import GATEWAY_CPU, WrkResult, echo_request, pinned, wrk, wrk_arguments, wrk_script
 from tests.limits.hosting import serve_config, stdio_server
-from tests.support.host import HostProcess, fixture
+from tests.support.host import fixture
 from tests.support.mcp_http import ModernClient
 
 TARGET = 0.9
@@ -50,34 +44,6 @@ def config(on: bool) -> dict[str, Any]:
     }
 
 
-def lua_script(url: str) -> str:
-    body = ModernClient(url).body("tools/call", {"name": "echo__echo", "arguments": ARGUMENTS})
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "application/json, text/event-stream",
-        **standard_headers(body),
-    }
-    lines = [
-        'wrk.method = "POST"',
-        f"wrk.body = [[{httpx.Request('POST', url, json=body).content.decode()}]]",
-    ]
-    lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
-    return "\n".join(lines) + "\n"
-
-
-def run_wrk(host: HostProcess, script: Path, seconds: float, connections: int) -> tuple[float, int, str]:
-    command = [shutil.which("wrk") or "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
-    out = subprocess.run(
-        [*command, "-s", str(script), host.url], check=True, capture_output=True, text=True
-    ).stdout
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise SystemExit(f"wrk saw failures:\n{out}")
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    p50 = re.search(r"^\s+50%\s+([\d.]+\w+)", out, re.MULTILINE)
-    return rate, total, p50.group(1) if p50 else "?"
-
-
 def check_trail(home: Path, answered: int) -> str:
     """The 'on' host wrote one record per call, chained, with nothing dropped."""
     report = verify(home / "logs" / "audit")
@@ -88,58 +54,37 @@ def check_trail(home: Path, answered: int) -> str:
     return f"{report.records} records, chain ok"
 
 
-def cpu_seconds(host: HostProcess) -> float:
-    """CPU time of the gateway process itself (all its threads; not its child, not wrk)."""
-    times = psutil.Process(host.proc.pid).cpu_times()
-    return float(times.user + times.system)
-
-
-@dataclass
-class Round:
-    rate: float
-    cpu_us: float  # gateway CPU microseconds per call: steadier than calls/s on a busy machine
-    p50: str
-    note: str
-
-
-def measure(on: bool, work: Path, seconds: float, connections: int) -> Round:
+def measure(on: bool, work: Path, seconds: float, connections: int) -> tuple[WrkResult, str]:
+    """The timed run against a host with the audit trail on or off, and what its trail check found."""
     home = work / ("on" if on else "off")
     shutil.rmtree(home, ignore_errors=True)
-    host = serve_config(home, config(on))
+    host = serve_config(home, config(on), prefix=pinned(GATEWAY_CPU, []))
     try:
         with ModernClient(host.url) as client:  # the same call once, checked, before timing it
             assert client.call_tool("echo__echo", ARGUMENTS)["content"][0]["text"] == "hello"
-        script = work / "call.lua"
-        script.write_text(lua_script(host.url))
-        _, warm, _ = run_wrk(host, script, 1, connections)
-        before = cpu_seconds(host)
-        rate, total, p50 = run_wrk(host, script, seconds, connections)
-        cpu_us = (cpu_seconds(host) - before) / total * 1e6
+        script = wrk_script(work / "call.lua", echo_request(name="echo__echo", arguments=ARGUMENTS))
+        warm = wrk(host.url, script, connections, 1).clean()
+        run = wrk(host.url, script, connections, seconds, host.proc.pid).clean()
     finally:
         host.stop()
     # After the host stopped (the writer flushes on stop): 1 checked call + the warm-up + the run.
-    return Round(rate, cpu_us, p50, check_trail(home, 1 + warm + total) if on else "")
+    return run, check_trail(home, 1 + warm.total + run.total) if on else ""
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=16)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    args = wrk_arguments(__doc__, rounds=3)
     best = {False: 0.0, True: 0.0}
     cpu: dict[bool, list[float]] = {False: [], True: []}
     with tempfile.TemporaryDirectory(prefix="mcpctl-bench-audit-") as tmp:
         for round_ in range(1, args.rounds + 1):
             for on in (False, True):
-                r = measure(on, Path(tmp), args.seconds, args.connections)
+                r, note = measure(on, Path(tmp), args.seconds, args.connections)
                 best[on] = max(best[on], r.rate)
-                cpu[on].append(r.cpu_us)
+                # the gateway's CPU per call: steadier than calls/s on a busy machine
+                cpu[on].append(r.cpu_us_per_call)
                 print(
                     f"round {round_} audit {'on ' if on else 'off'}: {r.rate:9.1f} calls/s  "
-                    f"{r.cpu_us:6.1f} us CPU/call  p50 {r.p50}  {r.note}",
+                    f"{r.cpu_us_per_call:6.1f} us CPU/call  p50 {r.p50_ms:.2f} ms  {note}",
                     flush=True,
                 )
     ratio = best[True] / best[False]

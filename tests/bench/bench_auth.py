@@ -16,29 +16,21 @@ the per-request `stat` that makes revocation count from the next request.
 
 from __future__ import annotations
 
-import argparse
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import timeit
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-import psutil
-import tomli_w
-
 from mcpctl.auth.apikeys import KeyFile
 from mcpctl.paths import Paths
-from mcpctl.protocol.headers import standard_headers
-from tests.bench.common import GATEWAY_CPU, LOAD_CPU, pinned
-from tests.support.host import HostProcess, base_env, fixture, start_host
+from tests.bench.common import GATEWAY_CPU, WrkResult, echo_request, pinned, wrk, wrk_arguments, wrk_script
+from tests.limits.hosting import serve_config, stdio_server
+from tests.support.host import HostProcess, fixture
 from tests.support.mcp_http import ModernClient
 from tests.support.oauth import OAuthServer, running_oauth_server
 
@@ -46,18 +38,13 @@ TARGET = 0.9
 MODES = ("none", "api-key", "oauth")
 
 
-def write_config(home: Path, mode: str, issuer: str) -> Path:
-    command = fixture("echo.py")
-    config: dict[str, Any] = {
-        "servers": {"echo": {"command": command[0], "args": command[1:]}},
+def config(mode: str, issuer: str) -> dict[str, Any]:
+    return {
+        "servers": {"echo": stdio_server(fixture("echo.py"))},
         "audit": {"enabled": False},
         "metrics": {"enabled": False},
         "auth": {"mode": mode, "issuer": issuer, "scopes": ["mcp:tools"]},
     }
-    path = home / "mcpctl.toml"
-    home.mkdir(parents=True, exist_ok=True)
-    path.write_text(tomli_w.dumps(config))
-    return path
 
 
 def credential(mode: str, home: Path, host: HostProcess | None, oauth: OAuthServer) -> dict[str, str]:
@@ -73,78 +60,24 @@ def credential(mode: str, home: Path, host: HostProcess | None, oauth: OAuthServ
     return {}
 
 
-def lua_script(url: str, auth: dict[str, str]) -> str:
-    body = ModernClient(url).body("tools/call", {"name": "echo__echo", "arguments": {"message": "hello"}})
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "application/json, text/event-stream",
-        **standard_headers(body),
-        **auth,
-    }
-    lines = [
-        'wrk.method = "POST"',
-        f"wrk.body = [[{httpx.Request('POST', url, json=body).content.decode()}]]",
-    ]
-    lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
-    return "\n".join(lines) + "\n"
-
-
-@dataclass
-class Run:
-    rate: float  # calls per second
-    cpu_per_call: float  # microseconds of the host process's CPU per call
-
-
-def run_wrk(host: HostProcess, script: Path, seconds: float, connections: int) -> Run:
-    process = psutil.Process(host.proc.pid)
-    before = process.cpu_times()
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), host.url]
-    out = subprocess.run(pinned(LOAD_CPU, command), check=True, capture_output=True, text=True).stdout
-    after = process.cpu_times()
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise SystemExit(f"wrk saw failures:\n{out}")
-    rate = float(_find(r"Requests/sec:\s+([\d.]+)", out))
-    total = int(_find(r"(\d+) requests in", out))
-    cpu = (after.user - before.user) + (after.system - before.system)
-    return Run(rate, cpu / max(total, 1) * 1e6)
-
-
-def _find(pattern: str, text: str) -> str:
-    match = re.search(pattern, text)
-    if match is None:
-        raise SystemExit(f"unexpected wrk output:\n{text}")
-    return match.group(1)
-
-
-def measure(mode: str, work: Path, oauth: OAuthServer, seconds: float, connections: int) -> Run:
+def measure(mode: str, work: Path, oauth: OAuthServer, seconds: float, connections: int) -> WrkResult:
     home = work / mode
     shutil.rmtree(home, ignore_errors=True)
-    config = write_config(home, mode, oauth.issuer)
+    home.mkdir(parents=True)
     api_key = credential(mode, home, None, oauth) if mode == "api-key" else {}
-    command_env = base_env(home)
-    host = start_host(home, "--config", str(config), env=command_env)
-    _pin(host)
+    host = serve_config(home, config(mode, oauth.issuer), prefix=pinned(GATEWAY_CPU, []))
     try:
         auth = api_key or credential(mode, home, host, oauth)
         with ModernClient(
             host.url, headers={k.lower(): v for k, v in auth.items()}
         ) as client:  # checked once
             assert client.call_tool("echo__echo", {"message": "hello"})["content"][0]["text"] == "hello"
-        script = work / f"{mode}.lua"
-        script.write_text(lua_script(host.url, auth))
-        run_wrk(host, script, 1, connections)  # warm-up
-        return run_wrk(host, script, seconds, connections)
+        body = echo_request(name="echo__echo", arguments={"message": "hello"})
+        script = wrk_script(work / f"{mode}.lua", body, auth)
+        wrk(host.url, script, connections, 1).clean()  # warm-up
+        return wrk(host.url, script, connections, seconds, host.proc.pid).clean()
     finally:
         host.stop()
-
-
-def _pin(host: HostProcess) -> None:
-    """The host and its children on the gateway's core (wrk has the other one)."""
-    if not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2:
-        return
-    process = psutil.Process(host.proc.pid)
-    for each in (process, *process.children(recursive=True)):
-        each.cpu_affinity([int(GATEWAY_CPU)])
 
 
 def stat_cost(work: Path) -> float:
@@ -231,14 +164,8 @@ def layer_costs(work: Path, oauth: OAuthServer) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
-    runs: dict[str, list[Run]] = {mode: [] for mode in MODES}
+    args = wrk_arguments(__doc__ or "", rounds=2)
+    runs: dict[str, list[WrkResult]] = {mode: [] for mode in MODES}
     with tempfile.TemporaryDirectory(prefix="mcpctl-bench-auth-") as tmp:
         work = Path(tmp)
         with running_oauth_server(work / "oauth", RS_SCOPES="mcp:tools") as oauth:
@@ -247,7 +174,7 @@ def main() -> None:
                 for mode in order:
                     run = measure(mode, work, oauth, args.seconds, args.connections)
                     runs[mode].append(run)
-                    cost = f"host CPU {run.cpu_per_call:6.1f} us/call"
+                    cost = f"host CPU {run.cpu_us_per_call:6.1f} us/call"
                     print(f"round {round_} {mode:>7}: {run.rate:9.1f} calls/s  {cost}", flush=True)
             costs = layer_costs(work, oauth)
         print(f"key-file change check (os.stat per API-key request): {stat_cost(work):.2f} us")
@@ -255,7 +182,7 @@ def main() -> None:
             "auth layer alone, in-process: " + ", ".join(f"{m} {c:.2f} us/request" for m, c in costs.items())
         )
     best = {mode: max(r.rate for r in runs[mode]) for mode in MODES}
-    cpu = {mode: statistics.median(r.cpu_per_call for r in runs[mode]) for mode in MODES}
+    cpu = {mode: statistics.median(r.cpu_us_per_call for r in runs[mode]) for mode in MODES}
     worst = 1.0
     for mode in ("api-key", "oauth"):
         ratio = best[mode] / best["none"]

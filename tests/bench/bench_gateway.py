@@ -31,10 +31,9 @@ from tests.bench.common import (
     pin_self_to_load_cpu,
     pinned,
     wrk,
+    wrk_script,
 )
 from tests.support.host import HostProcess, fixture, start_host
-
-HEADERS = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "echo"}
 
 
 def measure_direct(serial: int, total: int, window: int) -> dict[str, float]:
@@ -52,12 +51,13 @@ def measure_gateway(
     host: HostProcess, seconds: float, serial: int, window: int, workdir: Path
 ) -> dict[str, float]:
     body = echo_request()
-    http_serial_latency(host.url, body, HEADERS, 200)  # warm up
-    latency = http_serial_latency(host.url, body, HEADERS, serial)
-    loaded = wrk(host.url, body, HEADERS, window, seconds, workdir)
-    single = wrk(host.url, body, HEADERS, 1, seconds, workdir)
+    http_serial_latency(host.url, body, 200)  # warm up
+    latency = http_serial_latency(host.url, body, serial)
+    script = wrk_script(workdir / "post.lua", body)
+    loaded = wrk(host.url, script, window, seconds)
+    single = wrk(host.url, script, 1, seconds)
     return {
-        "rps": loaded.requests_per_second,
+        "rps": loaded.rate,
         "errors": loaded.errors,
         "p50_ms": median(latency) * 1000,
         "p99_ms": percentile(latency, 0.99) * 1000,
@@ -124,7 +124,7 @@ def main() -> None:
             "--log-level",
             "warning",
             "--",
-            *pinned(GATEWAY_CPU, fixture("echo.py")),
+            *fixture("echo.py"),  # the child inherits the host's core
             prefix=pinned(GATEWAY_CPU, []),
         )
         try:

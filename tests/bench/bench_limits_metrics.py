@@ -20,23 +20,17 @@ off/on ratio of CPU per call is the throughput ratio this part allows.
 
 from __future__ import annotations
 
-import argparse
-import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
-from mcpctl.protocol.headers import standard_headers
+from tests.bench.common import GATEWAY_CPU, WrkResult, echo_request, pinned, wrk, wrk_arguments, wrk_script
 from tests.limits.hosting import serve_config, stdio_server
 from tests.support.host import HostProcess, fixture
 from tests.support.mcp_http import ModernClient
@@ -65,59 +59,6 @@ def config(on: bool) -> dict[str, Any]:
     return cfg
 
 
-def lua_script(url: str) -> str:
-    body = ModernClient(url).body("tools/call", {"name": "echo__echo", "arguments": {"message": "hello"}})
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "application/json, text/event-stream",
-        **standard_headers(body),
-    }
-    lines = [
-        'wrk.method = "POST"',
-        f"wrk.body = [[{httpx.Request('POST', url, json=body).content.decode()}]]",
-    ]
-    lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
-    return "\n".join(lines) + "\n"
-
-
-@dataclass
-class Run:
-    rate: float  # calls per second
-    p50: str  # as wrk prints it
-    cpu_per_call: float  # microseconds of the host process's CPU time per call
-
-
-def pin(host: HostProcess) -> list[str]:
-    """On two cores or more: the host and its child on core 0, wrk on core 1 (returns wrk's prefix)."""
-    if (os.cpu_count() or 1) < 2 or shutil.which("taskset") is None:
-        return []
-    process = psutil.Process(host.proc.pid)
-    for each in (process, *process.children(recursive=True)):
-        each.cpu_affinity([0])
-    return ["taskset", "-c", "1"]
-
-
-def run_wrk(host: HostProcess, script: Path, seconds: float, connections: int) -> Run:
-    process = psutil.Process(host.proc.pid)
-    before = process.cpu_times()
-    wrk = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script), host.url]
-    out = subprocess.run([*pin(host), *wrk], check=True, capture_output=True, text=True).stdout
-    after = process.cpu_times()
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise SystemExit(f"wrk saw failures:\n{out}")
-    rate = float(_find(r"Requests/sec:\s+([\d.]+)", out))
-    total = int(_find(r"(\d+) requests in", out))
-    cpu = (after.user - before.user) + (after.system - before.system)
-    return Run(rate, _find(r"(?m)^\s+50%\s+(\S+)", out), cpu / max(total, 1) * 1e6)
-
-
-def _find(pattern: str, text: str) -> str:
-    match = re.search(pattern, text)
-    if match is None:
-        raise SystemExit(f"unexpected wrk output:\n{text}")
-    return match.group(1)
-
-
 def check_on_host(host: HostProcess) -> None:
     """Every call reached the server: no limit or breaker refused any.
 
@@ -137,17 +78,17 @@ def check_on_host(host: HostProcess) -> None:
         raise SystemExit(f"the 'on' host refused or failed calls: {refused} refusals, {failed}")
 
 
-def measure(on: bool, work: Path, seconds: float, connections: int) -> Run:
+def measure(on: bool, work: Path, seconds: float, connections: int) -> WrkResult:
     home = work / ("on" if on else "off")
     shutil.rmtree(home, ignore_errors=True)
-    host = serve_config(home, config(on))
+    host = serve_config(home, config(on), prefix=pinned(GATEWAY_CPU, []))
     try:
         with ModernClient(host.url) as client:  # the same call once, checked, before timing it
             assert client.call_tool("echo__echo", {"message": "hello"})["content"][0]["text"] == "hello"
-        script = work / "call.lua"
-        script.write_text(lua_script(host.url))
-        run_wrk(host, script, 1, connections)  # warm-up
-        result = run_wrk(host, script, seconds, connections)
+        body = echo_request(name="echo__echo", arguments={"message": "hello"})
+        script = wrk_script(work / "call.lua", body)
+        wrk(host.url, script, connections, 1).clean()  # warm-up
+        result = wrk(host.url, script, connections, seconds, host.proc.pid).clean()
         if on:
             check_on_host(host)
         return result
@@ -156,26 +97,20 @@ def measure(on: bool, work: Path, seconds: float, connections: int) -> Run:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
-    runs: dict[bool, list[Run]] = {False: [], True: []}
+    args = wrk_arguments(__doc__, rounds=2)
+    runs: dict[bool, list[WrkResult]] = {False: [], True: []}
     with tempfile.TemporaryDirectory(prefix="mcpctl-bench-") as tmp:
         for round_ in range(1, args.rounds + 1):
             for on in (False, True) if round_ % 2 else (True, False):  # alternate: drift hits both
                 run = measure(on, Path(tmp), args.seconds, args.connections)
                 runs[on].append(run)
                 print(
-                    f"round {round_} {'on ' if on else 'off'}: {run.rate:9.1f} calls/s  p50 {run.p50:>8}  "
-                    f"host CPU {run.cpu_per_call:6.1f} us/call",
+                    f"round {round_} {'on ' if on else 'off'}: {run.rate:9.1f} calls/s  "
+                    f"p50 {run.p50_ms:6.2f} ms  host CPU {run.cpu_us_per_call:6.1f} us/call",
                     flush=True,
                 )
     best = {on: max(r.rate for r in runs[on]) for on in runs}
-    cpu = {on: statistics.median(r.cpu_per_call for r in runs[on]) for on in runs}
+    cpu = {on: statistics.median(r.cpu_us_per_call for r in runs[on]) for on in runs}
     ratio = best[True] / best[False]
     verdict = "ok" if ratio >= TARGET else f"BELOW the {TARGET} target"
     rates = f"{best[True]:.0f} / {best[False]:.0f} calls/s"

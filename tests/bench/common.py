@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -14,22 +15,39 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psutil
+
+from mcpctl.protocol.headers import standard_headers
 from tests.support.host import FIXTURES, PYTHON
 
-LOAD_CPU = "1"  # the load generator's core
-GATEWAY_CPU = "0"  # the system under test (gateway and its child) shares the other core
+LOAD_CPU = "1"  # the load generator's core (wrk, or the bench's own client side)
+GATEWAY_CPU = "0"  # the system under test (a host and its children, or a child alone) has the other
 MODERN_META = {
     "io.modelcontextprotocol/protocolVersion": "2026-07-28",
     "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"},
 }
 
 
-def echo_request(request_id: int = 1, name: str = "echo") -> dict[str, object]:
+def echo_request(
+    request_id: int = 1, name: str = "echo", arguments: dict[str, object] | None = None
+) -> dict[str, object]:
+    """A 2026-07-28 tools/call of the echo fixture's tool (`echo__echo` behind a configured host)."""
     return {
         "jsonrpc": "2.0",
         "id": request_id,
         "method": "tools/call",
-        "params": {"name": name, "arguments": {"message": "hi"}, "_meta": MODERN_META},
+        "params": {"name": name, "arguments": arguments or {"message": "hi"}, "_meta": MODERN_META},
+    }
+
+
+def post_headers(body: dict[str, object], extra: dict[str, str] | None = None) -> dict[str, str]:
+    """What a 2026-07-28 client sends with `body`: content types, the headers mirroring it, `extra`."""
+    return {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        **standard_headers(body),
+        **(extra or {}),
     }
 
 
@@ -40,7 +58,10 @@ def pin_self_to_load_cpu() -> None:
 
 
 def pinned(cpu: str, command: list[str]) -> list[str]:
-    """Pin a command to a core when taskset exists (load on one core, system under test on the other)."""
+    """Pin a command to a core when taskset exists (load on one core, system under test on the other).
+
+    `pinned(GATEWAY_CPU, [])` is the `prefix` that starts a host there; its children inherit the core.
+    """
     return (
         ["taskset", "-c", cpu, *command]
         if shutil.which("taskset") and (os.cpu_count() or 1) >= 2
@@ -48,63 +69,97 @@ def pinned(cpu: str, command: list[str]) -> list[str]:
     )
 
 
-@dataclass
-class WrkResult:
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
+def wrk_arguments(doc: str, rounds: int) -> argparse.Namespace:
+    """The command line of a wrk bench (--seconds, --rounds, --connections); exits if wrk is missing."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    return args
 
 
-def wrk(
-    url: str,
-    body: dict[str, object],
-    headers: dict[str, str],
-    connections: int,
-    seconds: float,
-    workdir: Path,
-) -> WrkResult:
-    """Drive `url` with wrk (on the load core), POSTing `body`; returns throughput and latency."""
-    script = workdir / "post.lua"
+def wrk_script(path: Path, body: dict[str, object], headers: dict[str, str] | None = None) -> Path:
+    """Write a wrk script to `path` that POSTs `body` (with post_headers) and reports p50 and p99."""
     lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}"]
     lines += [
-        f'wrk.headers["{k}"] = "{v}"'
-        for k, v in {
-            "Content-Type": "application/json",
-            "Accept": "application/json, text/event-stream",
-            **headers,
-        }.items()
+        f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}"
+        for name, value in post_headers(body, headers).items()
     ]
     lines.append(
         "done = function(summary, latency, requests)\n"
         '  io.write(string.format("P50 %d\\nP99 %d\\n", latency:percentile(50), latency:percentile(99)))\nend'
     )
-    script.write_text("\n".join(lines) + "\n")
-    out = subprocess.run(
-        pinned(LOAD_CPU, ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), url]),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    errors = sum(
-        int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|Socket errors:.*?timeout)\s*:?\s*(\d+)", out)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    rate: float  # requests per second
+    total: int  # requests answered
+    p50_ms: float
+    p99_ms: float
+    errors: int  # non-2xx answers and socket errors (connect, read, write, timeout)
+    cpu_us_per_call: float  # the host process's own CPU per request (NaN unless its pid was given)
+    output: str  # wrk's report
+
+    def clean(self) -> WrkResult:
+        """This result, or SystemExit with wrk's report when any request failed."""
+        if self.errors:
+            raise SystemExit(f"wrk saw failures:\n{self.output}")
+        return self
+
+
+def wrk(url: str, script: Path, connections: int, seconds: float, host_pid: int | None = None) -> WrkResult:
+    """Drive `url` with wrk on the load core, running `script` (see wrk_script).
+
+    Given `host_pid`, also the CPU time that process spent per request (its own threads, not its
+    children): steadier than throughput when other work shares the machine.
+    """
+    host = psutil.Process(host_pid) if host_pid is not None else None
+    before = _cpu_seconds(host)
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), url]
+    out = subprocess.run(pinned(LOAD_CPU, command), capture_output=True, text=True, check=True).stdout
+    used = _cpu_seconds(host) - before
+    total = int(_find(r"(\d+) requests in", out))
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
+    sockets = re.search(r"Socket errors:(.*)", out)
+    errors = (int(non_2xx.group(1)) if non_2xx else 0) + (
+        sum(int(n) for n in re.findall(r"\d+", sockets.group(1))) if sockets else 0
     )
-    p50 = int(re.search(r"P50 (\d+)", out).group(1)) / 1000  # type: ignore[union-attr]
-    p99 = int(re.search(r"P99 (\d+)", out).group(1)) / 1000  # type: ignore[union-attr]
-    return WrkResult(rps, p50, p99, errors)
+    return WrkResult(
+        rate=float(_find(r"Requests/sec:\s+([\d.]+)", out)),
+        total=total,
+        p50_ms=int(_find(r"P50 (\d+)", out)) / 1000,
+        p99_ms=int(_find(r"P99 (\d+)", out)) / 1000,
+        errors=errors,
+        cpu_us_per_call=used / max(total, 1) * 1e6 if host is not None else float("nan"),
+        output=out,
+    )
 
 
-def http_serial_latency(
-    url: str, body: dict[str, object], headers: dict[str, str], count: int
-) -> list[float]:
+def _cpu_seconds(process: psutil.Process | None) -> float:
+    times = process.cpu_times() if process is not None else None
+    return float(times.user + times.system) if times is not None else 0.0
+
+
+def _find(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    if match is None:
+        raise SystemExit(f"unexpected wrk output:\n{text}")
+    return match.group(1)
+
+
+def http_serial_latency(url: str, body: dict[str, object], count: int) -> list[float]:
     """One keep-alive connection, one request at a time, raw sockets: per-request seconds."""
     parts = urlsplit(url)
     payload = json.dumps(body).encode()
     head = (
-        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
-        f"Accept: application/json, text/event-stream\r\nContent-Length: {len(payload)}\r\n"
-        + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: {len(payload)}\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in post_headers(body).items())
         + "\r\n"
     ).encode()
     request = head + payload

@@ -11,20 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Mcpctl
-from tests.support.host import ROOT
+from tests.support.node import EVERYTHING, NODE
 from tests.support.waiting import wait_until
-
-NODE = ROOT / "tests" / "node" / "node_modules" / ".bin" / "node"
-EVERYTHING = (
-    ROOT
-    / "tests"
-    / "node"
-    / "node_modules"
-    / "@modelcontextprotocol"
-    / "server-everything"
-    / "dist"
-    / "index.js"
-)
 
 
 def free_port() -> int:

@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.host import ROOT, HostProcess, fixture, start_host
+from tests.conformance.suite import expected_failures, failing, passed_checks, run_suite
+from tests.support.host import HostProcess, fixture, start_host
 
-NODE_BIN = ROOT / "tests" / "node" / "node_modules" / ".bin"
 EXPECTED = Path(__file__).with_name("server-expected-failures.yaml")
-
-
-def expected_failures(revision: str) -> set[str]:
-    """Scenario names listed for `revision` (a tiny YAML subset: `revision:` then `  - name`)."""
-    names: set[str] = set()
-    current = None
-    for line in EXPECTED.read_text().splitlines():
-        stripped = line.split("#", 1)[0].rstrip()
-        if not stripped:
-            continue
-        if not stripped.startswith(" "):
-            current = stripped.rstrip(":").split(":")[0]
-        elif current == revision and stripped.strip().startswith("- "):
-            names.add(stripped.strip()[2:].strip())
-    return names
 
 
 @pytest.fixture(scope="module")
@@ -45,33 +26,21 @@ def conformance_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostP
     host.stop()
 
 
-def run_suite(url: str, revision: str, output: Path) -> tuple[int, dict[str, list[dict[str, object]]]]:
-    env = {**os.environ, "PATH": f"{NODE_BIN}:{os.environ['PATH']}"}
-    proc = subprocess.run(
-        ["conformance", "server", "--url", url, "--requirements", revision, "-o", str(output)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    results: dict[str, list[dict[str, object]]] = {}
-    for checks in output.glob("*/checks.json"):
-        scenario = re.sub(r"-\d{4}-\d{2}-\d{2}T[\d-]+Z$", "", checks.parent.name.removeprefix("server-"))
-        results[scenario] = json.loads(checks.read_text())
-    assert results, f"the suite produced no results:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc.returncode, results
-
-
 @pytest.mark.parametrize("revision", ["2025-11-25", "2026-07-28"])
 def test_server_scenarios_pass(conformance_host: HostProcess, revision: str, tmp_path: Path) -> None:
-    code, results = run_suite(conformance_host.url, revision, tmp_path)
-    failing = {name for name, checks in results.items() if any(c.get("status") == "FAILURE" for c in checks)}
-    expected = expected_failures(revision)
-    assert failing - expected == set(), f"unexpected failures: {sorted(failing - expected)}"
-    assert expected - failing == set(), (
-        f"now passing, remove from {EXPECTED.name}: {sorted(expected - failing)}"
+    code, results = run_suite("server", ["--url", conformance_host.url, "--requirements", revision], tmp_path)
+    failed = failing(results)
+    expected = set(expected_failures(EXPECTED, revision))
+    assert failed - expected == set(), f"unexpected failures: {sorted(failed - expected)}"
+    assert expected - failed == set(), (
+        f"now passing, remove from {EXPECTED.name}: {sorted(expected - failed)}"
     )
     assert code == 0
-    passed = sum(1 for checks in results.values() for c in checks if c.get("status") == "SUCCESS")
+    passed = passed_checks(results)
     assert passed > 50, f"suspiciously few passing checks: {passed}"
+
+
+def test_every_expected_failure_has_a_reason() -> None:
+    reasons = {**expected_failures(EXPECTED, "2025-11-25"), **expected_failures(EXPECTED, "2026-07-28")}
+    assert reasons
+    assert all(len(reason) > 20 for reason in reasons.values()), reasons

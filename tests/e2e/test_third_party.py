@@ -12,19 +12,8 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPDeprecationWarning
 
-from tests.support.host import ROOT, HostProcess, start_host, write_config
-
-NODE = ROOT / "tests" / "node" / "node_modules" / ".bin" / "node"
-EVERYTHING = (
-    ROOT
-    / "tests"
-    / "node"
-    / "node_modules"
-    / "@modelcontextprotocol"
-    / "server-everything"
-    / "dist"
-    / "index.js"
-)
+from tests.support.host import HostProcess, start_host, write_config
+from tests.support.node import EVERYTHING, NODE
 
 
 @pytest.fixture(scope="module")

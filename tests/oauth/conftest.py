@@ -15,6 +15,7 @@ import pytest
 import tomli_w
 
 from tests.support.host import FIXTURES, PYTHON, ROOT, HostProcess, base_env, mcpctl_command, start_host
+from tests.support.node import NODE
 from tests.support.oauth import (
     OAuthServer,
     oauth_server,  # noqa: F401  (a fixture, shared by the whole run)
@@ -25,7 +26,6 @@ from tests.support.secret_service import (
     secret_service,  # noqa: F401  (a fixture)
 )
 
-NODE = ROOT / "tests" / "node" / "node_modules" / ".bin" / "node"
 BROWSER_SCRIPT = ROOT / "tests" / "support" / "browser_login.js"
 SCOPES = "mcp:tools mcp:admin files:write"
 

@@ -15,11 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.node import NODE, NODE_MODULES
 from tests.support.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
-NODE_MODULES = ROOT / "tests" / "node" / "node_modules"
-NODE = NODE_MODULES / ".bin" / "node"
 SERVER = Path(__file__).resolve().parent / "oauth_server" / "server.mjs"
 
 
