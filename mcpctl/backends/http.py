@@ -46,7 +46,8 @@ class HttpTransport:
     `_meta` protocolVersion), so one transport follows whichever era the Upstream chose:
     modern requests get the mirrored `MCP-Protocol-Version`/`Mcp-Method`/`Mcp-Name`
     (and `Mcp-Param-*`) headers; legacy ones the session id from `initialize`. An expired
-    session (404) is re-initialized transparently and the request retried once.
+    session (404, or an SDK server's 400 "no valid session") is re-initialized transparently and
+    the request retried once.
     """
 
     def __init__(
@@ -174,13 +175,8 @@ class HttpTransport:
         response = await self._client.send(request, stream=True)
         try:
             status = response.status_code
-            if (
-                status == 404
-                and self.session_id
-                and not modern
-                and retry_session
-                and msg.get("method") != "initialize"
-            ):
+            legacy_call = bool(self.session_id) and not modern and msg.get("method") != "initialize"
+            if retry_session and legacy_call and await _session_gone(response):
                 await response.aclose()
                 await self._reinitialize()
                 return await self._exchange(msg, retry_session=False)
@@ -451,6 +447,16 @@ class HttpTransport:
         tasks = self._streams if stream else self._background
         tasks.add(task)
         task.add_done_callback(tasks.discard)
+
+
+async def _session_gone(response: httpx.Response) -> bool:
+    """The server no longer knows our session: 404 as the spec says, or the 400 "no valid session
+    ID" that widespread SDK servers answer instead (a client that waits for 404 never recovers)."""
+    if response.status_code == 404:
+        return True
+    if response.status_code != 400:
+        return False
+    return "session" in _error_message(await response.aread()).lower()
 
 
 def _error_message(body: bytes) -> str:

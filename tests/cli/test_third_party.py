@@ -3,42 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.cli.conftest import Mcpctl
-from tests.support.node import EVERYTHING, NODE
-from tests.support.waiting import wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve_everything(mode: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    with log.open("wb") as handle:
-        proc = subprocess.Popen(
-            [str(NODE), str(EVERYTHING), mode],
-            env={"PATH": "/usr/bin:/bin", "PORT": str(port)},
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-
-    def listening() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"server-everything exited: {log.read_text()[-2000:]}")
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) == 0
-
-    wait_until(listening, 30, message=f"server-everything {mode} to listen")
-    return proc, port
+from tests.support.node import EVERYTHING, NODE, free_port, serve_everything
 
 
 @pytest.fixture(scope="module")
