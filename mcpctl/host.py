@@ -133,6 +133,9 @@ class Host:
                 access_log=False,
                 timeout_graceful_shutdown=max(int(gw.shutdown_grace), 1),
                 server_header=False,
+                # X-Forwarded-For from loopback would otherwise replace the client's address (in the
+                # audit trail, for instance): any local process could claim to be anyone.
+                proxy_headers=False,
             )
         )
         ensure_private_dir(self.paths.runtime_dir)

@@ -240,3 +240,17 @@ def test_modern_header_rules(host: HostProcess) -> None:
         assert unknown.status_code == 404 and unknown.json()["error"]["code"] == -32601
         sse = parse_sse('data: {"a": 1}\n\n')
         assert sse == [{"a": 1}]
+
+
+def test_a_forwarded_for_header_does_not_change_who_the_client_is(host: HostProcess) -> None:
+    """Nothing behind mcpctl trusts X-Forwarded-For: the audit trail records the real peer."""
+    with ModernClient(host.url, headers={"x-forwarded-for": "203.0.113.9"}) as client:
+        client.call_tool("echo__echo", {"message": "who am I"})
+    trail = host.home / "logs" / "audit" / "audit.jsonl"
+
+    def recorded() -> dict[str, object] | None:
+        calls = [json.loads(line) for line in trail.read_text().splitlines() if '"tools/call"' in line]
+        return calls[-1] if calls else None
+
+    record = wait_until(recorded, message="the call's audit record")
+    assert str(record["client"]).startswith("127.0.0.1:")
