@@ -1,5 +1,8 @@
-"""Bearer headers for one server from its stored login: refreshed when due, re-read or refreshed on a
-401 (once), stepped up on a 403 insufficient_scope (when a person is there to sign in)."""
+"""Bearer headers for one server from its stored login, kept fresh.
+
+Refreshed when due, re-read or refreshed on a 401 (once), stepped up on a 403 insufficient_scope
+(when a person is there to sign in).
+"""
 
 from __future__ import annotations
 
