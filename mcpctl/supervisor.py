@@ -195,14 +195,11 @@ class Supervisor:
             log.warning("%s: %s", server.name, exc)
             return
         server.starting = upstream
-        try:
-            await asyncio.wait_for(upstream.connect(), server.config.startup_timeout)
-        except (McpctlError, TimeoutError, OSError) as exc:
-            server.last_error = self._startup_error(server, upstream, exc)
-            server.starting = None
-            await upstream.close()
-            return
+        problem = await self._connect(server, upstream)
         server.starting = None
+        if problem is not None:
+            server.last_error = problem
+            return
         server.era_hint = upstream.era.value if upstream.era else "auto"
         server.upstream = upstream
         server.started_at = time.monotonic()
@@ -268,15 +265,22 @@ class Supervisor:
         if server.state is ServerState.CRASH_LOOP:
             raise UnavailableError(self.unavailable_reason(server))
         upstream = self._new_upstream(server, SESSION_CAPABILITIES, era=server.era_hint)
-        try:
-            await asyncio.wait_for(upstream.connect(), server.config.startup_timeout)
-        except (McpctlError, TimeoutError, OSError) as exc:
-            reason = self._startup_error(server, upstream, exc)
-            await upstream.close()
-            raise UnavailableError(reason) from exc
+        problem = await self._connect(server, upstream)
+        if problem is not None:
+            raise UnavailableError(problem)
         upstream.owner = session_id
         server.sessions[session_id] = upstream
         return upstream
+
+    async def _connect(self, server: ManagedServer, upstream: Upstream) -> str | None:
+        """Connect within the startup timeout; on failure close it and say what went wrong."""
+        try:
+            await asyncio.wait_for(upstream.connect(), server.config.startup_timeout)
+        except (McpctlError, TimeoutError, OSError) as exc:
+            problem = self._startup_error(server, upstream, exc)
+            await upstream.close()
+            return problem
+        return None
 
     def _new_upstream(
         self, server: ManagedServer, capabilities: dict[str, Any], era: str | None = None

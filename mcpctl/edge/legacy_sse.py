@@ -15,7 +15,6 @@ from mcpctl.gateway.engine import Gateway
 from mcpctl.gateway.replies import Forwarded, Immediate, Listening
 from mcpctl.gateway.sessions import LegacySession, new_session_id
 from mcpctl.protocol import codes
-from mcpctl.protocol.eras import Era
 from mcpctl.protocol.sse import encode_event
 
 log = logging.getLogger(__name__)
@@ -72,16 +71,8 @@ class LegacySSEEndpoint:
                 raise HttpError(405, codes.INVALID_REQUEST, "use POST")
             session = self._session(request)
             msg = await read_message(request, self._max_body)
-            ctx = ClientContext(
-                Era.LEGACY,
-                session.protocol_version,
-                session.capabilities,
-                session.client_info,
-                session,
-                principal=session.principal,
-                log_level=session.log_level,
-                remote=request.client,
-                user_agent=request.headers.get("user-agent", ""),
+            ctx = ClientContext.for_session(
+                session, remote=request.client, user_agent=request.headers.get("user-agent", "")
             )
             if msg.get("method") == "initialize" and "id" in msg:
                 session.outbox.put(self._gateway.open_session(ctx, msg, existing=session).message)

@@ -104,15 +104,7 @@ class StreamableEndpoint:
         session_id = request.headers.get(headers.SESSION_ID)
         if session_id is not None:
             session = self._session(session_id, principal, msg.get("id"))
-            return ClientContext(
-                Era.LEGACY,
-                session.protocol_version,
-                session.capabilities,
-                session.client_info,
-                session,
-                log_level=session.log_level,
-                **common,  # type: ignore[arg-type]
-            )
+            return ClientContext.for_session(session, **common)
         if modern:
             return self._modern_context(request, msg, common)
         if kind_of(msg) is not Kind.REQUEST:

@@ -40,6 +40,21 @@ class ClientContext:
     user_agent: str = ""
     request_id: str = ""  # the edge's id for this HTTP request (audit correlation)
 
+    @classmethod
+    def for_session(cls, session: LegacySession, **request: Any) -> ClientContext:
+        """A request's context within a 2025-era session: what the session negotiated, plus `request`
+        (remote, user_agent, principal: the session's own unless given)."""
+        request.setdefault("principal", session.principal)
+        return cls(
+            Era.LEGACY,
+            session.protocol_version,
+            session.capabilities,
+            session.client_info,
+            session,
+            log_level=session.log_level,
+            **request,
+        )
+
     def can(self, capability: str) -> bool:
         """Whether the client declared a top-level capability (sampling, elicitation, roots)."""
         return isinstance(self.capabilities.get(capability), dict)

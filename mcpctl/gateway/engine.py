@@ -283,7 +283,7 @@ class Gateway(Fanout):
             return Immediate(
                 error(msg["id"], codes.INVALID_PARAMS, f"{msg['method']} needs params.uri (a string)")
             )
-        server = self.bridge or self.catalog.route_resource(uri)
+        server = self.resource_owner(uri)
         if server is None:
             return self._refuse(
                 ctx, msg, "", uri, codes.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri}
@@ -296,7 +296,7 @@ class Gateway(Fanout):
             return Immediate(
                 error(msg["id"], codes.INVALID_PARAMS, "resources/subscribe needs params.uri and a session")
             )
-        server = self.bridge or self.catalog.route_resource(uri)
+        server = self.resource_owner(uri)
         if server is None:
             return Immediate(
                 error(msg["id"], codes.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri})
@@ -320,7 +320,7 @@ class Gateway(Fanout):
                 ctx, msg, route.server, ref["name"], {**params, "ref": {**ref, "name": route.original}}
             )
         if ref.get("type") == "ref/resource" and isinstance(ref.get("uri"), str):
-            server = self.bridge or self.catalog.route_resource(ref["uri"])
+            server = self.resource_owner(ref["uri"])
             if server is None:
                 return Immediate(error(msg["id"], codes.INVALID_PARAMS, f"Resource not found: {ref['uri']}"))
             return await self._forward(ctx, msg, server, ref["uri"], params)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 from mcpctl.gateway.adapt import wants_log
@@ -187,7 +187,7 @@ class Fanout:
             calls[0].push(msg)  # the only request it can belong to
             return
         for session in self._sessions_of(upstream):
-            if session.log_level is not None and wants_log(_session_ctx(session), msg):
+            if session.log_level is not None and wants_log(ClientContext.for_session(session), msg):
                 session.outbox.put(msg)
 
     def _backend_cancelled(self, upstream: Upstream, msg: Message) -> None:
@@ -210,25 +210,26 @@ class Fanout:
 
     # -- keeping backends in step with what clients asked for ----------------------------------
 
+    def resource_owner(self, uri: str) -> str | None:
+        """The server a resource URI belongs to (in a bridge, the one server)."""
+        return self.bridge or self.catalog.route_resource(uri)
+
     def add_listener(self, listener: Listener) -> None:
         self.listeners.add(listener)
-        for uri in listener.uris:
-            server = self.bridge or self.catalog.route_resource(uri)
-            if server is not None:
-                self.sync_backend_subscription(server, uri)
+        self._resync(listener.uris)
 
     def remove_listener(self, listener: Listener) -> None:
         self.listeners.discard(listener)
         listener.outbox.close()
-        for uri in listener.uris:
-            server = self.bridge or self.catalog.route_resource(uri)
-            if server is not None:
-                self.sync_backend_subscription(server, uri)
+        self._resync(listener.uris)
 
     def drop_session_subscriptions(self, session: LegacySession) -> None:
         uris, session.subscriptions = session.subscriptions, set()
+        self._resync(uris)
+
+    def _resync(self, uris: Iterable[str]) -> None:
         for uri in uris:
-            server = self.bridge or self.catalog.route_resource(uri)
+            server = self.resource_owner(uri)
             if server is not None:
                 self.sync_backend_subscription(server, uri)
 
@@ -313,14 +314,3 @@ class Fanout:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.warning("background request failed: %s", task.exception())
-
-
-def _session_ctx(session: LegacySession) -> ClientContext:
-    return ClientContext(
-        era=Era.LEGACY,
-        protocol_version=session.protocol_version,
-        capabilities=session.capabilities,
-        client_info=session.client_info,
-        session=session,
-        log_level=session.log_level,
-    )
