@@ -7,9 +7,7 @@ from collections import deque
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-import orjson
-
-from mcpctl.audit.schema import DROPPED, OK, PRUNED, RECOVERED
+from mcpctl.audit.schema import DROPPED, OK, PRUNED, RECOVERED, dumps
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -71,7 +69,7 @@ def detail_of(record: dict[str, Any]) -> str:
             return _clip(text)
     args = record.get("arguments")
     if args:
-        return _clip(orjson.dumps(args).decode())
+        return _clip(dumps(args).decode())
     return ""
 
 
