@@ -69,7 +69,9 @@ class AuditWriter:
         self._closing = False
         self._closed = False
         self._warned_at = -WARN_EVERY
-        self.dropped = 0  # records the full queue turned away in this run, for metrics and tests
+        # Calls that never reached the file in this run, whatever the cause (a full queue, a disk that
+        # refused, the end of the run), for /metrics (mcp_audit_dropped_total) and tests.
+        self.dropped = 0
 
     @property
     def queue_depth(self) -> int:
@@ -88,6 +90,7 @@ class AuditWriter:
             try:
                 loop.call_soon_threadsafe(self.put_here, record)
             except RuntimeError:  # the loop has closed: the host is gone
+                self.dropped += 1
                 log.warning("audit: a %s record arrived after the host stopped; dropped", record.get("kind"))
             return
         self.put_here(record)
@@ -146,6 +149,11 @@ class AuditWriter:
             )
             self._task.cancel()
         self._closed = True
+        unwritten = len(self._pending) + self._drops.count
+        if unwritten:  # the disk still refused at the end, or the writer ran out of time
+            self.dropped += len(self._pending)
+            log.error("audit: closing with %d record(s) that could not be written", unwritten)
+            self._pending = []
         try:
             await self._io.run(self.file.close)
         except OSError:
@@ -170,8 +178,7 @@ class AuditWriter:
                 log.exception("audit: writing a batch failed")
                 ok = False
             if self._closing and not ok:
-                log.error("audit: closing with %d record(s) that could not be written", self._drops.count)
-                return
+                return  # stop() counts and reports what is left
             if self._closing and not self._pending and not self._own:
                 return
             if not ok:
@@ -203,12 +210,23 @@ class AuditWriter:
         except Exception:
             written = 0
             log.exception("audit: writing %d record(s) failed", len(sealed))
+        if drops.count and written > len(own):  # the audit.dropped record reached the file
+            log.warning(
+                "audit: %d call(s) could not be recorded from %s to %s (queue full or disk refused); "
+                "an audit.dropped record says so",
+                drops.count,
+                span["first"],
+                span["last"],
+            )
         if written < len(sealed):
             self.chain.rewind(*(sealed[written - 1][1:3] if written else base))
             # The trail's own records are written again; the calls lost are counted, so the next
             # write that succeeds says how many never reached the file.
             self._own.extend(own[written:])
             self._drops.add(sum(weight for _, _, _, weight in sealed[written:]), time.time())
+            # Calls of this batch that missed the file are new losses (an unwritten audit.dropped
+            # record stands for losses already counted): the metric counts each loss once.
+            self.dropped += min(len(batch), len(sealed) - written)
             self._warn()
         self._take_pruned()
         if self._own or self._drops.count:
