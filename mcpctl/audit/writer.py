@@ -13,7 +13,7 @@ from mcpctl.audit.chain import Chain
 from mcpctl.audit.iothread import FileThread
 from mcpctl.audit.records import Shaper
 from mcpctl.audit.schema import DROPPED, PRUNED, RECOVERED
-from mcpctl.audit.sink import AuditFile
+from mcpctl.audit.sink import HEAD_EVERY, AuditFile
 from mcpctl.errors import McpctlError
 
 log = logging.getLogger(__name__)
@@ -124,10 +124,13 @@ class AuditWriter:
                 hint="check that directory's permissions, or set enabled = false under [audit]",
             ) from exc
         self.chain = Chain(state.seq, state.prev)
-        if state.torn_bytes:
-            # A crash cut the last write short: those bytes were never a record; the chain says so.
-            torn = {"file": self.file.current.name, "discarded_bytes": state.torn_bytes}
-            self._own.append(Shaper.own(RECOVERED, torn, time.time()))
+        facts = state.facts()
+        if facts:
+            # A crash cut the last write short (those bytes were never a record), or the end of the
+            # trail is not what the last run left: the chain says so before it goes on.
+            self._own.append(Shaper.own(RECOVERED, facts, time.time()))
+            if state.missing_through or state.head_missing:
+                log.error("audit: the end of the trail was removed while the host was stopped: %s", facts)
         self._take_pruned()
         self._loop, self._loop_thread = loop, threading.get_ident()
         self._task = loop.create_task(self._run(), name="mcpctl-audit-writer")
@@ -168,7 +171,8 @@ class AuditWriter:
 
     async def _run(self) -> None:
         while True:
-            await self._wake.wait()
+            if not await self._idle():
+                continue
             if not self._closing:
                 await asyncio.sleep(self._linger)
             self._wake.clear()
@@ -183,6 +187,23 @@ class AuditWriter:
                 return
             if not ok:
                 await asyncio.sleep(RETRY_SECONDS)  # the disk refused: don't spin; the queue holds
+
+    async def _idle(self) -> bool:
+        """Wait for records; True when some arrived. While the head marker lags the file, bring it
+        up to date after HEAD_EVERY without records, so an idle host leaves it current."""
+        if self._closing or not self.file.head_behind:
+            await self._wake.wait()
+            return True
+        try:
+            await asyncio.wait_for(self._wake.wait(), HEAD_EVERY)
+        except TimeoutError:
+            assert self._io is not None
+            try:
+                await self._io.run(self.file.flush_head)
+            except Exception:
+                log.exception("audit: writing the head marker failed")
+            return False
+        return True
 
     async def _write_batch(self) -> bool:
         """Seal what is queued and write it; False when the disk refused some of it."""
