@@ -15,6 +15,8 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 from tests.support.host import HostProcess, start_host, write_config
 from tests.support.node import EVERYTHING, NODE
 
+pytestmark = pytest.mark.slow  # real third-party servers from npm
+
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
