@@ -62,7 +62,7 @@ def detail_of(record: dict[str, Any]) -> str:
     if kind == PRUNED:
         return f"retention removed {', '.join(map(str, record.get('files') or []))}"
     if kind == RECOVERED:
-        return f"{record.get('discarded_bytes')} byte(s) of an incomplete write discarded"
+        return _recovered(record)
     for key in ("error", "reason"):
         text = record.get(key)
         if isinstance(text, str) and text:
@@ -71,6 +71,18 @@ def detail_of(record: dict[str, Any]) -> str:
     if args:
         return _clip(dumps(args).decode())
     return ""
+
+
+def _recovered(record: dict[str, Any]) -> str:
+    """What the host found when it started again (README: Tamper evidence)."""
+    found = []
+    if record.get("discarded_bytes"):
+        found.append(f"{record['discarded_bytes']} byte(s) of an incomplete write discarded")
+    if record.get("missing_from") is not None:
+        found.append(f"seq {record['missing_from']}-{record.get('missing_through')} missing from the end")
+    if record.get("head_missing"):
+        found.append("head.json was missing")
+    return "; ".join(found)
 
 
 def local_time(ts: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from pathlib import Path
 
 from mcpctl.audit.files import CURRENT, HEAD, read_head
@@ -12,6 +13,7 @@ from mcpctl.audit.sink import AuditFile
 from mcpctl.audit.verify import Problem, verify
 from mcpctl.audit.writer import AuditWriter
 from tests.audit.trail import Trail, call_record, lines, rewrite
+from tests.support.host import base_env, mcpctl_command
 from tests.support.waiting import wait_until
 
 
@@ -110,6 +112,14 @@ def test_records_cut_off_the_end_while_the_host_was_stopped_stay_caught_after_it
     assert "5 record(s) (seq 56-60) removed from the end of the trail while the host was stopped" in (
         problem.detail
     )
+    listed = subprocess.run(
+        mcpctl_command("logs", "--dir", str(tmp_path), "--kind", "audit.*"),
+        env=base_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "seq 56-60 missing from the end" in listed.stdout, listed.stdout
 
 
 def test_a_torn_last_line_is_a_loss_not_an_intact_trail(tmp_path: Path) -> None:
