@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mcpctl.edge.asgi import ASGIApp
-from mcpctl.gateway.hooks import CallHooks
+from mcpctl.router.hooks import CallHooks
 
 if TYPE_CHECKING:
     from mcpctl.host import Host

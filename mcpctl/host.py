@@ -27,16 +27,19 @@ from mcpctl.edge.status import StatusEndpoints
 from mcpctl.edge.streamable import StreamableEndpoint
 from mcpctl.errors import UsageError
 from mcpctl.extension import Builder, MetricsSource, Service, StatusFields
-from mcpctl.gateway.engine import Gateway
-from mcpctl.gateway.hooks import HookChain
-from mcpctl.gateway.sessions import MemorySessionStore
+from mcpctl.gateway.pump import Gateway, Lists
 from mcpctl.hoststate import HostState, clear_host_state, write_host_state
+from mcpctl.mcpclient import CLIENT_INFO
+from mcpctl.mcpclient.connection import Connection
 from mcpctl.paths import Paths, ensure_private_dir
-from mcpctl.supervisor import Supervisor, TransportFactory, default_transports
+from mcpctl.router.hooks import HookChain
+from mcpctl.router.router import Router, RouterConfig
+from mcpctl.router.servers import ServerRules
+from mcpctl.supervisor import Supervisor, TransportFactory
+from mcpctl.tasks import TaskHost
+from mcpctl.transports import default_transports
 
 log = logging.getLogger("mcpctl")
-
-SESSION_SWEEP_SECONDS = 30.0
 
 
 def plain_resolver(server: str, value: str) -> str:
@@ -68,18 +71,29 @@ class Host:
         self.collectors: list[MetricsSource] = []
         # the audit part replaces this; other parts record auth events and refusals through it
         self.audit: AuditRecorder = NullRecorder()
-        self.sessions = MemorySessionStore(gw.session_ttl)
-        self.gateway = Gateway(
-            order=list(servers),
-            prefixes={name: ("" if name == self.bridge else self.config.prefix_of(name)) for name in servers},
-            sessions=self.sessions,
-            upstream_for=self._upstream_for,
-            end_session=self._end_session,
-            call_timeouts={name: (s.call_timeout, s.max_call_timeout) for name, s in servers.items()},
-            page_size=gw.page_size,
-            bridge=self.bridge,
+        rules = {
+            name: ServerRules(
+                prefix="" if name == self.bridge else self.config.prefix_of(name),
+                isolation=cfg.isolation,
+                call_timeout=cfg.call_timeout,
+                max_call_timeout=cfg.max_call_timeout,
+                startup_timeout=cfg.startup_timeout,
+            )
+            for name, cfg in servers.items()
+        }
+        self.router = Router(
+            RouterConfig(
+                servers=rules,
+                bridge=self.bridge,
+                page_size=gw.page_size,
+                session_ttl=gw.session_ttl,
+                client_info=CLIENT_INFO,
+                version=__version__,
+            ),
             hooks=self.hooks,
         )
+        self.tasks = TaskHost()
+        self.gateway = Gateway(self.router, self.tasks, self._open_link, self._end_session)
         factory = self.transport_factory or default_transports(self.paths, self._resolve)
         self.supervisor = Supervisor(servers, self.gateway, factory)
         self.admin_token = secrets.token_urlsafe(32)
@@ -96,18 +110,41 @@ class Host:
     def _resolve(self, server: str, value: str) -> str:
         return self.resolve(server, value)  # looked up per call: a part may replace `resolve` later
 
-    async def _upstream_for(self, name: str, session_id: str | None) -> Any:
-        return await self.supervisor.upstream(name, session_id)
+    async def _open_link(self, name: str, session_id: str) -> tuple[Connection, Lists]:
+        return await self.supervisor.open_session_link(name, session_id)
 
     async def _end_session(self, session_id: str) -> None:
         await self.supervisor.end_session(session_id)
+
+    # -- what the status endpoints and metrics read (edge.status.HostStatus) -------------------------
+
+    def server_names(self) -> list[str]:
+        return list(self.supervisor.servers)
+
+    def server_status(self, name: str) -> dict[str, Any]:
+        status = self.supervisor.status(name)
+        if status["state"] == "ready":  # the catalog follows list_changed; the supervisor saw the start
+            status["tools"] = len(self.router.catalog.server_lists(name)["tools"])
+        return status
+
+    def required_ready(self) -> bool:
+        return self.supervisor.required_ready()
+
+    def restart(self, name: str) -> None:
+        self.supervisor.restart(name)
+
+    def session_count(self) -> int:
+        return self.gateway.session_count()
+
+    def collisions(self) -> list[str]:
+        return [c.describe() for c in self.router.catalog.collisions]
 
     def app(self) -> ASGIApp:
         gw = self.config.gateway
         edge: ASGIApp = EdgeApp(
             StreamableEndpoint(self.gateway, gw.max_body_bytes),
-            LegacySSEEndpoint(self.gateway, gw.max_body_bytes),
-            StatusEndpoints(self.gateway, self.supervisor, self.admin_token, self.status_fields),
+            LegacySSEEndpoint(self.gateway, self.tasks, gw.max_body_bytes),
+            StatusEndpoints(self, self.admin_token, self.status_fields),
         )
         for layer in reversed(self.layers):  # the first listed ends up outermost
             edge = layer(edge)
@@ -148,35 +185,31 @@ class Host:
             config=self.config_source,
         )
         loop = asyncio.get_running_loop()
-        for service in self.services:
-            await service.start()
-        with self._signals(loop, server):
-            self.supervisor.start()
-            sweeper = loop.create_task(self._sweep_sessions())
-            write_host_state(self.paths.host_state_file, state)
-            log.info("mcpctl %s serving %d server(s) at %s", __version__, len(self.supervisor.servers), url)
-            if self.on_ready is not None:
-                self.on_ready(url)
-            try:
-                await server.serve(sockets=[sock])
-            finally:
-                sweeper.cancel()
-                clear_host_state(self.paths.host_state_file, os.getpid())
-                await self._stop(force=server.force_exit)
+        async with self.tasks:
+            for service in self.services:
+                await service.start()
+            with self._signals(loop, server):
+                self.supervisor.start()
+                write_host_state(self.paths.host_state_file, state)
+                log.info(
+                    "mcpctl %s serving %d server(s) at %s", __version__, len(self.supervisor.servers), url
+                )
+                if self.on_ready is not None:
+                    self.on_ready(url)
+                try:
+                    await server.serve(sockets=[sock])
+                finally:
+                    clear_host_state(self.paths.host_state_file, os.getpid())
+                    await self._stop(force=server.force_exit)
 
     async def _stop(self, *, force: bool) -> None:
-        for session in self.sessions.all():
-            await self.gateway.close_session(session)
+        for session in self.gateway.sessions():
+            self.gateway.close_session(session)
         await self.supervisor.shutdown(grace=0.2 if force else None)
+        self.gateway.stop()
         for service in reversed(self.services):
             await service.stop()
         log.info("mcpctl stopped")
-
-    async def _sweep_sessions(self) -> None:
-        while True:
-            await asyncio.sleep(SESSION_SWEEP_SECONDS)
-            for session in self.sessions.expire():
-                await self.gateway.close_session(session)
 
     @contextlib.contextmanager
     def _signals(self, loop: asyncio.AbstractEventLoop, server: _Server) -> Iterator[None]:
@@ -190,10 +223,12 @@ class Host:
             log.info("%s: shutting down (press Ctrl-C again to force)", sig.name)
             server.should_exit = True
             # Open streams never end on their own: close them so connections can drain.
-            for session in self.sessions.all():
-                session.outbox.close()
-            for listener in list(self.gateway.listeners):
-                listener.outbox.close()
+            for session in self.gateway.sessions():
+                if session.io is not None:
+                    session.io.close()
+            for listener in self.gateway.listeners():
+                if listener.io is not None:
+                    listener.io.close()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop, sig)

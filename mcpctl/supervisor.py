@@ -14,11 +14,10 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from mcpctl.backends.base import MessageSink, Transport
-from mcpctl.backends.stdio import StdioSpec, StdioTransport
 from mcpctl.config.models import ServerConfig
 from mcpctl.errors import McpctlError, UnavailableError
-from mcpctl.gateway.upstream import Upstream, UpstreamEvents, UpstreamSettings
-from mcpctl.paths import Paths
+from mcpctl.mcpclient.connection import Connection, Handler, Settings
+from mcpctl.protocol.catalog import Entry
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +26,7 @@ log = logging.getLogger(__name__)
 # roots it could ask for.
 ROUTABLE_CAPABILITIES: dict[str, Any] = {"sampling": {}, "elicitation": {"form": {}, "url": {}}}
 SESSION_CAPABILITIES: dict[str, Any] = {**ROUTABLE_CAPABILITIES, "roots": {"listChanged": True}}
-# A call for a server that is starting or backing off waits this long for it before failing.
-READY_WAIT = 5.0
+Lists = dict[str, list[Entry]]
 
 
 class ServerState(StrEnum):
@@ -39,12 +37,15 @@ class ServerState(StrEnum):
     STOPPED = "stopped"
 
 
-class SupervisorEvents(UpstreamEvents, Protocol):
-    """What the gateway needs to hear about servers coming and going."""
+class SupervisorEvents(Handler, Protocol):
+    """What the gateway hears about servers coming and going (and, as the connections' handler,
+    whatever their backends send)."""
 
-    def server_up(self, name: str, upstream: Upstream) -> None: ...
+    def server_up(self, name: str, connection: Connection, lists: Lists) -> None: ...
 
-    def server_down(self, name: str, reason: str, *, forget: bool) -> None: ...
+    def server_state(
+        self, name: str, state: str, reason: str = "", retry_at: float | None = None
+    ) -> None: ...
 
 
 TransportFactory = Callable[[str, ServerConfig, MessageSink], Transport]
@@ -57,7 +58,8 @@ class ManagedServer:
     name: str
     config: ServerConfig
     state: ServerState = ServerState.STARTING
-    upstream: Upstream | None = None
+    connection: Connection | None = None
+    tools: int = 0  # how many tools it listed when it came up
     started_at: float | None = None  # monotonic time the current child became ready
     restarts: int = 0
     failures: deque[float] = field(default_factory=deque)
@@ -65,11 +67,10 @@ class ManagedServer:
     last_error: str = ""
     retry_at: float | None = None
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
     restart_requested: bool = False
     era_hint: str = "auto"
-    sessions: dict[str, Upstream] = field(default_factory=dict)
-    starting: Upstream | None = None  # the connection being set up, not yet handed to the gateway
+    sessions: dict[str, Connection] = field(default_factory=dict)
+    starting: Connection | None = None  # the connection being set up, not yet handed to the gateway
     task: asyncio.Task[None] | None = None
 
 
@@ -128,19 +129,6 @@ class Supervisor:
 
     # -- lookups -------------------------------------------------------------------------------
 
-    async def upstream(self, name: str, session_id: str | None = None) -> Upstream:
-        """The live connection for `name` (per session for isolated servers); waits briefly if starting."""
-        server = self._get(name)
-        if server.config.isolation == "session" and session_id is not None:
-            return await self._session_upstream(server, session_id)
-        if server.state in (ServerState.STARTING, ServerState.BACKOFF) and not server.ready.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(server.ready.wait(), READY_WAIT)
-        upstream = server.upstream
-        if server.state is ServerState.READY and upstream is not None and not upstream.closed:
-            return upstream
-        raise UnavailableError(self.unavailable_reason(server))
-
     def unavailable_reason(self, server: ManagedServer) -> str:
         text = f"server {server.name!r} is unavailable ({server.state.value})"
         if server.retry_at is not None and server.state in (ServerState.BACKOFF, ServerState.CRASH_LOOP):
@@ -182,32 +170,38 @@ class Supervisor:
             server.state = ServerState.STOPPED
             server.last_error = "internal error in mcpctl's supervisor (see mcpctl's log)"
 
+    def _set_state(self, server: ManagedServer, state: ServerState, retry_in: float | None = None) -> None:
+        server.state = state
+        server.retry_at = None if retry_in is None else time.monotonic() + retry_in
+        if state is not ServerState.READY:
+            reason = server.last_error or server.last_exit
+            self._events.server_state(server.name, state.value, reason, server.retry_at)
+
     async def _run_once(self, server: ManagedServer) -> None:
-        server.state = ServerState.STARTING
-        server.retry_at = None
+        self._set_state(server, ServerState.STARTING)
         # A per-session server's shared instance only feeds the catalog: it must declare what the
         # session instances declare, or servers that list tools by capability (roots) list fewer.
         capabilities = SESSION_CAPABILITIES if server.config.isolation == "session" else ROUTABLE_CAPABILITIES
         try:
-            upstream = self._new_upstream(server, capabilities)
+            connection = self._new_connection(server, capabilities)
         except McpctlError as exc:  # e.g. a secret the environment refers to is missing
             server.last_error = str(exc)
             log.warning("%s: %s", server.name, exc)
             return
-        server.starting = upstream
-        problem = await self._connect(server, upstream)
+        server.starting = connection
+        connected = await self._connect(server, connection)
         server.starting = None
-        if problem is not None:
-            server.last_error = problem
+        if isinstance(connected, str):
+            server.last_error = connected
             return
-        server.era_hint = upstream.era.value if upstream.era else "auto"
-        server.upstream = upstream
+        server.era_hint = connection.era.value if connection.era else "auto"
+        server.connection = connection
+        server.tools = len(connected["tools"])
         server.started_at = time.monotonic()
         server.last_error = ""
-        server.state = ServerState.READY
-        server.ready.set()
-        self._events.server_up(server.name, upstream)
-        closed = asyncio.ensure_future(upstream.wait_closed())
+        self._set_state(server, ServerState.READY)
+        self._events.server_up(server.name, connection, connected)
+        closed = asyncio.ensure_future(connection.wait_closed())
         woken = asyncio.ensure_future(server.wakeup.wait())
         try:
             await asyncio.wait({closed, woken}, return_when=asyncio.FIRST_COMPLETED)
@@ -215,12 +209,13 @@ class Supervisor:
             closed.cancel()
             woken.cancel()
         server.wakeup.clear()
-        server.ready.clear()
-        server.upstream = None
-        reason = upstream.close_reason or ("stopped by mcpctl" if self._stopping else "restarted on request")
+        server.connection = None
+        reason = connection.close_reason or (
+            "stopped by mcpctl" if self._stopping else "restarted on request"
+        )
         server.last_exit = reason
-        self._events.server_down(server.name, reason, forget=False)
-        await upstream.close(self._grace)
+        self._set_state(server, ServerState.STARTING if server.restart_requested else ServerState.BACKOFF)
+        await connection.close(self._grace)
 
     async def _after_exit(self, server: ManagedServer) -> None:
         now = time.monotonic()
@@ -232,78 +227,75 @@ class Supervisor:
         while server.failures and now - server.failures[0] > policy.window:
             server.failures.popleft()
         if policy.mode == "never" or (policy.mode == "on-failure" and server.last_exit.endswith("code 0")):
-            server.state = ServerState.STOPPED
-            self._events.server_down(server.name, server.last_exit, forget=True)
+            self._set_state(server, ServerState.STOPPED)
             await self._sleep(server, None)
         elif len(server.failures) >= policy.max_failures:
-            server.state = ServerState.CRASH_LOOP
             log.warning(
                 "%s: %d failures in %.0fs, crash-loop", server.name, len(server.failures), policy.window
             )
-            self._events.server_down(server.name, server.last_error or server.last_exit, forget=True)
+            self._set_state(server, ServerState.CRASH_LOOP, policy.crash_loop_cooldown)
             await self._sleep(server, policy.crash_loop_cooldown)
         else:
-            server.state = ServerState.BACKOFF
             delay = min(policy.max_backoff, policy.initial_backoff * 2 ** (len(server.failures) - 1))
-            await self._sleep(server, self._rng.uniform(delay / 2, delay))  # jitter: no thundering herd
+            pause = self._rng.uniform(delay / 2, delay)  # jitter: no thundering herd
+            self._set_state(server, ServerState.BACKOFF, pause)
+            await self._sleep(server, pause)
         if not self._stopping:
             server.restarts += 1
             server.restart_requested = False
 
     async def _sleep(self, server: ManagedServer, seconds: float | None) -> None:
         """Wait until the retry time, a restart request or shutdown, whichever comes first."""
-        server.retry_at = None if seconds is None else time.monotonic() + seconds
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(server.wakeup.wait(), seconds)
         server.wakeup.clear()
         server.retry_at = None
 
-    async def _session_upstream(self, server: ManagedServer, session_id: str) -> Upstream:
-        upstream = server.sessions.get(session_id)
-        if upstream is not None and not upstream.closed:
-            return upstream
+    async def open_session_link(self, name: str, session_id: str) -> tuple[Connection, Lists]:
+        """Start a session's own child of an isolated server; UnavailableError when it cannot start."""
+        server = self._get(name)
         if server.state is ServerState.CRASH_LOOP:
             raise UnavailableError(self.unavailable_reason(server))
-        upstream = self._new_upstream(server, SESSION_CAPABILITIES, era=server.era_hint)
-        problem = await self._connect(server, upstream)
-        if problem is not None:
-            raise UnavailableError(problem)
-        upstream.owner = session_id
-        server.sessions[session_id] = upstream
-        return upstream
+        connection = self._new_connection(server, SESSION_CAPABILITIES, era=server.era_hint)
+        connected = await self._connect(server, connection)
+        if isinstance(connected, str):
+            raise UnavailableError(connected)
+        server.sessions[session_id] = connection
+        return connection, connected
 
-    async def _connect(self, server: ManagedServer, upstream: Upstream) -> str | None:
-        """Connect within the startup timeout; on failure close it and say what went wrong."""
+    async def _connect(self, server: ManagedServer, connection: Connection) -> Lists | str:
+        """Connect and read its lists within the startup timeout; on failure close it and say why."""
         try:
-            await asyncio.wait_for(upstream.connect(), server.config.startup_timeout)
+            async with asyncio.timeout(server.config.startup_timeout):
+                await connection.connect()
+                return await connection.read_lists()
         except (McpctlError, TimeoutError, OSError) as exc:
-            problem = self._startup_error(server, upstream, exc)
-            await upstream.close()
+            problem = self._startup_error(server, connection, exc)
+            await connection.close()
             return problem
-        return None
 
-    def _new_upstream(
+    def _new_connection(
         self, server: ManagedServer, capabilities: dict[str, Any], era: str | None = None
-    ) -> Upstream:
+    ) -> Connection:
         chosen = era or server.era_hint
-        settings = UpstreamSettings(
+        settings = Settings(
             name=server.name,
             era=chosen if chosen in ("legacy", "modern") else "auto",  # type: ignore[arg-type]
             probe_timeout=server.config.probe_timeout,
             client_capabilities=capabilities,
         )
-        return Upstream(
+        return Connection(
             settings, lambda sink: self._transport_factory(server.name, server.config, sink), self._events
         )
 
-    def _startup_error(self, server: ManagedServer, upstream: Upstream, exc: BaseException) -> str:
+    def _startup_error(self, server: ManagedServer, connection: Connection, exc: BaseException) -> str:
         if isinstance(exc, TimeoutError):
             text = f"did not become ready within {server.config.startup_timeout:g}s"
         else:
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if upstream.close_reason:
-            text += f" ({upstream.close_reason})"
-        tail = getattr(upstream.transport, "stderr", None)
+        if connection.close_reason:
+            text += f" ({connection.close_reason})"
+        tail = getattr(connection.transport, "stderr", None)
         if tail is not None and tail.tail(1):
             text += f"; stderr: {tail.tail(1)[0][:300]}"
         log.warning("%s: %s", server.name, text)
@@ -313,62 +305,24 @@ class Supervisor:
 
     def status(self, name: str) -> dict[str, Any]:
         server = self._get(name)
-        upstream = server.upstream
-        stderr = getattr(upstream.transport, "stderr", None) if upstream else None
+        connection = server.connection
+        stderr = getattr(connection.transport, "stderr", None) if connection else None
         now = time.monotonic()
         return {
             "name": server.name,
             "state": server.state.value,
             "required": server.config.required,
             "transport": "stdio" if server.config.command else "http",
-            "pid": upstream.transport.pid if upstream else None,
-            "uptime": round(now - server.started_at, 1) if server.started_at and upstream else None,
+            "pid": connection.transport.pid if connection else None,
+            "uptime": round(now - server.started_at, 1) if server.started_at and connection else None,
             "restarts": server.restarts,
-            "era": upstream.era.value if upstream and upstream.era else None,
-            "protocolVersion": upstream.protocol_version if upstream else None,
-            "serverInfo": upstream.server_info if upstream else None,
-            "tools": len(upstream.lists["tools"]) if upstream else 0,
+            "era": connection.era.value if connection and connection.era else None,
+            "protocolVersion": connection.protocol_version if connection else None,
+            "serverInfo": connection.server_info if connection else None,
+            "tools": server.tools if connection else 0,
             "sessions": len(server.sessions),
             "lastExit": server.last_exit or None,
             "lastError": server.last_error or None,
             "retryIn": round(max(server.retry_at - now, 0), 1) if server.retry_at else None,
             "stderr": stderr.tail(10) if stderr else [],
         }
-
-
-def default_transports(paths: Paths, resolve: Callable[[str, str], str]) -> TransportFactory:
-    """Transports for configured servers: a stdio child, or a remote URL.
-
-    `resolve(server, value)` expands secret references in env and header values.
-    """
-    log_dir = paths.server_log_dir
-
-    logins: Any = None  # the stored OAuth logins, opened for the first `auth = "oauth"` server
-
-    def make(name: str, cfg: ServerConfig, sink: MessageSink) -> Transport:
-        nonlocal logins
-        if cfg.url is not None:
-            from mcpctl.backends.http import HttpTransport
-
-            headers = {key: resolve(name, value) for key, value in cfg.headers.items()}
-            auth = None
-            if cfg.auth == "oauth":  # tokens from `mcpctl login URL`, never a client's
-                from mcpctl.oauth.wiring import HostLogins
-
-                logins = logins or HostLogins(paths)
-                auth = logins.bearer(cfg.url)
-            return HttpTransport(cfg.url, sink, headers=headers, auth=auth, mode=cfg.transport)
-        assert cfg.command is not None
-        spec = StdioSpec(
-            command=cfg.command,
-            args=tuple(cfg.args),
-            env={key: resolve(name, value) for key, value in cfg.env.items()},
-            inherit_env=tuple(cfg.inherit_env),
-            cwd=cfg.cwd,
-            max_line_bytes=cfg.max_line_bytes,
-            shutdown_timeout=cfg.shutdown_timeout,
-            stderr_path=log_dir / f"{name}.log",
-        )
-        return StdioTransport(spec, sink)
-
-    return make

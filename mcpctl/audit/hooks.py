@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from mcpctl.audit.records import Shaper
 from mcpctl.audit.writer import AuditWriter
-from mcpctl.gateway.calls import Call
-from mcpctl.gateway.context import ClientContext
-from mcpctl.gateway.hooks import NoHooks
 from mcpctl.protocol.jsonrpc import Message
+from mcpctl.router.calls import Call
+from mcpctl.router.hooks import NoHooks, Refusal
 
 
 class AuditHooks(NoHooks):
@@ -24,14 +22,5 @@ class AuditHooks(NoHooks):
         now = time.monotonic()
         self._writer.put_here(self._shaper.call(call, response, outcome, time.time(), now))
 
-    def refused(
-        self,
-        ctx: ClientContext,
-        method: str,
-        server: str,
-        name: str,
-        params: dict[str, Any],
-        error: dict[str, object],
-    ) -> None:
-        record = self._shaper.refusal(ctx, method, server, name, params=params, error=error, when=time.time())
-        self._writer.put_here(record)
+    def refused(self, refusal: Refusal) -> None:
+        self._writer.put_here(self._shaper.refusal(refusal, when=time.time()))

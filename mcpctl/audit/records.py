@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from mcpctl.audit.redact import Redactor
 from mcpctl.audit.schema import VERSION
-from mcpctl.gateway.context import ClientContext, Principal
 from mcpctl.protocol import codes
 from mcpctl.protocol.eras import Era
+from mcpctl.router.context import ClientContext, Principal
 
 if TYPE_CHECKING:
-    from mcpctl.gateway.calls import Call
     from mcpctl.protocol.jsonrpc import Message
+    from mcpctl.router.calls import Call
+    from mcpctl.router.hooks import Refusal
 
 # What an `admit` refusal (or an unknown name) means, by its JSON-RPC error code.
 REFUSAL_OUTCOMES: Final = {
@@ -124,27 +125,17 @@ class Shaper:
             record["truncated"] = True
         return record
 
-    def refusal(
-        self,
-        ctx: ClientContext,
-        method: str,
-        server: str,
-        name: str,
-        *,
-        params: dict[str, Any],
-        error: dict[str, object],
-        when: float,
-    ) -> dict[str, Any]:
+    def refusal(self, refusal: Refusal, when: float) -> dict[str, Any]:
         """A call answered without reaching a backend: unknown name, policy, rate limit, breaker."""
-        code = error.get("code")
+        code = refusal.error.get("code")
         outcome = REFUSAL_OUTCOMES.get(code, "refused") if isinstance(code, int) else "refused"
-        record = self._head(method, when, ctx, outcome)
-        record["server"] = server or None
-        record["tool"] = name
+        record = self._head(refusal.method, when, refusal.ctx, outcome)
+        record["server"] = refusal.server or None
+        record["tool"] = refusal.name
         record["rpc_id"] = None
-        self._arguments(record, method, params)
-        record["http_status"] = _http_status(ctx)
-        self._error(record, error)
+        self._arguments(record, refusal.method, refusal.params)
+        record["http_status"] = _http_status(refusal.ctx)
+        self._error(record, refusal.error)
         record["duration_ms"] = None
         record["output"] = None
         return record

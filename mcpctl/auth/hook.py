@@ -6,9 +6,9 @@ from typing import Any
 
 from mcpctl.audit.api import AuditRecorder
 from mcpctl.auth.policy import Policy
-from mcpctl.gateway.context import ClientContext
-from mcpctl.gateway.hooks import NoHooks
 from mcpctl.protocol import codes
+from mcpctl.router.context import ClientContext
+from mcpctl.router.hooks import NoHooks
 
 
 class PolicyHook(NoHooks):

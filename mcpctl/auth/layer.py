@@ -17,9 +17,9 @@ from mcpctl.auth.resource import METADATA_PATHS, ProtectedResource
 from mcpctl.auth.tokens import TokenRejected, TokenValidator
 from mcpctl.auth.verify import KeyRejected, KeyVerifier
 from mcpctl.edge.asgi import ASGIApp, ASGIMessage, Receive, Scope, Send, send_json
-from mcpctl.gateway.context import Principal
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import error
+from mcpctl.router.context import Principal
 
 # Liveness and readiness stay open (probes carry no credentials, and say nothing secret); the
 # admin API checks its own token.

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from mcpctl.auth.tokens import claim_at, names_in
 from mcpctl.config.models import PolicyRule
-from mcpctl.gateway.context import Principal
+from mcpctl.router.context import Principal
 
 
 @dataclass(frozen=True)

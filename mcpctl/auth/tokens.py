@@ -12,7 +12,7 @@ import jwt
 
 from mcpctl.auth.jwks import IssuerUnavailable, JwksCache, same_issuer
 from mcpctl.config.models import AuthConfig
-from mcpctl.gateway.context import Principal
+from mcpctl.router.context import Principal
 
 CACHE_SIZE = 4096  # validated tokens remembered, so a client's repeat requests skip the signature check
 

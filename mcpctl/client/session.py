@@ -1,9 +1,8 @@
-"""One client session with an MCP server: handshake, lists, and requests with progress and MRTR."""
+"""The CLI's session with an MCP server: a connection that answers the server's questions and MRTR rounds."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -13,11 +12,10 @@ from typing import Any, Literal, Protocol
 from mcpctl.backends.base import MessageSink, Transport
 from mcpctl.client.errors import InputError, error_from_rpc
 from mcpctl.errors import BackendTimeoutError, McpctlError, ProtocolError, RemoteError, UnavailableError
-from mcpctl.gateway.calls import Call
-from mcpctl.gateway.upstream import CLIENT_INFO, Upstream, UpstreamSettings
+from mcpctl.mcpclient.connection import Connection, Settings
 from mcpctl.protocol import codes
-from mcpctl.protocol.eras import META_LOG_LEVEL, MRTR_METHODS, Era, modern_meta
-from mcpctl.protocol.jsonrpc import Message, params_of, request
+from mcpctl.protocol.eras import META_LOG_LEVEL, MRTR_METHODS, Era
+from mcpctl.protocol.jsonrpc import Message, params_of
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +59,7 @@ LogSink = Callable[[dict[str, Any]], None]
 
 
 class ClientSession:
-    """A connected Upstream used as a client: requests wait in place, server requests get answered.
+    """A connection used as a client: requests wait in place, server requests get answered.
 
     Use as `async with ClientSession(...) as session:`; leaving the block closes the transport
     (the child process, or the HTTP session) within a short grace time.
@@ -79,17 +77,15 @@ class ClientSession:
         self._answerer = answerer
         self._on_log = on_log
         self._startup_timeout = startup_timeout
-        self._active: set[Call] = set()
-        self._failure: McpctlError | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        settings = UpstreamSettings(
+        self._answering: set[asyncio.Task[None]] = set()
+        settings = Settings(
             name=endpoint.label,
             era=endpoint.era,
             probe_timeout=endpoint.probe_timeout,
             client_capabilities=answerer.capabilities(),
             capabilities_in_meta=True,
         )
-        self.upstream = Upstream(settings, endpoint.transport_factory, self)
+        self.connection = Connection(settings, endpoint.transport_factory, self)
 
     async def __aenter__(self) -> ClientSession:
         try:
@@ -107,7 +103,7 @@ class ClientSession:
     async def open(self) -> None:
         """Start the transport and shake hands; refused, retry once with credentials if there are any."""
         try:
-            await self.upstream.transport.start()
+            await self.connection.transport.start()
             try:
                 await self._handshake()
             except RemoteError:
@@ -128,31 +124,32 @@ class ClientSession:
 
     async def _handshake(self) -> None:
         try:
-            await asyncio.wait_for(self.upstream.handshake(), self._startup_timeout)
+            async with asyncio.timeout(self._startup_timeout):
+                await self.connection.handshake()
         except TimeoutError:
             raise BackendTimeoutError(
                 f"{self.endpoint.label} did not finish the handshake within {self._startup_timeout:g}s"
             ) from None
 
     async def close(self) -> None:
-        for task in list(self._tasks):
+        for task in list(self._answering):
             task.cancel()
-        await self.upstream.close(_CANCEL_GRACE)
+        await self.connection.close(_CANCEL_GRACE)
 
     @property
     def era(self) -> Era | None:
-        return self.upstream.era
+        return self.connection.era
 
     @property
     def server_info(self) -> dict[str, Any]:
-        return self.upstream.server_info
+        return self.connection.server_info
 
     # -- requests ------------------------------------------------------------------------------
 
     async def list(self, kind: str) -> list[dict[str, Any]]:
         """Every page of tools, prompts, resources or resourceTemplates (empty if not offered)."""
         try:
-            lists = await self.upstream.refresh_lists((kind,))
+            lists = await self.connection.read_lists((kind,))
         except RemoteError as exc:
             raise self._explain(
                 error_from_rpc(exc.jsonrpc_code, exc.message, exc.data, self.endpoint.label)
@@ -171,9 +168,7 @@ class ClientSession:
         deadline = time.monotonic() + within
         current = dict(params)
         for _ in range(MAX_INPUT_ROUNDS + 1):
-            result = await self._exchange(
-                method, self._with_meta(current, on_progress is not None), deadline, on_progress
-            )
+            result = await self._exchange(method, self._with_meta(current), deadline, on_progress)
             if result.get("resultType") != "input_required":
                 return result
             if method not in MRTR_METHODS:
@@ -189,19 +184,12 @@ class ClientSession:
             f"{self.endpoint.label} still asked for input after {MAX_INPUT_ROUNDS} rounds; giving up"
         )
 
-    def _with_meta(self, params: dict[str, Any], progress: bool) -> dict[str, Any]:
+    def _with_meta(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.connection.era is not Era.MODERN:
+            return params
         meta = dict(params.get("_meta") or {})
-        if progress:
-            meta["progressToken"] = 1  # the Upstream rewrites it to the request's own id
-        if self.upstream.era is Era.MODERN:
-            meta.update(
-                modern_meta(self.upstream.protocol_version, CLIENT_INFO, self._answerer.capabilities())
-            )
-            meta[META_LOG_LEVEL] = LOG_LEVEL
-        out = dict(params)
-        if meta:
-            out["_meta"] = meta
-        return out
+        meta[META_LOG_LEVEL] = LOG_LEVEL
+        return {**params, "_meta": meta}
 
     async def _answer_all(self, requests: object) -> dict[str, Any]:
         if not isinstance(requests, dict):
@@ -217,97 +205,58 @@ class ClientSession:
     async def _exchange(
         self, method: str, params: dict[str, Any], deadline: float, on_progress: Progress | None
     ) -> dict[str, Any]:
-        call = Call(None, None, method, self.endpoint.label)
+        timeout = max(deadline - time.monotonic(), 0.0)
         try:
-            self.upstream.forward(call, request(0, method, params))
+            return await self.connection.request(method, params, timeout, on_progress)
+        except BackendTimeoutError:
+            raise BackendTimeoutError(
+                f"{self.endpoint.label} did not answer {method} in time (see --timeout)"
+            ) from None
+        except RemoteError as exc:
+            raise self._explain(
+                error_from_rpc(exc.jsonrpc_code, exc.message, exc.data, self.endpoint.label)
+            ) from exc
         except UnavailableError as exc:
             raise self._explain(exc) from exc
-        self._active.add(call)
-        try:
-            while True:
-                item = await call.next(max(deadline - time.monotonic(), 0.0))
-                if item is None:
-                    self.upstream.cancel(call, "timed out")
-                    raise BackendTimeoutError(
-                        f"{self.endpoint.label} did not answer {method} in time (see --timeout)"
-                    )
-                msg, final = item
-                if final:
-                    break
-                if msg.get("method") == "notifications/progress" and on_progress is not None:
-                    on_progress(params_of(msg))
-        except asyncio.CancelledError:
-            self.upstream.cancel(call, "cancelled by the user")
-            raise
-        finally:
-            self._active.discard(call)
-        if self._failure is not None:
-            self.upstream.cancel(call, "the client could not answer the server's request")
-            raise self._failure
-        error = msg.get("error")
-        if error is not None:
-            err = error if isinstance(error, dict) else {}
-            code = err.get("code")
-            number = code if isinstance(code, int) else codes.INTERNAL_ERROR
-            message = str(err.get("message", ""))
-            raise self._explain(error_from_rpc(number, message, err.get("data"), self.endpoint.label))
-        result = msg.get("result")
-        if not isinstance(result, dict):
-            raise ProtocolError(
-                f"{self.endpoint.label} answered {method} with a result that is not an object"
-            )
-        return result
 
     def _explain(self, exc: McpctlError) -> McpctlError:
         """Add what a stdio child printed last, when it is the reason the server is unavailable."""
         if not isinstance(exc, UnavailableError):
             return exc
-        stderr = getattr(self.upstream.transport, "stderr", None)
+        stderr = getattr(self.connection.transport, "stderr", None)
         tail = stderr.tail(5) if stderr is not None else []
         if not tail:
             return exc
         lines = "\n".join(f"  | {line}" for line in tail)
         return type(exc)(f"{exc.message}\n  last lines the server printed on stderr:\n{lines}", hint=exc.hint)
 
-    # -- UpstreamEvents ------------------------------------------------------------------------
+    # -- what the server sends besides answers (mcpclient Handler) -------------------------------
 
-    def upstream_notification(self, upstream: Upstream, msg: Message) -> None:
-        if msg["method"] == "notifications/message" and self._on_log is not None:
+    def message(self, connection: Connection, msg: Message) -> None:
+        method = msg.get("method")
+        if "id" in msg and isinstance(method, str):  # a legacy server->client request
+            task = asyncio.get_running_loop().create_task(self._respond(msg))
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
+        elif method == "notifications/message" and self._on_log is not None:
             self._on_log(params_of(msg))
 
-    def upstream_request(self, upstream: Upstream, msg: Message) -> None:
-        """A legacy server->client request: answered in a task (a person may take a while)."""
-        task = asyncio.get_running_loop().create_task(self._respond(msg))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def upstream_closed(self, upstream: Upstream, reason: str) -> None:
-        return None  # pending requests were failed with the reason already
+    def closed(self, connection: Connection, reason: str) -> None:
+        return None  # waiting requests were failed with the reason already
 
     async def _respond(self, msg: Message) -> None:
+        """Answer a server's request (a person may take a while); a failure to answer fails the request."""
         method = msg["method"]
         try:
             result = await self._answerer.answer(method, params_of(msg))
         except InputError as exc:
             # We cannot answer: tell the server (so it unwinds) and fail the request in progress.
-            self.upstream.respond(msg["id"], error={"code": exc.jsonrpc_code, "message": exc.message})
-            self._fail_active(exc)
+            self.connection.respond(msg["id"], error={"code": exc.jsonrpc_code, "message": exc.message})
+            self.connection.abort_requests(exc)
         except RemoteError as exc:  # a refusal the server should hear about (e.g. sampling)
-            self.upstream.respond(msg["id"], error={"code": exc.jsonrpc_code, "message": exc.message})
+            self.connection.respond(msg["id"], error={"code": exc.jsonrpc_code, "message": exc.message})
         except McpctlError as exc:
-            self.upstream.respond(msg["id"], error={"code": codes.INTERNAL_ERROR, "message": exc.message})
-            self._fail_active(exc)
+            self.connection.respond(msg["id"], error={"code": codes.INTERNAL_ERROR, "message": exc.message})
+            self.connection.abort_requests(exc)
         else:
-            self.upstream.respond(msg["id"], result=result)
-
-    def _fail_active(self, exc: McpctlError) -> None:
-        self._failure = exc
-        for call in list(self._active):
-            with contextlib.suppress(Exception):
-                call.finish(
-                    {
-                        "jsonrpc": "2.0",
-                        "id": call.backend_id,
-                        "error": {"code": codes.INTERNAL_ERROR, "message": exc.message},
-                    }
-                )
+            self.connection.respond(msg["id"], result=result)

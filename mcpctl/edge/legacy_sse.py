@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from urllib.parse import parse_qs
 
 from mcpctl.edge.asgi import ClientGone, Request, Send, SSEWriter, send_bytes, send_json
-from mcpctl.edge.pump import pump
 from mcpctl.edge.requests import HttpError, principal_of, read_message
-from mcpctl.gateway.calls import Call
-from mcpctl.gateway.context import ClientContext
-from mcpctl.gateway.engine import Gateway
-from mcpctl.gateway.replies import Forwarded, Immediate, Listening
-from mcpctl.gateway.sessions import LegacySession, new_session_id
+from mcpctl.edge.standalone import pump
+from mcpctl.gateway.pump import Gateway
+from mcpctl.gateway.streams import Outbox
 from mcpctl.protocol import codes
 from mcpctl.protocol.sse import encode_event
+from mcpctl.router.calls import Call
+from mcpctl.router.context import ClientContext
+from mcpctl.router.sessions import LegacySession
+from mcpctl.router.streams import Forwarded, Immediate, Listening
+from mcpctl.tasks import TaskHost
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +24,13 @@ log = logging.getLogger(__name__)
 class LegacySSEEndpoint:
     """Every answer travels on the session's one SSE stream; POSTs are acknowledged with 202."""
 
-    def __init__(self, gateway: Gateway, max_body: int, messages_path: str = "/messages") -> None:
+    def __init__(
+        self, gateway: Gateway, tasks: TaskHost, max_body: int, messages_path: str = "/messages"
+    ) -> None:
         self._gateway = gateway
+        self._tasks = tasks
         self._max_body = max_body
         self._messages_path = messages_path
-        self._pumps: set[asyncio.Task[None]] = set()
 
     async def stream(self, request: Request, send: Send) -> None:
         """GET /sse: open a session and tell the client where to POST."""
@@ -42,27 +45,20 @@ class LegacySSEEndpoint:
                 },
             )
             return
-        session = LegacySession(
-            id=new_session_id(),
-            protocol_version="2024-11-05",
-            capabilities={},
-            client_info={},
-            principal=principal_of(request),
-            transport="sse",
-        )
+        session = self._gateway.new_sse_session(principal_of(request))
         session.stream_open = True
-        self._gateway.sessions.add(session)
+        outbox: Outbox = session.io
         sse = SSEWriter(send)
         try:
             await sse.start()
             await sse.raw(
                 encode_event(f"{self._messages_path}?sessionId={session.id}".encode(), event="endpoint")
             )
-            await pump(sse, session.outbox, request.receive, event="message")
+            await pump(sse, outbox, request.receive, event="message")
         finally:
             session.stream_open = False
             # The stream is the session in this transport: when it goes, the session goes.
-            await self._gateway.close_session(session)
+            self._gateway.close_session(session)
 
     async def message(self, request: Request, send: Send) -> None:
         """POST /messages?sessionId=...: handle one message; its answer goes to the stream."""
@@ -74,14 +70,17 @@ class LegacySSEEndpoint:
             ctx = ClientContext.for_session(
                 session, remote=request.client, user_agent=request.headers.get("user-agent", "")
             )
+            outbox: Outbox = session.io
             if msg.get("method") == "initialize" and "id" in msg:
-                session.outbox.put(self._gateway.open_session(ctx, msg, existing=session).message)
+                outbox.put(self._gateway.open_session(ctx, msg, existing=session).message)
             else:
-                reply = await self._gateway.handle(ctx, msg)
+                reply = self._gateway.handle(ctx, msg)
                 if isinstance(reply, Immediate):
-                    session.outbox.put(reply.message)
+                    outbox.put(reply.message)
                 elif isinstance(reply, Forwarded):
-                    self._spawn_pump(session, reply.call)
+                    self._tasks.spawn(
+                        self._relay, outbox, reply.call, name="relaying a call to an /sse session"
+                    )
                 elif isinstance(reply, Listening):
                     self._gateway.remove_listener(reply.listener)
             await send_bytes(send, 202, b"Accepted", b"text/plain")
@@ -93,7 +92,7 @@ class LegacySSEEndpoint:
     def _session(self, request: Request) -> LegacySession:
         query = parse_qs(request.query.decode("latin-1"))
         session_id = (query.get("sessionId") or query.get("session_id") or [""])[0]
-        session = self._gateway.sessions.get(session_id) if session_id else None
+        session = self._gateway.session(session_id) if session_id else None
         if (
             session is None
             or session.transport != "sse"
@@ -102,14 +101,6 @@ class LegacySSEEndpoint:
             raise HttpError(404, codes.INVALID_REQUEST, "Session not found: open a new stream with GET /sse")
         return session
 
-    def _spawn_pump(self, session: LegacySession, call: Call) -> None:
-        async def pump() -> None:
-            try:
-                async for msg, _final in self._gateway.stream(call):
-                    session.outbox.put(msg)
-            except Exception:
-                log.exception("relaying a call to a legacy SSE session failed")
-
-        task = asyncio.get_running_loop().create_task(pump())
-        self._pumps.add(task)
-        task.add_done_callback(self._pumps.discard)
+    async def _relay(self, outbox: Outbox, call: Call) -> None:
+        async for msg, _final in self._gateway.stream(call):
+            outbox.put(msg)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from mcpctl.edge.asgi import BodyTooLarge, Request
-from mcpctl.gateway.context import ANONYMOUS, Principal
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import Message, ParseError, error, invalid_request_reason, parse_message
+from mcpctl.router.context import ANONYMOUS, Principal
 
 
 class HttpError(Exception):

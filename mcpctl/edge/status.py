@@ -5,13 +5,11 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from mcpctl import __version__
 from mcpctl.edge.asgi import Request, Send, send_json
-from mcpctl.gateway.engine import Gateway
 from mcpctl.protocol import codes
-from mcpctl.supervisor import Supervisor
 
 # What /ready may say about a server: state and counters, never stderr or error text, which can
 # carry whatever a child printed (secrets included). The admin API, behind a token, says more.
@@ -19,6 +17,22 @@ _PUBLIC_FIELDS = ("name", "state", "required", "restarts", "tools", "retryIn")
 
 
 _NO_STORE = [(b"cache-control", b"no-store")]
+
+
+class HostStatus(Protocol):
+    """What the status endpoints read from the running host."""
+
+    def server_names(self) -> list[str]: ...
+
+    def server_status(self, name: str) -> dict[str, Any]: ...
+
+    def required_ready(self) -> bool: ...
+
+    def restart(self, name: str) -> None: ...
+
+    def session_count(self) -> int: ...
+
+    def collisions(self) -> list[str]: ...
 
 
 class StatusEndpoints:
@@ -30,13 +44,11 @@ class StatusEndpoints:
 
     def __init__(
         self,
-        gateway: Gateway,
-        supervisor: Supervisor,
+        host: HostStatus,
         admin_token: str,
         status_fields: Sequence[Callable[[str], dict[str, Any]]] = (),
     ) -> None:
-        self._gateway = gateway
-        self._supervisor = supervisor
+        self._host = host
         self._admin_token = admin_token
         self._status_fields = status_fields
         self._started = time.monotonic()
@@ -49,18 +61,20 @@ class StatusEndpoints:
                 "status": "ok",
                 "version": __version__,
                 "uptimeSeconds": round(time.monotonic() - self._started, 1),
-                "servers": {name: s.state.value for name, s in self._supervisor.servers.items()},
+                "servers": {
+                    name: self._host.server_status(name)["state"] for name in self._host.server_names()
+                },
             },
             _NO_STORE,
         )
 
     async def ready(self, request: Request, send: Send) -> None:
-        ready = self._supervisor.required_ready()
+        ready = self._host.required_ready()
         servers = [
             {**{key: status[key] for key in _PUBLIC_FIELDS}, **self._contributed(status["name"])}
-            for status in (self._supervisor.status(name) for name in self._supervisor.servers)
+            for status in (self._host.server_status(name) for name in self._host.server_names())
         ]
-        body = {"ready": ready, "servers": servers, "sessions": self._gateway.sessions.count()}
+        body = {"ready": ready, "servers": servers, "sessions": self._host.session_count()}
         await send_json(send, 200 if ready else 503, body, _NO_STORE)
 
     async def admin(self, request: Request, send: Send) -> None:
@@ -72,10 +86,10 @@ class StatusEndpoints:
         if parts == ["servers"] and request.method == "GET":
             await send_json(send, 200, self.servers_report())
         elif len(parts) == 3 and parts[0] == "servers" and parts[2] == "restart" and request.method == "POST":
-            if parts[1] not in self._supervisor.servers:
+            if parts[1] not in self._host.server_names():
                 await send_json(send, 404, _error(f"no server named {parts[1]!r}"))
                 return
-            self._supervisor.restart(parts[1])
+            self._host.restart(parts[1])
             await send_json(send, 202, {"restarting": parts[1]})
         else:
             await send_json(send, 404, _error("unknown admin endpoint"))
@@ -83,11 +97,11 @@ class StatusEndpoints:
     def servers_report(self) -> dict[str, Any]:
         return {
             "servers": [
-                {**self._supervisor.status(name), **self._contributed(name)}
-                for name in self._supervisor.servers
+                {**self._host.server_status(name), **self._contributed(name)}
+                for name in self._host.server_names()
             ],
-            "collisions": [c.describe() for c in self._gateway.catalog.collisions],
-            "sessions": self._gateway.sessions.count(),
+            "collisions": self._host.collisions(),
+            "sessions": self._host.session_count(),
         }
 
     def _contributed(self, server: str) -> dict[str, Any]:

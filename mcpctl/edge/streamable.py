@@ -17,12 +17,9 @@ from mcpctl.edge.asgi import (
     send_json,
     watch_disconnect,
 )
-from mcpctl.edge.pump import pump
 from mcpctl.edge.requests import HttpError, principal_of, read_message
-from mcpctl.gateway.context import ClientContext, Principal
-from mcpctl.gateway.engine import Gateway
-from mcpctl.gateway.replies import Accepted, Forwarded, Immediate, Listening, Reply
-from mcpctl.gateway.sessions import LegacySession
+from mcpctl.edge.standalone import pump
+from mcpctl.gateway.pump import Gateway
 from mcpctl.protocol import codes, headers
 from mcpctl.protocol.eras import (
     LATEST_LEGACY,
@@ -37,6 +34,9 @@ from mcpctl.protocol.eras import (
     is_modern_request,
 )
 from mcpctl.protocol.jsonrpc import Kind, Message, kind_of, meta_of, params_of
+from mcpctl.router.context import ClientContext, Principal
+from mcpctl.router.sessions import LegacySession
+from mcpctl.router.streams import Accepted, Forwarded, Immediate, Listening, Reply
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class StreamableEndpoint:
         if msg.get("method") == "initialize" and kind_of(msg) is Kind.REQUEST and ctx.era is Era.LEGACY:
             reply: Reply = self._gateway.open_session(ctx, msg)
         else:
-            reply = await self._gateway.handle(ctx, msg)
+            reply = self._gateway.handle(ctx, msg)
         await self._respond(request, send, ctx, reply)
 
     async def _context(self, request: Request, msg: Message) -> ClientContext:
@@ -121,7 +121,7 @@ class StreamableEndpoint:
         )
 
     def _session(self, session_id: str, principal: Principal, req_id: Any) -> LegacySession:
-        session = self._gateway.sessions.get(session_id)
+        session = self._gateway.session(session_id)
         # A session bound to another principal is as good as unknown: never confirm it exists.
         if session is None or session.principal.name != principal.name or session.transport != "streamable":
             raise HttpError(
@@ -180,7 +180,7 @@ class StreamableEndpoint:
 
     def _check_param_headers(self, request: Request, msg: Message) -> None:
         name = params_of(msg).get("name")
-        tool = self._gateway.catalog.tool(name) if isinstance(name, str) else None
+        tool = self._gateway.router.catalog.tool(name) if isinstance(name, str) else None
         if tool is not None:
             headers.check_param_headers(
                 request.headers, tool.get("inputSchema"), params_of(msg).get("arguments")
@@ -259,7 +259,7 @@ class StreamableEndpoint:
         try:
             await sse.start()
             await sse.event(reply.ack)
-            if await pump(sse, listener.outbox, request.receive):
+            if await pump(sse, listener.io, request.receive):
                 # The gateway is ending the subscription (shutdown): say so, then close.
                 meta = {META_SUBSCRIPTION_ID: listener.request_id}
                 await sse.event(
@@ -292,7 +292,7 @@ class StreamableEndpoint:
         sse = SSEWriter(send)
         try:
             await sse.start([(b"mcp-session-id", session.id.encode())])
-            if await pump(sse, session.outbox, request.receive):
+            if await pump(sse, session.io, request.receive):
                 with contextlib.suppress(OSError):
                     await sse.end()
         finally:
@@ -303,7 +303,7 @@ class StreamableEndpoint:
         if session_id is None:
             raise HttpError(405, codes.INVALID_REQUEST, "DELETE needs an Mcp-Session-Id")
         session = self._session(session_id, principal_of(request), None)
-        await self._gateway.close_session(session)
+        self._gateway.close_session(session)
         await send_empty(send, 200)
 
 

@@ -1,1 +1,1 @@
-"""The gateway engine: routes client requests to backends and their answers back."""
+"""The gateway's pump: feeds the router what clients and backends send, and performs what it decides."""

@@ -11,14 +11,14 @@ from collections import Counter
 from typing import Any
 
 from mcpctl.config.models import ServerConfig
-from mcpctl.gateway.calls import Call
-from mcpctl.gateway.context import ClientContext
-from mcpctl.gateway.hooks import NoHooks
 from mcpctl.limits.breaker import Breaker, BreakerState, Result
 from mcpctl.limits.buckets import Clock, Limiter
 from mcpctl.limits.rules import RuleSet, human_seconds, refusal
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import Message
+from mcpctl.router.calls import Call
+from mcpctl.router.context import ClientContext
+from mcpctl.router.hooks import NoHooks, Refusal
 
 # What a finished call's outcome says about its backend. A tool's isError and a JSON-RPC error
 # are answers: the backend is alive. Only the absence of an answer counts against it.
@@ -99,7 +99,7 @@ class CallGuard(NoHooks):
             return None
         limited = self._limits.admit(ctx, method, server, name)
         if limited is not None and self._probes:
-            self.refused(ctx, method, server, name, params, limited)
+            self.refused(Refusal(ctx, method, server, name, params, limited))
         return limited
 
     def finished(self, call: Call, response: Message, outcome: str) -> None:
@@ -111,18 +111,10 @@ class CallGuard(NoHooks):
             return  # the common case, and it would change nothing
         breaker.record(result, probe=bool(self._probes) and self._is_probe(call.server, call.ctx))
 
-    def refused(
-        self,
-        ctx: ClientContext,
-        method: str,
-        server: str,
-        name: str,
-        params: dict[str, Any],
-        error: dict[str, object],
-    ) -> None:
+    def refused(self, refusal: Refusal) -> None:
         # A limit (ours, or a later hook's) refused a call we had let through as the probe: free the slot.
-        breaker = self.breakers.get(server)
-        if breaker is not None and self._is_probe(server, ctx):
+        breaker = self.breakers.get(refusal.server)
+        if breaker is not None and self._is_probe(refusal.server, refusal.ctx):
             breaker.record(Result.NEUTRAL, probe=True)
 
     def server_changed(self, server: str, up: bool) -> None:

@@ -12,10 +12,10 @@ from collections.abc import Awaitable
 
 from mcpctl.audit.api import AuditRecorder
 from mcpctl.edge.asgi import ASGIApp, Receive, Scope, Send, send_json
-from mcpctl.gateway.context import ANONYMOUS, Principal
 from mcpctl.limits.buckets import ALLOWED, Limiter
 from mcpctl.limits.hooks import LimitStats
 from mcpctl.limits.rules import Match, RuleSet, refusal, retry_after_header
+from mcpctl.router.context import ANONYMOUS, Principal
 
 MCP_PATHS = frozenset({"/mcp", "/mcp/", "/sse", "/messages", "/messages/"})
 _COUNTED_METHODS = frozenset({"POST", "GET"})

@@ -15,11 +15,10 @@ from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 
-from mcpctl.gateway.calls import Call
-from mcpctl.gateway.context import ClientContext
-from mcpctl.gateway.hooks import NoHooks
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import Message
+from mcpctl.router.calls import Call
+from mcpctl.router.hooks import NoHooks, Refusal
 
 # MCP calls range from milliseconds to minutes.
 LATENCY_BUCKETS = (
@@ -81,19 +80,12 @@ class CallMetrics(NoHooks):
         series[bisect_left(LATENCY_BUCKETS, elapsed)] += 1
         series[-1] += elapsed
 
-    def refused(
-        self,
-        ctx: ClientContext,
-        method: str,
-        server: str,
-        name: str,
-        params: dict[str, Any],
-        error: dict[str, object],
-    ) -> None:
-        code = error.get("code")
+    def refused(self, refusal: Refusal) -> None:
+        code = refusal.error.get("code")
         outcome = _REFUSALS.get(code, "refused") if isinstance(code, int) else "refused"
+        server = refusal.server
         # an unknown name has no server: it came from the client, so it is not a label value
-        label_method, tool = self._method_and_tool(method, name if server else None)
+        label_method, tool = self._method_and_tool(refusal.method, refusal.name if server else None)
         self._calls[server, label_method, tool, outcome] += 1
 
     def collect(self) -> Iterator[Any]:

@@ -8,9 +8,10 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from mcpctl import __version__
+from mcpctl.edge.status import HostStatus
 from mcpctl.extension import MetricsSource
-from mcpctl.gateway.engine import Gateway
-from mcpctl.supervisor import ServerState, Supervisor
+
+SERVER_STATES = ("starting", "ready", "backoff", "crash-loop", "stopped")
 
 
 class HostCollector:
@@ -20,9 +21,8 @@ class HostCollector:
     return them) are read if it has them, and left out of /metrics if it does not.
     """
 
-    def __init__(self, gateway: Gateway, supervisor: Supervisor, audit: Callable[[], object]) -> None:
-        self._gateway = gateway
-        self._supervisor = supervisor
+    def __init__(self, host: HostStatus, audit: Callable[[], object]) -> None:
+        self._host = host
         self._audit = audit  # the recorder is looked up at scrape time: parts may replace it later
 
     def collect(self) -> Iterator[Any]:
@@ -32,7 +32,7 @@ class HostCollector:
         yield GaugeMetricFamily(
             "mcp_active_sessions",
             "Open legacy (2025-era) client sessions",
-            value=self._gateway.sessions.count(),
+            value=self._host.session_count(),
         )
         up = GaugeMetricFamily(
             "mcp_server_up", "1 when the server's child is ready to take calls", labels=["server"]
@@ -45,11 +45,12 @@ class HostCollector:
         restarts = CounterMetricFamily(
             "mcp_server_restarts", "Times the supervisor restarted the server", labels=["server"]
         )
-        for name, server in sorted(self._supervisor.servers.items()):
-            up.add_metric([name], 1.0 if server.state is ServerState.READY else 0.0)
-            for candidate in ServerState:
-                state.add_metric([name, candidate.value], 1.0 if candidate is server.state else 0.0)
-            restarts.add_metric([name], server.restarts)
+        for name in sorted(self._host.server_names()):
+            status = self._host.server_status(name)
+            up.add_metric([name], 1.0 if status["state"] == "ready" else 0.0)
+            for candidate in SERVER_STATES:
+                state.add_metric([name, candidate], 1.0 if candidate == status["state"] else 0.0)
+            restarts.add_metric([name], status["restarts"])
         yield from (up, state, restarts)
         recorder = self._audit()
         depth, dropped = _read(recorder, "queue_depth"), _read(recorder, "dropped")

@@ -24,7 +24,7 @@ def build(host: Host) -> Extension:
     registry = CollectorRegistry()
     calls = CallMetrics()
     registry.register(calls)
-    registry.register(HostCollector(host.gateway, host.supervisor, lambda: host.audit))
+    registry.register(HostCollector(host, lambda: host.audit))
     registry.register(Contributed(host.collectors))
 
     def layer(app: ASGIApp) -> ASGIApp:

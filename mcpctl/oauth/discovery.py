@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from mcpctl.errors import UnavailableError, UsageError
+from mcpctl.mcpclient import CLIENT_INFO
 from mcpctl.oauth.challenge import bearer_params
 from mcpctl.oauth.errors import DiscoveryError
 from mcpctl.oauth.metadata import (
@@ -49,8 +50,6 @@ class Discovery:
 
 def probe_request() -> dict[str, Any]:
     """A harmless request every protected MCP endpoint answers 401 to (server/discover)."""
-    from mcpctl.gateway.upstream import CLIENT_INFO
-
     meta = modern_meta(LATEST_MODERN, CLIENT_INFO, {})
     return {"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": meta}}
 

@@ -27,6 +27,10 @@ class ParseError(ValueError):
     """The bytes are not a JSON object (or not JSON at all)."""
 
 
+# Messages nested deeper than this are refused when parsed: every encoder on the way (orjson's
+# stops at 255) must be able to write back whatever was accepted, and a walk of the value never
+# meets Python's recursion limit. Real MCP payloads (schemas, arguments) stay far below it.
+MAX_DEPTH = 200
 # orjson reads an integer beyond 64 bits as a float, silently dropping digits: a parsed float that
 # large sends the input through the exact stdlib parser instead (a real float that large merely
 # costs that slower parse). Walking the parsed value costs nothing for big strings, unlike a scan.
@@ -34,26 +38,39 @@ _INT64_EDGE = float(2**63)
 
 
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
-    """Parse JSON fast with orjson; the stdlib where orjson would lose or refuse something."""
+    """Parse JSON fast with orjson; the stdlib where orjson would lose or refuse something.
+
+    Raises ParseError for what is not JSON, and for JSON nested deeper than MAX_DEPTH.
+    """
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        return _exact_loads(data, exc)
-    return _exact_loads(data, None) if _has_huge_float(value) else value
+        value = _exact_loads(data, exc)
+        _walk(value)
+        return value
+    if _walk(value):
+        value = _exact_loads(data, None)
+    return value
 
 
-def _has_huge_float(value: Any) -> bool:
-    stack = [value]
+def _walk(value: Any) -> bool:
+    """Check the nesting depth of a parsed value; True when it holds a float too large to be exact."""
+    huge = False
+    stack = [(value, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         kind = type(item)
-        if kind is dict:
-            stack.extend(item.values())
-        elif kind is list:
-            stack.extend(item)
-        elif kind is float and abs(item) >= _INT64_EDGE:
-            return True
-    return False
+        if kind is not dict and kind is not list:
+            continue
+        if depth > MAX_DEPTH:
+            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels")
+        for child in item.values() if kind is dict else item:
+            child_kind = type(child)
+            if child_kind is dict or child_kind is list:
+                stack.append((child, depth + 1))
+            elif child_kind is float and abs(child) >= _INT64_EDGE:
+                huge = True
+    return huge
 
 
 def _exact_loads(data: bytes | bytearray | memoryview | str, orjson_error: Exception | None) -> Any:

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from mcpctl.auth.policy import Policy
 from mcpctl.config.models import AuthConfig, PolicyRule
-from mcpctl.gateway.context import ANONYMOUS, Principal
+from mcpctl.router.context import ANONYMOUS, Principal
 
 
 def key(name: str, *tools: str) -> Principal:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 
 from mcpctl.config.models import RateLimit, ServerConfig
-from mcpctl.gateway.calls import Call
-from mcpctl.gateway.context import ClientContext
 from mcpctl.limits.breaker import Breaker, BreakerState, Result
 from mcpctl.limits.buckets import MemoryLimiter
 from mcpctl.limits.hooks import CallGuard, LimitStats, RateLimits
 from mcpctl.limits.rules import RuleSet
 from mcpctl.protocol import codes
 from mcpctl.protocol.eras import Era
+from mcpctl.router.calls import Call
+from mcpctl.router.context import ClientContext
+from mcpctl.router.hooks import Refusal
 
 
 class FakeClock:
@@ -190,7 +191,9 @@ def test_a_probe_refused_by_a_later_hook_is_handed_back(hooks: CallGuard, clock:
     clock.now += 5
     ctx = context()
     assert hooks.admit(ctx, "tools/call", "s", "s__t", {}) is None
-    hooks.refused(ctx, "tools/call", "s", "s__t", {}, {"code": codes.RATE_LIMITED, "message": "limited"})
+    hooks.refused(
+        Refusal(ctx, "tools/call", "s", "s__t", {}, {"code": codes.RATE_LIMITED, "message": "limited"})
+    )
     assert hooks.admit(context(), "tools/call", "s", "s__t", {}) is None  # the next call may probe
 
 

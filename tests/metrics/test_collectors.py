@@ -9,8 +9,6 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mcpctl.config.models import Config
-from mcpctl.gateway.calls import Call
-from mcpctl.gateway.context import ClientContext
 from mcpctl.host import Host
 from mcpctl.metrics import calls as call_metrics
 from mcpctl.metrics.calls import CallMetrics
@@ -18,6 +16,9 @@ from mcpctl.metrics.collector import HostCollector
 from mcpctl.paths import Paths
 from mcpctl.protocol import codes
 from mcpctl.protocol.eras import Era
+from mcpctl.router.calls import Call
+from mcpctl.router.context import ClientContext
+from mcpctl.router.hooks import Refusal
 
 
 def series(registry: CollectorRegistry, name: str) -> list[dict[str, str]]:
@@ -46,7 +47,9 @@ def test_methods_outside_the_known_few_share_one_label() -> None:
     registry.register(metrics)
     # a bridged server receives whatever methods a client sends
     metrics.finished(Call(ctx(), 1, "x/anything-a-client-sent", "s", "x/anything-a-client-sent"), {}, "ok")
-    metrics.refused(ctx(), "tools/call", "s", "s__t", {}, {"code": codes.CIRCUIT_OPEN, "message": "open"})
+    metrics.refused(
+        Refusal(ctx(), "tools/call", "s", "s__t", {}, {"code": codes.CIRCUIT_OPEN, "message": "open"})
+    )
     labels = series(registry, "mcp_requests_total")
     assert {"server": "s", "method": "(other)", "tool": "", "outcome": "ok"} in labels
     assert {"server": "s", "method": "tools/call", "tool": "s__t", "outcome": "circuit_open"} in labels
@@ -72,7 +75,7 @@ def test_audit_queue_depth_and_drops_are_read_when_the_recorder_has_them(tmp_pat
     )
     recorder: object = Recorder()
     registry = CollectorRegistry()
-    registry.register(HostCollector(host.gateway, host.supervisor, lambda: recorder))
+    registry.register(HostCollector(host, lambda: recorder))
     text = generate_latest(registry).decode()
     assert "mcp_audit_queue_depth 7.0" in text
     assert "mcp_audit_dropped_total 2.0" in text

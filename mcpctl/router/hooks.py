@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mcpctl.gateway.calls import Call
-from mcpctl.gateway.context import ClientContext
 from mcpctl.protocol.jsonrpc import Message
+from mcpctl.router.calls import Call
+from mcpctl.router.context import ClientContext
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A call that never reached a backend: who asked for what, and the JSON-RPC error they got."""
+
+    ctx: ClientContext
+    method: str
+    server: str  # "" when the name led nowhere
+    name: str
+    params: dict[str, Any]
+    error: dict[str, object]
 
 
 class CallHooks(Protocol):
-    """Each method is called on the event loop and must not block.
+    """Each method is called synchronously by the router and must not block.
 
-    `admit` may refuse a call (tools/call, prompts/get, resources/read, completion/complete) before
-    it reaches a backend by returning a JSON-RPC error object (`{"code", "message", "data"}`).
-    Every such call ends in exactly one `finished` (it reached a backend, or the backend was
-    unavailable) or one `refused` (unknown name, or refused by `admit`): audit counts on that.
+    `admit` may refuse a call (tools/call, prompts/get, resources/read, completion/complete,
+    resources/subscribe) before it reaches a backend by returning a JSON-RPC error object
+    (`{"code", "message", "data"}`). Every such call ends in exactly one `finished` (it reached a
+    backend, or the backend was unavailable) or one `refused` (unknown name, or refused by
+    `admit`): audit counts on that.
     """
 
     def admit(
@@ -26,15 +40,7 @@ class CallHooks(Protocol):
 
     def finished(self, call: Call, response: Message, outcome: str) -> None: ...
 
-    def refused(
-        self,
-        ctx: ClientContext,
-        method: str,
-        server: str,
-        name: str,
-        params: dict[str, Any],
-        error: dict[str, object],
-    ) -> None: ...
+    def refused(self, refusal: Refusal) -> None: ...
 
     def server_changed(self, server: str, up: bool) -> None:
         """A backend became ready (after a start or restart) or went down."""
@@ -54,15 +60,7 @@ class NoHooks:
     def finished(self, call: Call, response: Message, outcome: str) -> None:
         return None
 
-    def refused(
-        self,
-        ctx: ClientContext,
-        method: str,
-        server: str,
-        name: str,
-        params: dict[str, Any],
-        error: dict[str, object],
-    ) -> None:
+    def refused(self, refusal: Refusal) -> None:
         return None
 
     def server_changed(self, server: str, up: bool) -> None:
@@ -91,17 +89,9 @@ class HookChain:
         for hook in self.hooks:
             hook.finished(call, response, outcome)
 
-    def refused(
-        self,
-        ctx: ClientContext,
-        method: str,
-        server: str,
-        name: str,
-        params: dict[str, Any],
-        error: dict[str, object],
-    ) -> None:
+    def refused(self, refusal: Refusal) -> None:
         for hook in self.hooks:
-            hook.refused(ctx, method, server, name, params, error)
+            hook.refused(refusal)
 
     def server_changed(self, server: str, up: bool) -> None:
         for hook in self.hooks:

@@ -1,17 +1,17 @@
-"""What the engine hands the edge for each client message."""
+"""What the router hands the edge for each client message, and the 2026-07-28 listen streams."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from mcpctl.gateway.calls import Call
-from mcpctl.gateway.context import ClientContext
-from mcpctl.gateway.sessions import LegacySession, Outbox
 from mcpctl.protocol.jsonrpc import Message, RequestId
+from mcpctl.router.calls import Call
+from mcpctl.router.context import ClientContext
+from mcpctl.router.sessions import LegacySession
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Immediate:
     """Answered without a backend (lists, initialize, ping, errors)."""
 
@@ -20,14 +20,14 @@ class Immediate:
     session: LegacySession | None = None  # set by initialize: the edge returns its id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Accepted:
     """A notification or a client's response: HTTP 202, no body."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Forwarded:
-    """On its way through a backend: the edge streams `Gateway.stream(call)`."""
+    """On its way (through a backend, or waiting for a server to start): the edge streams the call."""
 
     call: Call
 
@@ -42,7 +42,7 @@ class Listener:
     prompts: bool = False
     resources: bool = False
     uris: frozenset[str] = frozenset()
-    outbox: Outbox = field(default_factory=Outbox)
+    io: Any = None  # the pump's handle (the stream's outbox); the router never reads it
 
     def accepted_filter(self) -> dict[str, Any]:
         agreed: dict[str, Any] = {}
@@ -56,10 +56,18 @@ class Listener:
             agreed["resourceSubscriptions"] = sorted(self.uris)
         return agreed
 
+    def wants(self, method: str) -> bool:
+        """Whether this stream opted into a list_changed notification."""
+        if method == "notifications/tools/list_changed":
+            return self.tools
+        if method == "notifications/prompts/list_changed":
+            return self.prompts
+        return method == "notifications/resources/list_changed" and self.resources
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Listening:
-    """A subscriptions/listen stream is open: send `ack`, then whatever lands in the outbox."""
+    """A subscriptions/listen stream is open: send `ack`, then whatever the router posts to it."""
 
     listener: Listener
     ack: Message

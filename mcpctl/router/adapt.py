@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcpctl.gateway.calls import Call
-from mcpctl.gateway.context import ClientContext
 from mcpctl.protocol import codes
 from mcpctl.protocol.eras import (
     META_CLIENT_CAPABILITIES,
@@ -16,17 +14,20 @@ from mcpctl.protocol.eras import (
     log_level_rank,
 )
 from mcpctl.protocol.jsonrpc import Message
+from mcpctl.router.calls import Call
+from mcpctl.router.context import ClientContext
 
 _MODERN_PREFIX = "io.modelcontextprotocol/"
 
 
 def request_for_backend(
-    msg: Message, ctx: ClientContext, backend_era: Era | None, backend_version: str, params: dict[str, Any]
+    request: Message, ctx: ClientContext | None, backend_era: Era, backend_version: str, request_id: int
 ) -> Message:
-    """The request to send to a backend of `backend_era`, with `params` (already renamed)."""
+    """`request` (in the server's names) as a backend of `backend_era` must see it, under `request_id`."""
+    params: dict[str, Any] = request.get("params") or {}
     meta = params.get("_meta")
     meta = dict(meta) if isinstance(meta, dict) else {}
-    if backend_era is Era.MODERN:
+    if backend_era is Era.MODERN and ctx is not None:
         meta[META_PROTOCOL_VERSION] = backend_version
         if ctx.era is Era.LEGACY:
             # A legacy client negotiated once; a modern backend needs it on every request.
@@ -40,12 +41,15 @@ def request_for_backend(
         # A legacy backend negotiated with us at initialize; modern per-request keys mean nothing to it.
         for key in [k for k in meta if k.startswith(_MODERN_PREFIX)]:
             del meta[key]
+    if "progressToken" in meta:
+        # Two clients may both use token 1: the backend sees our unique id instead.
+        meta["progressToken"] = request_id
     out_params = dict(params)
     if meta:
         out_params["_meta"] = meta
     else:
         out_params.pop("_meta", None)
-    return {"jsonrpc": "2.0", "id": msg.get("id"), "method": msg["method"], "params": out_params}
+    return {"jsonrpc": "2.0", "id": request_id, "method": request["method"], "params": out_params}
 
 
 def response_for_client(call: Call, msg: Message) -> Message:

@@ -1,13 +1,11 @@
-"""Legacy sessions: TTL on an injected clock, touch on use, busy sessions never expire; outbox bounds."""
+"""Legacy sessions: TTL on the time given, touch on use, busy sessions never expire."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from mcpctl.gateway.calls import Call
-from mcpctl.gateway.sessions import OUTBOX_LIMIT, LegacySession, MemorySessionStore, Outbox, new_session_id
+from mcpctl.router.calls import Call
+from mcpctl.router.sessions import LegacySession, SessionRegistry, new_session_id
 
 TTL = 60.0
 
@@ -25,18 +23,42 @@ def clock() -> Clock:
     return Clock()
 
 
+class Store:
+    """The registry with the clock applied, so each test reads as a story in time."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.registry = SessionRegistry(TTL)
+        self.clock = clock
+
+    def add(self, s: LegacySession) -> None:
+        self.registry.add(s, self.clock.now)
+
+    def get(self, session_id: str) -> LegacySession | None:
+        return self.registry.get(session_id, self.clock.now)
+
+    def expire(self) -> list[LegacySession]:
+        return self.registry.expire(self.clock.now)
+
+    def count(self) -> int:
+        return self.registry.count(self.clock.now)
+
+    def all(self) -> list[LegacySession]:
+        return list(self.registry)
+
+    def remove(self, session_id: str) -> LegacySession | None:
+        return self.registry.remove(session_id)
+
+
 @pytest.fixture
-def store(clock: Clock) -> MemorySessionStore:
-    return MemorySessionStore(TTL, clock=clock)
+def store(clock: Clock) -> Store:
+    return Store(clock)
 
 
 def session(session_id: str = "s1") -> LegacySession:
     return LegacySession(session_id, "2025-11-25", {}, {"name": "client", "version": "1"})
 
 
-def test_a_session_lives_until_it_is_idle_for_longer_than_the_ttl(
-    store: MemorySessionStore, clock: Clock
-) -> None:
+def test_a_session_lives_until_it_is_idle_for_longer_than_the_ttl(store: Store, clock: Clock) -> None:
     added = session()
     store.add(added)
     clock.now += TTL  # exactly the TTL: still alive
@@ -49,7 +71,7 @@ def test_a_session_lives_until_it_is_idle_for_longer_than_the_ttl(
     assert store.expire() == []
 
 
-def test_every_use_touches_the_session(store: MemorySessionStore, clock: Clock) -> None:
+def test_every_use_touches_the_session(store: Store, clock: Clock) -> None:
     store.add(session())
     for _ in range(10):  # ten uses, each within the TTL of the last: ten TTLs in total
         clock.now += TTL - 1
@@ -57,7 +79,7 @@ def test_every_use_touches_the_session(store: MemorySessionStore, clock: Clock) 
     assert store.expire() == []
 
 
-def test_a_session_with_an_open_stream_never_expires(store: MemorySessionStore, clock: Clock) -> None:
+def test_a_session_with_an_open_stream_never_expires(store: Store, clock: Clock) -> None:
     streaming = session()
     store.add(streaming)
     streaming.stream_open = True
@@ -67,7 +89,7 @@ def test_a_session_with_an_open_stream_never_expires(store: MemorySessionStore, 
     assert store.count() == 1
 
 
-def test_a_session_with_a_call_in_flight_never_expires(store: MemorySessionStore, clock: Clock) -> None:
+def test_a_session_with_a_call_in_flight_never_expires(store: Store, clock: Clock) -> None:
     """A tool call longer than the TTL must not cost the client its session (a 404 mid-call)."""
     busy = session()
     store.add(busy)
@@ -78,7 +100,7 @@ def test_a_session_with_a_call_in_flight_never_expires(store: MemorySessionStore
     assert store.get("s1") is busy  # e.g. the client sending notifications/cancelled for call 7
 
 
-def test_idleness_starts_when_the_last_stream_or_call_ends(store: MemorySessionStore, clock: Clock) -> None:
+def test_idleness_starts_when_the_last_stream_or_call_ends(store: Store, clock: Clock) -> None:
     busy = session()
     store.add(busy)
     busy.stream_open = True
@@ -90,7 +112,7 @@ def test_idleness_starts_when_the_last_stream_or_call_ends(store: MemorySessionS
     assert store.get("s1") is busy
 
 
-def test_expire_drops_only_idle_sessions(store: MemorySessionStore, clock: Clock) -> None:
+def test_expire_drops_only_idle_sessions(store: Store, clock: Clock) -> None:
     idle, streaming, calling, fresh = (
         session("idle"),
         session("streaming"),
@@ -108,7 +130,7 @@ def test_expire_drops_only_idle_sessions(store: MemorySessionStore, clock: Clock
     assert store.count() == 3
 
 
-def test_remove_and_unknown_ids(store: MemorySessionStore) -> None:
+def test_remove_and_unknown_ids(store: Store) -> None:
     store.add(session())
     assert store.get("nope") is None
     assert store.remove("s1") is not None
@@ -122,52 +144,6 @@ def test_session_ids_are_long_random_visible_ascii() -> None:
     assert all(len(i) == 32 and all(0x21 <= ord(c) <= 0x7E for c in i) for i in ids)
 
 
-def test_client_request_ids_are_the_gateways_own() -> None:
+def test_ids_of_questions_to_the_client_are_the_gateways_own() -> None:
     s = session()
-    assert [s.next_client_request_id() for _ in range(3)] == ["mcpctl-1", "mcpctl-2", "mcpctl-3"]
-
-
-def test_outbox_keeps_the_newest_messages_and_counts_the_dropped() -> None:
-    outbox = Outbox()
-    for index in range(OUTBOX_LIMIT + 10):
-        outbox.put({"n": index})
-    assert outbox.dropped == 10
-
-    async def drain() -> list[object]:
-        taken = []
-        while (msg := await outbox.next(timeout=0)) is not None:
-            taken.append(msg["n"])
-        return taken
-
-    assert asyncio.run(drain()) == list(range(10, OUTBOX_LIMIT + 10))
-
-
-def test_a_closed_outbox_takes_nothing_and_wakes_its_reader() -> None:
-    async def scenario() -> None:
-        outbox = Outbox()
-        reader = asyncio.create_task(outbox.next(timeout=30))
-        await asyncio.sleep(0)  # let the reader start waiting
-        outbox.close()
-        assert await asyncio.wait_for(reader, 5) is None
-        outbox.put({"late": True})
-        assert await outbox.next(timeout=0) is None
-        assert outbox.closed
-
-    asyncio.run(scenario())
-
-
-def test_a_waiting_reader_wakes_on_put_and_on_kick_and_times_out_otherwise() -> None:
-    async def scenario() -> None:
-        outbox = Outbox()
-        reader = asyncio.create_task(outbox.next(timeout=30))
-        await asyncio.sleep(0)
-        outbox.put({"hello": 1})
-        assert await asyncio.wait_for(reader, 5) == {"hello": 1}
-        kicked = asyncio.create_task(outbox.next(timeout=30))
-        await asyncio.sleep(0)
-        outbox.kick()  # the stream is going away; the outbox (and its messages) stay
-        assert await asyncio.wait_for(kicked, 5) is None
-        assert not outbox.closed
-        assert await outbox.next(timeout=0.01) is None
-
-    asyncio.run(scenario())
+    assert [s.next_ask_id() for _ in range(3)] == ["mcpctl-1", "mcpctl-2", "mcpctl-3"]

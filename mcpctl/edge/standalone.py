@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from mcpctl.edge.asgi import Receive, SSEWriter, watch_disconnect
-from mcpctl.gateway.sessions import Outbox
+from mcpctl.gateway.streams import Outbox
 from mcpctl.protocol.sse import KEEPALIVE
 
 KEEPALIVE_SECONDS = 15.0

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from mcpctl.protocol.eras import Era
 
 if TYPE_CHECKING:
-    from mcpctl.gateway.sessions import LegacySession
+    from mcpctl.router.sessions import LegacySession
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,87 @@
+"""What a client reads: a call's stream of interim messages and its answer, a standalone stream's outbox."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from mcpctl.gateway.mailbox import Mailbox
+from mcpctl.protocol.jsonrpc import Message
+
+# Interim messages (progress, logs, server->client requests) held for a client that reads slowly;
+# past this, progress and log notifications are dropped (and counted), never the response.
+MAX_INTERIM = 1000
+# Messages kept for a session whose standalone stream is not open (or reads slowly);
+# past this the oldest are dropped: list_changed and logs are hints, not data.
+OUTBOX_LIMIT = 256
+# A reader waits at most this long per wake-up; the router's deadlines end every call.
+_WAIT = 3600.0
+
+
+class CallStream(Mailbox):
+    """One call's messages for its client: the router's decisions, in order; the answer last."""
+
+    __slots__ = ("_final", "_items", "dropped")
+
+    def __init__(self) -> None:
+        self._items: deque[Message] = deque()
+        self._final: Message | None = None
+        self._waiter = None
+        self.dropped = 0
+
+    def push(self, msg: Message) -> None:
+        if self._final is not None:
+            return
+        if len(self._items) >= MAX_INTERIM and "id" not in msg:
+            self.dropped += 1
+            return
+        self._items.append(msg)
+        self._wake()
+
+    def finish(self, msg: Message) -> None:
+        if self._final is None:
+            self._final = msg
+            self._wake()
+
+    async def next(self) -> tuple[Message, bool]:
+        """The next message and whether it is the final one."""
+        while not self._items and self._final is None:
+            await self._wait(_WAIT)
+        if self._items:
+            return self._items.popleft(), False
+        assert self._final is not None
+        return self._final, True
+
+
+class Outbox(Mailbox):
+    """Server-initiated messages for one standalone stream (a session's GET or /sse, a listen stream)."""
+
+    __slots__ = ("_items", "closed", "dropped")
+
+    def __init__(self) -> None:
+        self._items: deque[Message] = deque()
+        self._waiter = None
+        self.closed = False
+        self.dropped = 0
+
+    def put(self, msg: Message) -> None:
+        if self.closed:
+            return
+        if len(self._items) >= OUTBOX_LIMIT:
+            self._items.popleft()
+            self.dropped += 1
+        self._items.append(msg)
+        self._wake()
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake()
+
+    def kick(self) -> None:
+        """Wake a reader without a message (its stream is going away; the outbox stays)."""
+        self._wake()
+
+    async def next(self, timeout: float) -> Message | None:
+        """The next message, or None on timeout or close (check `closed`)."""
+        if not self._items and not self.closed:
+            await self._wait(timeout)
+        return self._items.popleft() if self._items else None

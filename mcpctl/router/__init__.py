@@ -1,0 +1,1 @@
+"""The gateway's decisions without I/O: fed messages and clock ticks, it answers with actions."""

@@ -1,0 +1,368 @@
+"""The router: fed client messages, backend messages and clock ticks; it decides and queues actions.
+
+Synchronous and free of I/O, in the spirit of h11's `Connection`: every input takes `now`
+(monotonic seconds) and appends what should happen to `out`, which the pump performs in order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from mcpctl.protocol import codes
+from mcpctl.protocol.catalog import LIST_KINDS, Catalog
+from mcpctl.protocol.eras import LOG_LEVELS, Era, negotiate_legacy
+from mcpctl.protocol.jsonrpc import Kind, Message, error, kind_of, params_of, result
+from mcpctl.protocol.pagination import InvalidCursor
+from mcpctl.router import local
+from mcpctl.router.actions import Action, EndSession
+from mcpctl.router.asks import Asks
+from mcpctl.router.backends import BackendSide
+from mcpctl.router.calls import Call
+from mcpctl.router.context import ClientContext, Principal
+from mcpctl.router.fanout import Fanout
+from mcpctl.router.forward import Forwarder
+from mcpctl.router.hooks import CallHooks, NoHooks, Refusal
+from mcpctl.router.inbound import BackendInbound
+from mcpctl.router.links import Link
+from mcpctl.router.relay import Relay
+from mcpctl.router.servers import ServerRules, ServerSlot
+from mcpctl.router.sessions import LegacySession, SessionRegistry, new_session_id
+from mcpctl.router.streams import Accepted, Forwarded, Immediate, Listening, Reply
+from mcpctl.router.targets import target, unknown
+
+# Removed in 2026-07-28: a stateless request for them is an unknown method.
+LEGACY_ONLY_METHODS: Final = frozenset(
+    {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
+)
+LIST_WAIT: Final = 5.0  # a list asked for while servers first start waits this long for them
+SWEEP_SECONDS: Final = 30.0  # how often idle sessions are looked for
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    """What the router needs to know from the configuration."""
+
+    servers: dict[str, ServerRules]  # in configuration order
+    bridge: str | None = None  # the single server of `mcpctl serve -- COMMAND`, served without prefix
+    page_size: int = 500
+    session_ttl: float = 3600.0
+    private_views: bool = False  # lists differ per caller (policy): modern clients cache them privately
+    client_info: dict[str, Any] = field(default_factory=dict)  # how the gateway introduces itself
+    version: str = ""
+
+
+class Router:
+    """Routes client requests to backends by the aggregated catalog; speaks both eras to clients."""
+
+    def __init__(
+        self,
+        config: RouterConfig,
+        hooks: CallHooks | None = None,
+        new_id: Callable[[], str] = new_session_id,
+    ) -> None:
+        self.config = config
+        self.out: list[Action] = []  # performed and cleared by the pump after each input
+        self.hooks: CallHooks = hooks or NoHooks()
+        self.catalog = Catalog(list(config.servers))
+        self.servers = {name: ServerSlot(name, rules) for name, rules in config.servers.items()}
+        self.sessions = SessionRegistry(config.session_ttl)
+        self.calls = Forwarder(self.out, self.hooks, self.servers)
+        self.fanout = Fanout(self.out, self.sessions, self.servers, self.resource_owner, config.client_info)
+        self.relay = Relay(self.out, self.calls)
+        self.asks = Asks(self.out, self.sessions, self.relay)
+        self.inbound = BackendInbound(self.out, self.calls, self.asks, self.fanout, self.relay, config.bridge)
+        self.backends = BackendSide(
+            self.out,
+            self.servers,
+            self.catalog,
+            self.calls,
+            self.fanout,
+            self.inbound,
+            self.hooks,
+            self._replay_unrouted,
+        )
+        self._new_id = new_id
+        self._cache_scope = "private" if config.private_views else "public"
+        self._unrouted: list[tuple[Call, Message]] = []  # asked while servers first start
+        self._next_sweep = 0.0
+
+    @property
+    def next_deadline(self) -> float:
+        """When `tick` has something to do next (monotonic seconds)."""
+        return min(self.calls.earliest, self._next_sweep or math.inf)
+
+    # -- client messages -----------------------------------------------------------------------
+
+    def client_message(self, ctx: ClientContext, msg: Message, now: float) -> Reply:  # noqa: PLR0911
+        """One validated client message; never raises for anything a client can send."""
+        kind = kind_of(msg)
+        if kind is Kind.NOTIFICATION:
+            self._client_notification(ctx, msg)
+            return Accepted()
+        if kind is Kind.RESPONSE:
+            self.asks.client_answered(ctx, msg, now)
+            return Accepted()
+        method = msg["method"]
+        if ctx.era is Era.MODERN and method in LEGACY_ONLY_METHODS:
+            text = f"Method not found: {method} is not part of 2026-07-28"
+            return Immediate(error(msg["id"], codes.METHOD_NOT_FOUND, text))
+        if method == "initialize":
+            return self.open_session(ctx, msg, now)
+        if method == "ping":
+            return Immediate(result(msg["id"], {"resultType": "complete"} if ctx.era is Era.MODERN else {}))
+        if method == "logging/setLevel":
+            return self._set_level(ctx, msg)
+        if method == "server/discover":
+            body = local.discover_result(
+                self.capabilities(), self.server_info(), self.instructions(), self._cache_scope
+            )
+            return Immediate(result(msg["id"], body))
+        if method == "subscriptions/listen":
+            return self._listen(ctx, msg)
+        if method in local.LISTS:
+            return self._list(ctx, msg, now)
+        if method in ("resources/subscribe", "resources/unsubscribe"):
+            return self._subscribe(ctx, msg)
+        return self._forward_request(ctx, msg, now, None)
+
+    def open_session(
+        self, ctx: ClientContext, msg: Message, now: float, existing: LegacySession | None = None
+    ) -> Immediate:
+        """Answer `initialize`: a legacy session, in the version the client asked for if we speak it.
+
+        The 2024-11-05 HTTP+SSE transport creates its session when the stream opens, before
+        initialize; it passes that session as `existing`.
+        """
+        params = params_of(msg)
+        version = negotiate_legacy(params.get("protocolVersion"))
+        capabilities = params.get("capabilities")
+        client_info = params.get("clientInfo")
+        session = existing or self.new_session(ctx.principal, now)
+        session.protocol_version = version
+        session.capabilities = capabilities if isinstance(capabilities, dict) else {}
+        session.client_info = client_info if isinstance(client_info, dict) else {}
+        session.principal = ctx.principal
+        body = {
+            "protocolVersion": version,
+            "capabilities": self.capabilities(),
+            "serverInfo": self.server_info(),
+        }
+        instructions = self.instructions()
+        if instructions:
+            body["instructions"] = instructions
+        return Immediate(result(msg["id"], body), session=session)
+
+    def new_session(
+        self, principal: Principal, now: float, transport: Literal["streamable", "sse"] = "streamable"
+    ) -> LegacySession:
+        session = LegacySession(self._new_id(), "", {}, {}, principal, transport)
+        self.sessions.add(session, now)
+        return session
+
+    def close_session(self, session: LegacySession) -> None:
+        """DELETE, expiry or shutdown: cancel its calls, forget its subscriptions, end its streams."""
+        self.sessions.remove(session.id)
+        for call in list(session.calls.values()):
+            self.calls.cancel(call, "the session ended")
+        session.asks.clear()
+        self.fanout.drop_session_subscriptions(session)
+        for slot in self.servers.values():
+            slot.session_links.pop(session.id, None)
+            self.calls.release(slot.opening.pop(session.id, []), None, 0.0, "the session ended")
+        self.out.append(EndSession(session))
+
+    def cancel(self, call: Call, reason: str) -> None:
+        """The client went away (closed the stream of its call) or the host is stopping."""
+        self.calls.cancel(call, reason)
+
+    def remove_listener(self, listener: Any) -> None:
+        self.fanout.remove_listener(listener)
+
+    # -- what the gateway says about itself ----------------------------------------------------
+
+    def _bridged(self) -> Link | None:
+        return self.servers[self.config.bridge].shared if self.config.bridge else None
+
+    def capabilities(self) -> dict[str, Any]:
+        return local.capabilities(self._bridged())
+
+    def server_info(self) -> dict[str, Any]:
+        return local.server_info(self._bridged(), self.config.version)
+
+    def instructions(self) -> str:
+        links = {name: slot.shared for name, slot in self.servers.items() if slot.shared is not None}
+        return local.instructions(links, self.config.bridge)
+
+    def resource_owner(self, uri: str) -> str | None:
+        """The server a resource URI belongs to (in a bridge, the one server)."""
+        return self.config.bridge or self.catalog.route_resource(uri)
+
+    # -- requests answered here ----------------------------------------------------------------
+
+    def _set_level(self, ctx: ClientContext, msg: Message) -> Reply:
+        level = params_of(msg).get("level")
+        if level not in LOG_LEVELS:
+            text = f"level must be one of {', '.join(LOG_LEVELS)}"
+            return Immediate(error(msg["id"], codes.INVALID_PARAMS, text))
+        if ctx.session is not None:
+            ctx.session.log_level = str(level)
+        self.fanout.apply_log_level(str(level))
+        return Immediate(result(msg["id"], {}))
+
+    def _list(self, ctx: ClientContext, msg: Message, now: float, waiting: Call | None = None) -> Reply:
+        if waiting is None and any(slot.first_start for slot in self.servers.values()):
+            return self._wait_for_start(ctx, msg, now, LIST_WAIT)
+        kind, _ = local.LISTS[msg["method"]]
+        entries = self.catalog.view(kind)
+        if kind in ("tools", "prompts"):
+            entries = [e for e in entries if self.hooks.visible(ctx, kind, e["name"])]
+        modern = ctx.era is Era.MODERN
+        try:
+            body = local.list_result(
+                msg["method"],
+                entries,
+                params_of(msg).get("cursor"),
+                self.config.page_size,
+                modern,
+                self._cache_scope,
+            )
+        except InvalidCursor as exc:
+            return Immediate(error(msg["id"], codes.INVALID_PARAMS, f"Invalid cursor: {exc}"))
+        return Immediate(result(msg["id"], body))
+
+    def _subscribe(self, ctx: ClientContext, msg: Message) -> Reply:
+        uri = params_of(msg).get("uri")
+        if ctx.session is None or not isinstance(uri, str):
+            text = "resources/subscribe needs params.uri and a session"
+            return Immediate(error(msg["id"], codes.INVALID_PARAMS, text))
+        server = self.resource_owner(uri)
+        if server is None:
+            return Immediate(
+                error(msg["id"], codes.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri})
+            )
+        if msg["method"] == "resources/subscribe":
+            ctx.session.subscriptions.add(uri)
+        else:
+            ctx.session.subscriptions.discard(uri)
+        self.fanout.sync_backend_subscription(server, uri)
+        return Immediate(result(msg["id"], {}))
+
+    def _listen(self, ctx: ClientContext, msg: Message) -> Reply:
+        if ctx.era is not Era.MODERN:
+            text = "subscriptions/listen is part of 2026-07-28"
+            return Immediate(error(msg["id"], codes.METHOD_NOT_FOUND, text))
+        listener, ack = local.listener_for(ctx, msg)
+        self.fanout.add_listener(listener)
+        return Listening(listener, ack)
+
+    # -- forwarding ----------------------------------------------------------------------------
+
+    def _forward_request(self, ctx: ClientContext, msg: Message, now: float, waiting: Call | None) -> Reply:
+        """tools/call, prompts/get, resources/read, completion/complete, and (in a bridge) anything."""
+        found = target(msg, self.catalog, self.resource_owner, self.config.bridge)
+        if isinstance(found, Immediate):
+            return found
+        if found is None:
+            if waiting is None and any(slot.first_start for slot in self.servers.values()):
+                wait = max(slot.rules.startup_timeout for slot in self.servers.values() if slot.first_start)
+                return self._wait_for_start(ctx, msg, now, wait)
+            return self._refuse(ctx, msg, "", *unknown(msg), waiting)
+        server, name, params = found
+        refusal = self.hooks.admit(ctx, msg["method"], server, name, params_of(msg))
+        if refusal is not None:
+            return self._refuse(ctx, msg, server, name, refusal, waiting)
+        meta = params.get("_meta")
+        token = meta.get("progressToken") if isinstance(meta, dict) else None
+        call = waiting or Call(ctx, msg["id"], msg["method"], server, started=now)
+        call.server, call.name, call.progress_token, call.params = server, name, token, params_of(msg)
+        self.calls.start(call, {"jsonrpc": "2.0", "method": msg["method"], "params": params}, now)
+        return Forwarded(call)
+
+    def _refuse(
+        self,
+        ctx: ClientContext,
+        msg: Message,
+        server: str,
+        name: str,
+        err: dict[str, object],
+        waiting: Call | None,
+    ) -> Reply:
+        """An error for a call that never reaches a backend; the hooks (audit) still see it."""
+        self.hooks.refused(Refusal(ctx, msg["method"], server, name, params_of(msg), err))
+        answer = {"jsonrpc": "2.0", "id": msg["id"], "error": err}
+        if waiting is not None:
+            self.calls.conclude(waiting, answer)
+            return Forwarded(waiting)
+        return Immediate(answer)
+
+    def _wait_for_start(self, ctx: ClientContext, msg: Message, now: float, wait: float) -> Reply:
+        """Hold a request while servers start for the first time: it may be for one of them."""
+        call = Call(ctx, msg["id"], msg["method"], "", started=now)
+        call.arm(now, wait, wait)
+        self.calls.track(call)
+        self._unrouted.append((call, msg))
+        return Forwarded(call)
+
+    def _replay_unrouted(self, now: float, *, expired_only: bool = False) -> None:
+        """Requests held for starting servers: route those that can be, answer those that waited enough."""
+        starting = any(slot.first_start for slot in self.servers.values())
+        held, self._unrouted = self._unrouted, []
+        for call, msg in held:
+            if call.done:
+                continue
+            expired = call.expires <= now
+            if expired_only and not expired:
+                self._unrouted.append((call, msg))
+                continue
+            if (
+                starting
+                and not expired
+                and (
+                    msg["method"] in local.LISTS
+                    or target(msg, self.catalog, self.resource_owner, None) is None
+                )
+            ):
+                self._unrouted.append((call, msg))
+                continue
+            assert call.ctx is not None
+            if msg["method"] in local.LISTS:
+                reply = self._list(call.ctx, msg, now, waiting=call)
+            else:
+                reply = self._forward_request(call.ctx, msg, now, waiting=call)
+            if isinstance(reply, Immediate):
+                self.calls.conclude(call, reply.message)
+
+    # -- notifications from clients ------------------------------------------------------------
+
+    def _client_notification(self, ctx: ClientContext, msg: Message) -> None:
+        method = msg["method"]
+        session = ctx.session
+        if method == "notifications/cancelled" and session is not None:
+            request_id = params_of(msg).get("requestId")
+            call = session.calls.get(request_id) if isinstance(request_id, str | int) else None
+            if call is not None:
+                reason = params_of(msg).get("reason")
+                self.calls.cancel(call, reason if isinstance(reason, str) else "cancelled by the client")
+        elif method == "notifications/roots/list_changed" and session is not None:
+            for slot in self.servers.values():
+                link = slot.session_links.get(session.id)
+                if link is not None:
+                    self.inbound.notify(link, "notifications/roots/list_changed")
+
+    # -- time ----------------------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        """Fail calls past their deadlines; every SWEEP_SECONDS, end idle sessions."""
+        self._replay_unrouted(now, expired_only=True)
+        self.calls.expire(now)
+        if now >= self._next_sweep:
+            if self._next_sweep:
+                for session in self.sessions.expire(now):
+                    self.close_session(session)
+            self._next_sweep = now + SWEEP_SECONDS
+
+
+__all__ = ["LIST_KINDS", "Router", "RouterConfig"]
