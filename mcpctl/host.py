@@ -35,6 +35,7 @@ from mcpctl.paths import Paths, ensure_private_dir
 from mcpctl.router.hooks import HookChain
 from mcpctl.router.router import Router, RouterConfig
 from mcpctl.router.servers import ServerRules
+from mcpctl.sealing import KeyRing
 from mcpctl.supervisor import Supervisor, TransportFactory
 from mcpctl.tasks import TaskHost
 from mcpctl.transports import default_transports
@@ -90,6 +91,7 @@ class Host:
                 client_info=CLIENT_INFO,
                 version=__version__,
             ),
+            KeyRing.random(),
             hooks=self.hooks,
         )
         self.tasks = TaskHost()

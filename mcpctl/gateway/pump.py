@@ -95,12 +95,12 @@ class Gateway:
         return self.router.sessions.get(session_id, self._clock())
 
     def close_session(self, session: LegacySession) -> None:
-        self.router.close_session(session)
+        self.router.close_session(session, self._clock())
         self._drain()
 
     def cancel(self, call: Call, reason: str) -> None:
         """The client went away: cancel the call at its backend and end it."""
-        self.router.cancel(call, reason)
+        self.router.cancel(call, reason, self._clock())
         self._drain()
 
     def remove_listener(self, listener: Listener) -> None:
@@ -112,14 +112,13 @@ class Gateway:
     async def stream(self, call: Call) -> AsyncGenerator[tuple[Message, bool], None]:
         """What the client receives for a forwarded call: interim messages, then the answer."""
         box: CallStream = call.io
+        answered = False
         try:
-            while True:
-                msg, final = await box.next()
-                yield msg, final
-                if final:
-                    return
+            while not answered:
+                msg, answered = await box.next()
+                yield msg, answered
         finally:
-            if not call.done:
+            if not answered:
                 self.cancel(call, "the client went away")
 
     def sessions(self) -> list[LegacySession]:
@@ -160,15 +159,15 @@ class Gateway:
     def closed(self, connection: Connection, reason: str) -> None:
         link = self._links.pop(connection, None)
         if link is not None:
-            self.router.backends.link_down(link, reason)
+            self.router.backends.link_down(link, reason, self._clock())
             self._drain()
 
     # -- performing ------------------------------------------------------------------------------
 
     def _attach(self, reply: Reply) -> None:
         """Give what the edge will read a place to read it from, before any action fills it."""
-        if isinstance(reply, Forwarded) and reply.call.io is None:
-            reply.call.io = CallStream()
+        if isinstance(reply, Forwarded) and (reply.call.io is None or reply.call.io.answered):
+            reply.call.io = CallStream()  # a call that goes on after a round of input: the retry's stream
         elif isinstance(reply, Immediate) and reply.session is not None and reply.session.io is None:
             reply.session.io = Outbox()
         elif isinstance(reply, Listening):
@@ -199,7 +198,9 @@ class Gateway:
             try:
                 action.link.io.send(action.message)
             except (McpctlError, ValueError, TypeError, RecursionError) as exc:
-                self.router.backends.send_failed(action.link, action.message, str(exc) or type(exc).__name__)
+                self.router.backends.send_failed(
+                    action.link, action.message, str(exc) or type(exc).__name__, self._clock()
+                )
         elif kind is StreamToClient:
             assert isinstance(action, StreamToClient)
             stream: CallStream = action.call.io

@@ -28,6 +28,10 @@ class CallStream(Mailbox):
         self._waiter = None
         self.dropped = 0
 
+    @property
+    def answered(self) -> bool:
+        return self._final is not None
+
     def push(self, msg: Message) -> None:
         if self._final is not None:
             return

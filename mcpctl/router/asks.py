@@ -1,27 +1,36 @@
-"""Server->client requests: which client a backend's ask belongs to, and its answer's way back."""
+"""Server->client requests: exactly which call a backend's question belongs to, and the answer's way back.
+
+A question goes to the client whose call caused it, or to nobody. On a shared legacy stdio
+child nothing on the wire says whose it is; the forwarder lets a call that may be asked about
+run alone there, so a question during it is its own. Where several calls are in flight when a
+question comes (tools learned never to ask, running beside it), the question waits until all
+but one of them have ended; if that does not happen soon, it is refused and those tools run
+alone from then on.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from mcpctl.protocol import codes
+from mcpctl.protocol.capabilities import NEEDS, declares
 from mcpctl.protocol.eras import Era
 from mcpctl.protocol.jsonrpc import Message, notification, params_of
 from mcpctl.router.actions import Action, PostToSession, SendToBackend, StreamToClient
 from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext
 from mcpctl.router.links import Link
+from mcpctl.router.servers import ServerSlot
 from mcpctl.router.sessions import LegacySession, SessionRegistry
 
 if TYPE_CHECKING:
+    from mcpctl.router.mrtr import InputRounds
     from mcpctl.router.relay import Relay
 
-CAPABILITY_FOR = {
-    "sampling/createMessage": "sampling",
-    "elicitation/create": "elicitation",
-    "roots/list": "roots",
-}
+ATTRIBUTION_WAIT: Final = 5.0  # how long a question waits for the other calls in flight to end
 
 
 @dataclass(slots=True)
@@ -30,7 +39,7 @@ class BackendAsk:
 
     link: Link
     backend_id: object
-    call: Call | None  # the call it was attributed to (None: sent on the session's own stream)
+    call: Call | None  # the call it belongs to (None: a per-session child asking outside any call)
 
 
 @dataclass(slots=True)
@@ -41,41 +50,136 @@ class RelayAsk:
     key: str
 
 
+@dataclass(slots=True)
+class Unattributed:
+    """A question that came while several calls were in flight: one of them asked it."""
+
+    link: Link
+    msg: Message
+    candidates: list[Call]
+    deadline: float
+
+
 Ask = BackendAsk | RelayAsk
 
 
 class Asks:
-    """Routes asks to clients and their answers back; never across sessions or principals."""
+    """Routes questions to the client that caused them, answers back; never across sessions or principals."""
 
-    def __init__(self, out: list[Action], sessions: SessionRegistry, relay: Relay) -> None:
+    def __init__(
+        self,
+        out: list[Action],
+        sessions: SessionRegistry,
+        servers: dict[str, ServerSlot],
+        relay: Relay,
+        rounds: InputRounds,
+        clock: Callable[[], float],
+    ) -> None:
+        self._clock = clock  # the time of the router's current input
         self._out = out
         self._sessions = sessions
+        self._servers = servers
         self._relay = relay
+        self._rounds = rounds
+        self.waiting: list[Unattributed] = []
 
-    def backend_asked(self, link: Link, msg: Message, now: float) -> None:
-        """A server->client request from a backend: to a client that can answer, or refused."""
+    @property
+    def earliest(self) -> float:
+        return min((u.deadline for u in self.waiting), default=math.inf)
+
+    # -- questions from backends -----------------------------------------------------------------
+
+    def backend_asked(self, link: Link, msg: Message, now: float, related: object = None) -> None:
+        """A server->client request: to the client whose call caused it, or answered here."""
+        if msg["method"] == "ping":
+            self._answer(link, msg, {"result": {}})
+            return
+        if related is not None:
+            call = link.pending.get(related) if type(related) is int else None
+            candidates = [call] if call is not None else []
+        else:
+            candidates = [c for c in link.pending.values() if c.ctx is not None]
+        if len(candidates) == 1:
+            self._deliver(candidates[0], link, msg, now)
+        elif candidates:
+            self.waiting.append(Unattributed(link, msg, candidates, now + ATTRIBUTION_WAIT))
+        else:
+            self._outside_calls(link, msg)
+
+    def call_ended(self, call: Call) -> None:
+        """A call left its link: questions that waited to know whose they are may know now."""
+        for item in list(self.waiting):
+            if call in item.candidates:
+                item.candidates.remove(call)
+            if len(item.candidates) <= 1:
+                self.waiting.remove(item)
+                if item.candidates:
+                    self._deliver(item.candidates.pop(), item.link, item.msg, self._clock())
+                else:
+                    self._refuse(item.link, item.msg, "the call that asked it is over")
+
+    def expire(self, now: float) -> None:
+        """Questions still unattributed: refused, and the tools that might have asked now run alone."""
+        for item in [u for u in self.waiting if u.deadline <= now]:
+            self.waiting.remove(item)
+            slot = self._servers[item.link.server]
+            for call in item.candidates:
+                slot.learn(call.name, asked=True)
+            text = (
+                "mcpctl could not tell which of several concurrent calls asked this; "
+                "calls to these tools now run one at a time"
+            )
+            self._refuse(item.link, item.msg, text)
+
+    def _deliver(self, call: Call, link: Link, msg: Message, now: float) -> None:
+        call.asked = True
+        if link.shares_asks:
+            self._servers[link.server].learn(call.name, asked=True)  # it runs alone from now on
+        ctx = call.ctx
+        assert ctx is not None
+        if ctx.era is Era.MODERN:
+            self._rounds.asked(call, link, msg, now)
+            return
+        if not declares(ctx.capabilities, msg["method"], params_of(msg)) or ctx.session is None:
+            self._refuse(link, msg, "the calling client did not declare the capability to answer it")
+            return
+        call.asking += 1
+        call.progressed(now)  # the backend now waits on the client: not a stuck call
+        self._out.append(StreamToClient(call, self._register(ctx.session, link, msg, call), False))
+
+    def _outside_calls(self, link: Link, msg: Message) -> None:
+        """A question outside any call: to a per-session child's session, configured roots, or refused."""
         method = msg["method"]
-        if method == "ping":
-            self._out.append(SendToBackend(link, {"jsonrpc": "2.0", "id": msg["id"], "result": {}}))
+        owner = self._sessions.peek(link.owner) if link.owner is not None else None
+        if owner is not None and declares(owner.capabilities, method, params_of(msg)):
+            self._out.append(PostToSession(owner, self._register(owner, link, msg, None)))
             return
-        capability = CAPABILITY_FOR.get(method)
-        session, call = self._attribute(link, capability)
-        if session is None:
-            refusal = {"code": codes.NO_ROUTE, "message": self._no_route(link, method)}
-            self._out.append(SendToBackend(link, {"jsonrpc": "2.0", "id": msg["id"], "error": refusal}))
+        roots = self._servers[link.server].rules.roots
+        if method == "roots/list" and roots is not None:
+            self._answer(link, msg, {"result": {"roots": [{"uri": uri} for uri in roots]}})
             return
+        # As a client without the capability answers. A server that asks roots/list right after
+        # initialize and is refused asks again during a call, where its caller can answer.
+        text = "no client is in a call with this server" if method in NEEDS else "not supported"
+        self._answer(link, msg, {"error": {"code": codes.METHOD_NOT_FOUND, "message": f"{method}: {text}"}})
+
+    def _register(self, session: LegacySession, link: Link, msg: Message, call: Call | None) -> Message:
         ask_id = session.next_ask_id()
         session.asks[ask_id] = BackendAsk(link, msg["id"], call)
-        out = {**msg, "id": ask_id}
-        if call is not None:
-            call.asking += 1
-            call.progressed(now)  # the backend now waits on the client: not a stuck call
-            self._out.append(StreamToClient(call, out, False))  # on the stream of its request
-        else:
-            self._out.append(PostToSession(session, out))
+        return {**msg, "id": ask_id}
+
+    def _refuse(self, link: Link, msg: Message, why: str) -> None:
+        method = msg["method"]
+        self._answer(link, msg, {"error": {"code": codes.METHOD_NOT_FOUND, "message": f"{method}: {why}"}})
+
+    def _answer(self, link: Link, msg: Message, body: Message) -> None:
+        if not link.closed:
+            self._out.append(SendToBackend(link, {"jsonrpc": "2.0", "id": msg["id"], **body}))
+
+    # -- answers from clients --------------------------------------------------------------------
 
     def client_answered(self, ctx: ClientContext, msg: Message, now: float) -> None:
-        """A client's response to an ask: back to the backend that asked, or into a relay round."""
+        """A client's response to a question: back to the backend that asked, or into a relay round."""
         session = ctx.session
         ask = session.asks.pop(msg["id"], None) if session is not None else None
         if isinstance(ask, RelayAsk):
@@ -84,22 +188,25 @@ class Asks:
             if ask.call is not None:
                 ask.call.asking -= 1
                 ask.call.progressed(now)
-            if ask.link.closed:
-                return
             err = msg.get("error")
-            answer: Message = {"jsonrpc": "2.0", "id": ask.backend_id}
             if err is not None:
-                answer["error"] = (
-                    err if isinstance(err, dict) else {"code": codes.INTERNAL_ERROR, "message": "error"}
-                )
+                body = {
+                    "error": err
+                    if isinstance(err, dict)
+                    else {"code": codes.INTERNAL_ERROR, "message": "error"}
+                }
             else:
                 res = msg.get("result")
-                answer["result"] = res if isinstance(res, dict) else {}
-            self._out.append(SendToBackend(ask.link, answer))
+                body = {"result": res if isinstance(res, dict) else {}}
+            self._answer(ask.link, {"id": ask.backend_id}, body)
 
     def backend_cancelled(self, link: Link, msg: Message) -> None:
-        """A backend gave up on its own ask: forget it and tell the client."""
+        """A backend gave up on its own question: forget it and tell the client."""
         backend_id = params_of(msg).get("requestId")
+        for call in link.pending.values():
+            if self._rounds.withdrawn(call, backend_id):
+                return
+        self.waiting = [u for u in self.waiting if not (u.link is link and u.msg["id"] == backend_id)]
         for session in self._sessions_of(link):
             for ask_id, ask in list(session.asks.items()):
                 if isinstance(ask, BackendAsk) and ask.link is link and ask.backend_id == backend_id:
@@ -108,40 +215,6 @@ class Asks:
                     del session.asks[ask_id]
                     params = {**params_of(msg), "requestId": ask_id}
                     self._out.append(PostToSession(session, notification("notifications/cancelled", params)))
-
-    def _attribute(self, link: Link, capability: str | None) -> tuple[LegacySession | None, Call | None]:
-        # A legacy stdio child does not say which call a server->client request belongs to. The
-        # best guess: the oldest capable call not already waiting on its client (tools usually
-        # ask one thing at a time). Exact for per-session children and for modern children,
-        # whose requests for input come back inside their own call's result.
-        capable = [
-            call
-            for call in link.in_flight()
-            if call.ctx is not None
-            and call.ctx.session is not None
-            and call.ctx.era is Era.LEGACY
-            and (capability is None or call.ctx.can(capability))
-        ]
-        if capable:
-            call = next((c for c in capable if c.asking == 0), capable[0])
-            assert call.ctx is not None
-            return call.ctx.session, call
-        if link.owner is not None:
-            owner = self._sessions.peek(link.owner)
-            if owner is not None and (
-                capability is None or isinstance(owner.capabilities.get(capability), dict)
-            ):
-                return owner, None
-        return None, None
-
-    def _no_route(self, link: Link, method: str) -> str:
-        modern = [c for c in link.in_flight() if c.ctx is not None and c.ctx.era is Era.MODERN]
-        if modern:
-            return (
-                f"{method}: the calling client speaks 2026-07-28, which has no server->client requests, and "
-                "mcpctl does not yet bridge them to multi round-trip requests"
-            )
-        return f"{method}: no connected client declared the capability to answer it"
 
     def _sessions_of(self, link: Link) -> list[LegacySession]:
         if link.owner is not None:

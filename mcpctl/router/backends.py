@@ -45,6 +45,7 @@ class BackendSide:
         self, name: str, state: State, now: float, reason: str = "", retry_at: float | None = None
     ) -> None:
         """What the supervisor says about a server that is not (or no longer) ready."""
+        self._calls.now = now
         slot = self._servers[name]
         slot.state, slot.reason, slot.retry_at = state, reason, retry_at
         if state in ("crash-loop", "stopped"):
@@ -55,16 +56,27 @@ class BackendSide:
         self._on_change(now)
 
     def link_up(
-        self, server: str, description: ServerDescription, lists: Lists, now: float, owner: str | None = None
+        self,
+        server: str,
+        description: ServerDescription,
+        lists: Lists,
+        now: float,
+        owner: str | None = None,
+        exact_asks: bool = False,
     ) -> Link:
-        """A connection finished its handshake (and read its lists): send what waited for it."""
+        """A connection finished its handshake (and read its lists): send what waited for it.
+
+        `exact_asks`: the transport says which request each of the server's own requests belongs to.
+        """
+        self._calls.now = now
         slot = self._servers[server]
-        link = Link(server, description, owner)
+        link = Link(server, description, owner, exact_asks)
         if owner is not None:
             slot.session_links[owner] = link
             self._calls.release(slot.opening.pop(owner, []), link, now, "")
             return link
         slot.shared, slot.state, slot.ever_ready, slot.reason, slot.retry_at = link, "ready", True, "", None
+        slot.era = link.era
         self._fanout.list_changed(self._catalog.set_server(server, slot.rules.prefix, lists))
         self._fanout.restore(slot, link)
         self._hooks.server_changed(server, True)
@@ -78,8 +90,9 @@ class BackendSide:
         waiting = self._servers[server].opening.pop(owner, [])
         self._calls.release(waiting, None, now, f"server {server!r} could not start: {reason}")
 
-    def link_down(self, link: Link, reason: str) -> None:
+    def link_down(self, link: Link, reason: str, now: float) -> None:
         """A connection closed (the child exited, the remote went away): fail what it owed."""
+        self._calls.now = now
         self._calls.link_lost(link, reason)
         for session in self._fanout.sessions_of(link):
             for ask_id, ask in list(session.asks.items()):
@@ -93,13 +106,16 @@ class BackendSide:
         elif link.owner is not None and slot.session_links.get(link.owner) is link:
             del slot.session_links[link.owner]
 
-    def message(self, link: Link, msg: Message, now: float) -> None:
-        """Whatever a backend sends that is not an answer to the pump's own requests."""
-        kinds = self._inbound.message(link, msg, now)
+    def message(self, link: Link, msg: Message, now: float, related: object = None) -> None:
+        """Whatever a backend sends that is not an answer to the pump's own requests (`related`: the
+        request whose stream it came on, when the transport knows)."""
+        self._calls.now = now
+        kinds = self._inbound.message(link, msg, now, related)
         if kinds:
             self.refresh(link, kinds)
 
-    def send_failed(self, link: Link, msg: Message, reason: str) -> None:
+    def send_failed(self, link: Link, msg: Message, reason: str, now: float) -> None:
+        self._calls.now = now
         self._calls.send_failed(link, msg, reason)
 
     def refresh(self, link: Link, kinds: tuple[str, ...]) -> None:

@@ -9,6 +9,7 @@ from mcpctl.protocol.jsonrpc import Message, RequestId
 if TYPE_CHECKING:
     from mcpctl.router.context import ClientContext
     from mcpctl.router.links import Link
+    from mcpctl.router.mrtr import Exchange
     from mcpctl.router.relay import Round
 
 
@@ -16,12 +17,14 @@ class Call:
     """A request the router forwards (or holds until its server is up), from arrival to its answer."""
 
     __slots__ = (
+        "asked",
         "asking",
         "backend_id",
         "client_id",
         "ctx",
         "deadline",
         "done",
+        "exchange",
         "idle",
         "idle_deadline",
         "io",
@@ -30,6 +33,7 @@ class Call:
         "name",
         "params",
         "progress_token",
+        "replied",
         "request",
         "round",
         "rounds",
@@ -63,6 +67,9 @@ class Call:
         self.idle_deadline = float("inf")
         self.deadline = float("inf")
         self.asking = 0  # server->client requests routed to this call's client, not answered yet
+        self.asked = False  # the server asked something during this call
+        self.replied = False  # the server answered it (not cancelled, timed out or lost)
+        self.exchange: Exchange | None = None  # a modern client's rounds of input for a legacy server
         self.round: Round | None = None  # input being gathered from the client (a relayed MRTR round)
         self.rounds = 0
         self.done = False

@@ -39,7 +39,7 @@ class Fanout:
         self._servers = servers
         self._owner_of = owner_of  # the server a resource URI belongs to
         self._client_info = client_info  # how the gateway introduces itself in modern requests
-        self.listeners: set[Listener] = set()
+        self.listeners: dict[Listener, None] = {}  # in the order they opened
         self._backend_log_level: str | None = None
 
     # -- to clients ----------------------------------------------------------------------------
@@ -92,12 +92,12 @@ class Fanout:
     # -- keeping backends in step with what clients asked for ----------------------------------
 
     def add_listener(self, listener: Listener) -> None:
-        self.listeners.add(listener)
+        self.listeners[listener] = None
         self.resync(listener.uris)
 
     def remove_listener(self, listener: Listener) -> None:
         if listener in self.listeners:
-            self.listeners.discard(listener)
+            del self.listeners[listener]
             self.resync(listener.uris)
 
     def drop_session_subscriptions(self, session: LegacySession) -> None:

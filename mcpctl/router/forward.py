@@ -1,11 +1,13 @@
-"""Calls on their way to backends: link choice, id and token mapping, parking, cancellation, deadlines."""
+"""Calls on their way to backends: link choice, id and token mapping, waiting, cancellation, deadlines."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from mcpctl.protocol import codes
+from mcpctl.protocol.capabilities import can_be_asked
 from mcpctl.protocol.jsonrpc import Message, error, notification
 from mcpctl.router.actions import Action, OpenLink, SendToBackend, StreamToClient
 from mcpctl.router.adapt import request_for_backend
@@ -24,13 +26,18 @@ class Forwarder:
         self._out = out
         self._hooks = hooks
         self._servers = servers
-        self.live: set[Call] = set()
+        # every call answered later, in arrival order (a dict: the router decides the same way every run)
+        self.live: dict[Call, None] = {}
         self.earliest = math.inf  # no live call expires before this (a lower bound)
+        self.now = 0.0  # the time of the router's current input (the router keeps it current)
+        self.ended: list[Callable[[Call], None]] = []  # told when a call stops being in flight at a link
+        # a modern client's call waiting on its input (settling or suspended) past its deadline
+        self.input_deadline: Callable[[Call, float], None] = lambda call, now: None
 
     # -- starting ------------------------------------------------------------------------------
 
     def start(self, call: Call, request: Message, now: float) -> None:
-        """Send `request` (in the server's names) for `call`, or hold it until its server is up."""
+        """Send `request` (in the server's names) for `call`, or hold it until its server can take it."""
         rules = self._servers[call.server].rules
         call.arm(now, rules.call_timeout, rules.max_call_timeout)
         self.track(call)
@@ -38,7 +45,7 @@ class Forwarder:
 
     def track(self, call: Call) -> None:
         """A call the router answers later (forwarded, or waiting): deadlines and cancellation apply."""
-        self.live.add(call)
+        self.live[call] = None
         session = call.ctx.session if call.ctx is not None else None
         if session is not None and call.client_id is not None:
             session.calls[call.client_id] = call
@@ -69,6 +76,10 @@ class Forwarder:
                 else:
                     self.unavailable(call, slot.unavailable(now))
                 return
+        if self._must_wait(call, link):
+            call.link = link  # in line: on this link, not sent (its backend id is 0)
+            link.queue.append((call, request))
+            return
         self.send(call, link, request)
 
     def send(self, call: Call, link: Link, request: Message) -> None:
@@ -96,7 +107,70 @@ class Forwarder:
                 self.unavailable(call, why)
             else:
                 call.progressed(now)
-                self.send(call, link, request)
+                self.route(call, request, now)
+
+    # -- one at a time where a question could belong to anyone --------------------------------------
+
+    def _askable(self, call: Call, link: Link) -> bool:
+        """A call whose client could be asked things, for a tool not known to never ask."""
+        ctx = call.ctx
+        slot = self._servers[link.server]
+        return ctx is not None and can_be_asked(ctx.capabilities) and call.name not in slot.quiet
+
+    def _must_wait(self, call: Call, link: Link) -> bool:
+        """On a shared legacy stdio child nothing says which call a question belongs to: a call that
+        may be asked about runs alone, so that a question during it can only be its own."""
+        if not link.shares_asks:
+            return False
+        if link.exclusive is not None:
+            return not self._beside(call, link)
+        if self._askable(call, link):
+            if any(c.ctx is not None for c in link.pending.values()):
+                return True
+            link.exclusive = call
+            return False
+        return bool(link.queue)  # behind a call that waits to run alone: first come, first served
+
+    def _beside(self, call: Call, link: Link) -> bool:
+        """Tools that never asked may run beside the exclusive call (a question is still not theirs)."""
+        return call.name in self._servers[link.server].quiet and not link.queue
+
+    def _advance(self, link: Link) -> None:
+        """The link's exclusive call ended, or a call left it: start what waited, in order."""
+        while link.queue and not link.closed:
+            call, request = link.queue[0]
+            if call.done:
+                link.queue.popleft()
+                continue
+            if self._must_wait_in_line(call, link):
+                return
+            link.queue.popleft()
+            call.progressed(self.now)  # the idle clock starts when the call is sent
+            self.send(call, link, request)
+
+    def _must_wait_in_line(self, call: Call, link: Link) -> bool:
+        if link.exclusive is not None:
+            return call.name not in self._servers[link.server].quiet
+        if self._askable(call, link):
+            if any(c.ctx is not None for c in link.pending.values()):
+                return True
+            link.exclusive = call
+        return False
+
+    def left_link(self, call: Call) -> None:
+        """The call no longer waits for its link (answered, cancelled, failed)."""
+        link = call.link
+        if link is None:
+            return
+        if link.pending.get(call.backend_id) is call:
+            del link.pending[call.backend_id]
+        if link.exclusive is call:
+            link.exclusive = None
+            if call.replied or call.asked:  # a call cut short says nothing about whether its tool asks
+                self._servers[link.server].learn(call.name, call.asked)
+        for listener in self.ended:
+            listener(call)
+        self._advance(link)
 
     # -- ending --------------------------------------------------------------------------------
 
@@ -112,11 +186,26 @@ class Forwarder:
         if call.done:
             return
         call.done = True
-        self.live.discard(call)
+        self.live.pop(call, None)
         session = call.ctx.session if call.ctx is not None else None
         if session is not None and call.client_id is not None:
             session.calls.pop(call.client_id, None)
         self._out.append(StreamToClient(call, msg, True))
+        self.left_link(call)
+
+    def end_round(self, call: Call, msg: Message, outcome: str) -> None:
+        """A client request ends (`msg`) while its call goes on at the backend (waiting for input)."""
+        self._hooks.finished(call, msg, outcome)
+        self._out.append(StreamToClient(call, msg, True))
+
+    def drop(self, call: Call, reason: str) -> None:
+        """End a call nobody is waiting for (its client is gone between rounds); the backend is told."""
+        if call.done:
+            return
+        call.done = True
+        self.live.pop(call, None)
+        self.stop_at_backend(call, reason)
+        self.left_link(call)
 
     def unavailable(self, call: Call, why: str) -> None:
         self.finish(call, error(call.client_id, codes.BACKEND_UNAVAILABLE, why), "unavailable")
@@ -135,12 +224,15 @@ class Forwarder:
             self._out.append(SendToBackend(link, notification("notifications/cancelled", params)))
 
     def link_lost(self, link: Link, reason: str) -> None:
-        """The connection closed: every call it owed an answer fails now, with the reason."""
+        """The connection closed: every call it owed an answer, or that waited for it, fails now."""
         link.closed = True
         pending, link.pending = link.pending, {}
+        waiting, link.queue = list(link.queue), link.queue.__class__()
         link.internal.clear()
-        for call in pending.values():
-            self.unavailable(call, f"server {link.server!r} is unavailable: {reason}")
+        link.exclusive = None
+        why = f"server {link.server!r} is unavailable: {reason}"
+        for call in [*pending.values(), *(c for c, _ in waiting)]:
+            self.unavailable(call, why)
 
     def send_failed(self, link: Link, msg: Message, reason: str) -> None:
         """The pump could not write `msg`: release its call and answer the client at once."""
@@ -148,7 +240,7 @@ class Forwarder:
         if type(request_id) is not int:
             return
         link.internal.pop(request_id, None)
-        call = link.pending.pop(request_id, None)
+        call = link.pending.get(request_id)
         if call is not None:
             self.unavailable(call, f"server {link.server!r} could not be sent the request: {reason}")
 
@@ -163,12 +255,17 @@ class Forwarder:
 
     def _expired(self, call: Call, now: float) -> None:
         slot = self._servers.get(call.server)
-        if call.round is not None:
+        if call.exchange is not None and call.exchange.phase != "running":
+            self.input_deadline(call, now)
+        elif call.round is not None:
             text = f"the client did not answer server {call.server!r}'s request for input in time"
             self.finish(call, error(call.client_id, codes.BACKEND_TIMEOUT, text), "error")
         elif call.link is None:
             why = slot.unavailable(now) if slot is not None else f"no server offers {call.name!r} yet"
             self.unavailable(call, why)
+        elif call.backend_id not in call.link.pending:  # still in line behind a call running alone
+            text = f"server {call.server!r} was busy with calls that may ask their clients for input"
+            self.finish(call, error(call.client_id, codes.BACKEND_TIMEOUT, text), "error")
         else:
             idled = call.idle_deadline < call.deadline
             limit = (

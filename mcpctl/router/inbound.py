@@ -11,6 +11,7 @@ from mcpctl.router.asks import Asks
 from mcpctl.router.fanout import Fanout
 from mcpctl.router.forward import Forwarder
 from mcpctl.router.links import Link
+from mcpctl.router.mrtr import InputRounds
 from mcpctl.router.relay import Relay, needs_relay
 
 # What a list_changed notification makes the router re-read.
@@ -31,6 +32,7 @@ class BackendInbound:
         asks: Asks,
         fanout: Fanout,
         relay: Relay,
+        rounds: InputRounds,
         bridge: str | None,
     ) -> None:
         self._out = out
@@ -38,17 +40,21 @@ class BackendInbound:
         self._asks = asks
         self._fanout = fanout
         self._relay = relay
+        self._rounds = rounds
         self._bridge = bridge
 
-    def message(self, link: Link, msg: Message, now: float) -> tuple[str, ...] | None:
-        """Handle one message; returns the kinds of lists to re-read, if it says they changed."""
+    def message(self, link: Link, msg: Message, now: float, related: object = None) -> tuple[str, ...] | None:
+        """Handle one message; returns the kinds of lists to re-read, if it says they changed.
+
+        `related` is the id of the request whose stream the message came on, when the transport knows.
+        """
         kind = kind_of(msg)
         if kind is Kind.RESPONSE:
             self._response(link, msg, now)
         elif kind is Kind.NOTIFICATION:
             return self._notification(link, msg, now)
         elif kind is Kind.REQUEST:
-            self._asks.backend_asked(link, msg, now)
+            self._asks.backend_asked(link, msg, now, related)
         else:
             self._out.append(
                 Warn(f"{link.server}: ignoring a message that is not JSON-RPC: {str(msg)[:200]}")
@@ -65,12 +71,17 @@ class BackendInbound:
         if call is None:
             self._own_answer(link, msg)
             return
+        call.replied = True
+        if call.exchange is not None and self._rounds.answered(call, msg):
+            self._calls.left_link(call)  # answered while its client is between rounds: kept for the retry
+            return
         result = msg.get("result")
         if needs_relay(call, result):
             assert isinstance(result, dict)
             self._relay.start(call, result, now)
             return
-        self._calls.finish(call, response_for_client(call, msg))
+        answer = response_for_client(call, msg)
+        self._calls.finish(call, self._rounds.shaped(call, answer) if call.exchange else answer)
 
     def _own_answer(self, link: Link, msg: Message) -> None:
         """The answer to one of the router's own requests (or a late one for a call already over)."""

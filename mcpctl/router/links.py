@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from mcpctl.protocol.eras import Era
 from mcpctl.protocol.handshake import ServerDescription
+from mcpctl.protocol.jsonrpc import Message
 
 if TYPE_CHECKING:
     from mcpctl.router.calls import Call
@@ -22,6 +24,8 @@ class Link:
     __slots__ = (
         "closed",
         "description",
+        "exact_asks",
+        "exclusive",
         "internal",
         "io",
         "listen_id",
@@ -29,13 +33,22 @@ class Link:
         "next_id",
         "owner",
         "pending",
+        "queue",
         "server",
     )
 
-    def __init__(self, server: str, description: ServerDescription, owner: str | None = None) -> None:
+    def __init__(
+        self, server: str, description: ServerDescription, owner: str | None = None, exact_asks: bool = False
+    ) -> None:
         self.server = server
         self.description = description
         self.owner = owner  # the session id, for a per-session (isolated) child
+        # Whether the transport says which request each of the server's own requests belongs to
+        # (Streamable HTTP: the POST stream it came on). A stdio child never does.
+        self.exact_asks = exact_asks
+        # A call that may be asked about runs alone on a shared legacy child: an ask can only be its.
+        self.exclusive: Call | None = None
+        self.queue: deque[tuple[Call, Message]] = deque()  # calls waiting for `exclusive` to end
         self.pending: dict[int, Call] = {}
         self.internal: dict[int, str] = {}  # the router's own requests here, by id: what they were
         self.next_id = 0
@@ -59,3 +72,8 @@ class Link:
     def in_flight(self) -> list[Call]:
         """Client calls awaiting an answer here, oldest first."""
         return list(self.pending.values())
+
+    @property
+    def shares_asks(self) -> bool:
+        """Whether a server->client request here could belong to any of several clients' calls."""
+        return self.era is Era.LEGACY and self.owner is None and not self.exact_asks

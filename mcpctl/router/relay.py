@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcpctl.protocol import codes
+from mcpctl.protocol.capabilities import NEEDS, declares
 from mcpctl.protocol.eras import Era
 from mcpctl.protocol.jsonrpc import Message, error
 from mcpctl.router.actions import Action, StreamToClient
-from mcpctl.router.asks import CAPABILITY_FOR, RelayAsk
+from mcpctl.router.asks import RelayAsk
 from mcpctl.router.calls import Call
 from mcpctl.router.forward import Forwarder
 
@@ -60,13 +61,12 @@ class Relay:
         requests = requests if isinstance(requests, dict) else {}
         for request in requests.values():
             method = request.get("method") if isinstance(request, dict) else None
-            capability = CAPABILITY_FOR.get(method) if isinstance(method, str) else None
-            if capability is None:
-                self._fail(
-                    call, codes.INTERNAL_ERROR, f"server {call.server!r} asked for unknown input {method!r}"
-                )
+            if method not in NEEDS:
+                text = f"server {call.server!r} asked for unknown input {method!r}"
+                self._fail(call, codes.INTERNAL_ERROR, text)
                 return
-            if not ctx.can(capability):
+            params = request.get("params")
+            if not declares(ctx.capabilities, method, params if isinstance(params, dict) else {}):
                 text = f"server {call.server!r} needs {method}, which this client did not declare"
                 self._fail(call, codes.NO_ROUTE, text)
                 return
@@ -76,8 +76,10 @@ class Relay:
             ask_id = session.next_ask_id()
             session.asks[ask_id] = RelayAsk(call, key)
             params = request.get("params")
-            ask = {"jsonrpc": "2.0", "id": ask_id, "method": request["method"]}
-            asks.append({**ask, "params": params if isinstance(params, dict) else {}})
+            params = dict(params) if isinstance(params, dict) else {}
+            if request["method"] == "elicitation/create" and params.get("mode") == "url":
+                params.setdefault("elicitationId", f"{ask_id}.{key}")  # 2025-11-25 requires one
+            asks.append({"jsonrpc": "2.0", "id": ask_id, "method": request["method"], "params": params})
         call.round = round_
         call.rounds += 1
         call.progressed(now)  # the client has the call's idle time to answer

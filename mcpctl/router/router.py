@@ -6,14 +6,13 @@ Synchronous and free of I/O, in the spirit of h11's `Connection`: every input ta
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from mcpctl.protocol import codes
 from mcpctl.protocol.catalog import LIST_KINDS, Catalog
-from mcpctl.protocol.eras import LOG_LEVELS, Era, negotiate_legacy
+from mcpctl.protocol.eras import LOG_LEVELS, MRTR_METHODS, Era, negotiate_legacy
 from mcpctl.protocol.jsonrpc import Kind, Message, error, kind_of, params_of, result
 from mcpctl.protocol.pagination import InvalidCursor
 from mcpctl.router import local
@@ -27,6 +26,7 @@ from mcpctl.router.forward import Forwarder
 from mcpctl.router.hooks import CallHooks, NoHooks, Refusal
 from mcpctl.router.inbound import BackendInbound
 from mcpctl.router.links import Link
+from mcpctl.router.mrtr import InputRounds, Sealer, StateRefused
 from mcpctl.router.relay import Relay
 from mcpctl.router.servers import ServerRules, ServerSlot
 from mcpctl.router.sessions import LegacySession, SessionRegistry, new_session_id
@@ -52,6 +52,7 @@ class RouterConfig:
     private_views: bool = False  # lists differ per caller (policy): modern clients cache them privately
     client_info: dict[str, Any] = field(default_factory=dict)  # how the gateway introduces itself
     version: str = ""
+    instance: str = "local"  # this instance's id: sealed into the requestState of the calls it holds
 
 
 class Router:
@@ -60,6 +61,7 @@ class Router:
     def __init__(
         self,
         config: RouterConfig,
+        sealer: Sealer,
         hooks: CallHooks | None = None,
         new_id: Callable[[], str] = new_session_id,
     ) -> None:
@@ -72,8 +74,14 @@ class Router:
         self.calls = Forwarder(self.out, self.hooks, self.servers)
         self.fanout = Fanout(self.out, self.sessions, self.servers, self.resource_owner, config.client_info)
         self.relay = Relay(self.out, self.calls)
-        self.asks = Asks(self.out, self.sessions, self.relay)
-        self.inbound = BackendInbound(self.out, self.calls, self.asks, self.fanout, self.relay, config.bridge)
+        self.rounds = InputRounds(self.out, self.calls, sealer, config.instance)
+        self.asks = Asks(
+            self.out, self.sessions, self.servers, self.relay, self.rounds, lambda: self.calls.now
+        )
+        self.calls.ended.append(self.asks.call_ended)
+        self.inbound = BackendInbound(
+            self.out, self.calls, self.asks, self.fanout, self.relay, self.rounds, config.bridge
+        )
         self.backends = BackendSide(
             self.out,
             self.servers,
@@ -92,12 +100,13 @@ class Router:
     @property
     def next_deadline(self) -> float:
         """When `tick` has something to do next (monotonic seconds)."""
-        return min(self.calls.earliest, self._next_sweep or math.inf)
+        return min(self.calls.earliest, self.asks.earliest, self._next_sweep)
 
     # -- client messages -----------------------------------------------------------------------
 
     def client_message(self, ctx: ClientContext, msg: Message, now: float) -> Reply:  # noqa: PLR0911
         """One validated client message; never raises for anything a client can send."""
+        self.calls.now = now
         kind = kind_of(msg)
         if kind is Kind.NOTIFICATION:
             self._client_notification(ctx, msg)
@@ -162,8 +171,9 @@ class Router:
         self.sessions.add(session, now)
         return session
 
-    def close_session(self, session: LegacySession) -> None:
+    def close_session(self, session: LegacySession, now: float) -> None:
         """DELETE, expiry or shutdown: cancel its calls, forget its subscriptions, end its streams."""
+        self.calls.now = now
         self.sessions.remove(session.id)
         for call in list(session.calls.values()):
             self.calls.cancel(call, "the session ended")
@@ -174,8 +184,9 @@ class Router:
             self.calls.release(slot.opening.pop(session.id, []), None, 0.0, "the session ended")
         self.out.append(EndSession(session))
 
-    def cancel(self, call: Call, reason: str) -> None:
+    def cancel(self, call: Call, reason: str, now: float) -> None:
         """The client went away (closed the stream of its call) or the host is stopping."""
+        self.calls.now = now
         self.calls.cancel(call, reason)
 
     def remove_listener(self, listener: Any) -> None:
@@ -260,7 +271,9 @@ class Router:
 
     # -- forwarding ----------------------------------------------------------------------------
 
-    def _forward_request(self, ctx: ClientContext, msg: Message, now: float, waiting: Call | None) -> Reply:
+    def _forward_request(  # noqa: PLR0911 (each way a request can end before a backend)
+        self, ctx: ClientContext, msg: Message, now: float, waiting: Call | None
+    ) -> Reply:
         """tools/call, prompts/get, resources/read, completion/complete, and (in a bridge) anything."""
         found = target(msg, self.catalog, self.resource_owner, self.config.bridge)
         if isinstance(found, Immediate):
@@ -274,12 +287,27 @@ class Router:
         refusal = self.hooks.admit(ctx, msg["method"], server, name, params_of(msg))
         if refusal is not None:
             return self._refuse(ctx, msg, server, name, refusal, waiting)
+        if "requestState" in params and self._holds_state(ctx, msg, server):
+            try:
+                resumed = self.rounds.resume(ctx, msg, now)
+            except StateRefused as exc:
+                err = {"code": codes.INVALID_PARAMS, "message": str(exc), "data": {"reason": exc.reason}}
+                return self._refuse(ctx, msg, server, name, err, waiting)
+            return Forwarded(resumed)
         meta = params.get("_meta")
         token = meta.get("progressToken") if isinstance(meta, dict) else None
         call = waiting or Call(ctx, msg["id"], msg["method"], server, started=now)
         call.server, call.name, call.progress_token, call.params = server, name, token, params_of(msg)
         self.calls.start(call, {"jsonrpc": "2.0", "method": msg["method"], "params": params}, now)
         return Forwarded(call)
+
+    def _holds_state(self, ctx: ClientContext, msg: Message, server: str) -> bool:
+        """A modern client's retry whose requestState is ours: its server speaks the legacy era.
+
+        A modern server's own requestState passes through untouched.
+        """
+        slot = self.servers[server]
+        return ctx.era is Era.MODERN and msg["method"] in MRTR_METHODS and slot.era is Era.LEGACY
 
     def _refuse(
         self,
@@ -355,13 +383,14 @@ class Router:
     # -- time ----------------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
-        """Fail calls past their deadlines; every SWEEP_SECONDS, end idle sessions."""
+        """Fail calls past their deadlines, refuse questions nobody owns; now and then, end idle sessions."""
+        self.calls.now = now
         self._replay_unrouted(now, expired_only=True)
         self.calls.expire(now)
+        self.asks.expire(now)
         if now >= self._next_sweep:
-            if self._next_sweep:
-                for session in self.sessions.expire(now):
-                    self.close_session(session)
+            for session in self.sessions.expire(now):
+                self.close_session(session, now)
             self._next_sweep = now + SWEEP_SECONDS
 
 

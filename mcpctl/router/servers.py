@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from mcpctl.protocol.eras import Era
 from mcpctl.protocol.jsonrpc import Message
 
 if TYPE_CHECKING:
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
 
 # A call for a server that is restarting or backing off waits this long for it before failing.
 READY_WAIT = 5.0
+QUIET_AFTER = 3  # solo runs without a question before a tool counts as one that never asks
 
 State = Literal["starting", "ready", "backoff", "crash-loop", "stopped"]
 
@@ -26,6 +28,7 @@ class ServerRules:
     call_timeout: float = 60.0  # seconds without progress
     max_call_timeout: float = 600.0  # seconds in all
     startup_timeout: float = 30.0  # how long calls wait for its first start
+    roots: tuple[str, ...] | None = None  # what a roots/list outside any call is answered (None: refused)
 
 
 @dataclass(eq=False)
@@ -36,6 +39,7 @@ class ServerSlot:
     rules: ServerRules
     state: State = "starting"
     ever_ready: bool = False
+    era: Era | None = None  # what its last shared link spoke
     reason: str = ""  # why it is not ready (last exit, last error)
     retry_at: float | None = None  # when the supervisor tries again (monotonic)
     shared: Link | None = None
@@ -46,6 +50,9 @@ class ServerSlot:
     refreshing: set[tuple[str, ...]] = field(default_factory=set)
     stale: set[tuple[str, ...]] = field(default_factory=set)
     subscriptions: set[str] = field(default_factory=set)  # URIs the backend is subscribed to
+    # names that ran alone QUIET_AFTER times without asking: they may run beside an exclusive call
+    quiet: set[str] = field(default_factory=set)
+    solo: dict[str, int] = field(default_factory=dict)
 
     @property
     def first_start(self) -> bool:
@@ -55,6 +62,19 @@ class ServerSlot:
     def wait(self) -> float:
         """How long a call may wait for this server to come up."""
         return self.rules.startup_timeout if self.first_start else READY_WAIT
+
+    def learn(self, name: str | None, asked: bool) -> None:
+        """What a call that ran alone taught: whether its tool asks its client things."""
+        if name is None:
+            return
+        if asked:
+            self.quiet.discard(name)
+            self.solo.pop(name, None)
+            return
+        runs = self.solo.get(name, 0) + 1
+        self.solo[name] = runs
+        if runs >= QUIET_AFTER:
+            self.quiet.add(name)
 
     def links(self) -> list[Link]:
         shared = [self.shared] if self.shared is not None else []

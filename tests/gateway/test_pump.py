@@ -20,6 +20,7 @@ from mcpctl.router.context import ClientContext
 from mcpctl.router.router import Router, RouterConfig
 from mcpctl.router.servers import ServerRules
 from mcpctl.router.streams import Forwarded, Immediate
+from mcpctl.sealing import KeyRing
 from mcpctl.supervisor import Supervisor
 from mcpctl.tasks import TaskHost
 from tests.gateway.memory_server import MemoryServer
@@ -98,7 +99,7 @@ async def stack() -> AsyncIterator[Stack]:
         name: ServerRules(prefix=name, call_timeout=c.call_timeout, max_call_timeout=c.max_call_timeout)
         for name, c in configs.items()
     }
-    router = Router(RouterConfig(servers=rules))
+    router = Router(RouterConfig(servers=rules), KeyRing.random())
     async with TaskHost() as tasks:
 
         async def no_session_links(server: str, owner: str) -> Any:

@@ -27,6 +27,7 @@ from mcpctl.router.router import Router, RouterConfig
 from mcpctl.router.servers import ServerRules
 from mcpctl.router.sessions import LegacySession
 from mcpctl.router.streams import Forwarded, Immediate, Reply
+from mcpctl.sealing import KeyRing
 
 LEGACY_CAPS = {"sampling": {}, "elicitation": {}, "roots": {"listChanged": True}}
 TOOL_CAPS = {"tools": {"listChanged": True}, "resources": {"subscribe": True}, "logging": {}}
@@ -162,7 +163,10 @@ def make(servers: dict[str, ServerRules] | None = None, bridge: str | None = Non
     ids = iter(f"s{n}" for n in range(1, 100_000))
     rules = servers if servers is not None else {"a": ServerRules(prefix="a"), "b": ServerRules(prefix="b")}
     router = Router(
-        RouterConfig(servers=rules, bridge=bridge, version="test", **config), hooks, lambda: next(ids)
+        RouterConfig(servers=rules, bridge=bridge, version="test", **config),
+        KeyRing.random(),
+        hooks,
+        lambda: next(ids),
     )
     pair = Pair(router, hooks)
     router.tick(pair.now)  # the first tick arms the session sweep

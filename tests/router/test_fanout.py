@@ -92,7 +92,7 @@ def test_a_restarted_backend_gets_the_subscriptions_and_log_level_back() -> None
     )
     pair.send(client, {"jsonrpc": "2.0", "id": 2, "method": "logging/setLevel", "params": {"level": "debug"}})
     pair.take()
-    pair.router.backends.link_down(a, "killed")
+    pair.router.backends.link_down(a, "killed", pair.now)
     again = pair.up("a", resources)
     sent = pair.sent_to(again, pair.take())
     assert sorted(m["method"] for m in sent) == ["logging/setLevel", "resources/subscribe"]

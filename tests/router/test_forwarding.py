@@ -28,7 +28,7 @@ def test_a_call_goes_to_its_server_under_the_servers_own_name_and_a_link_id() ->
 def test_two_clients_with_the_same_ids_and_tokens_never_meet() -> None:
     pair = make()
     a = pair.up("a", tools("echo"))
-    one, two = pair.legacy(), pair.legacy()
+    one, two = pair.legacy(caps={}), pair.legacy(caps={})  # nothing to ask them: the calls run side by side
     first = pair.call(one, "a__echo", request_id=1, _meta={"progressToken": 1})
     second = pair.call(two, "a__echo", request_id=1, _meta={"progressToken": 1})
     sent = pair.sent_to(a, pair.take())
@@ -154,7 +154,7 @@ def test_a_backend_that_goes_away_fails_what_it_owed_with_the_reason() -> None:
     pair.up("b")
     calls = [pair.call(pair.legacy(), "a__echo", request_id=n) for n in range(3)]
     pair.take()
-    pair.router.backends.link_down(a, "the server was killed by SIGKILL")
+    pair.router.backends.link_down(a, "the server was killed by SIGKILL", pair.now)
     actions = pair.take()
     for call in calls:
         error = final(actions, call)["error"]
@@ -170,7 +170,7 @@ def test_a_message_the_pump_could_not_send_releases_its_call_at_once() -> None:
     pair.up("b")
     call = pair.call(pair.legacy(), "a__echo")
     [send] = of_type(pair.take(), SendToBackend)
-    pair.router.backends.send_failed(a, send.message, "RecursionError")
+    pair.router.backends.send_failed(a, send.message, "RecursionError", pair.now)
     answer = final(pair.take(), call)
     assert answer["error"]["code"] == codes.BACKEND_UNAVAILABLE
     assert a.pending == {}

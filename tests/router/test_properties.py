@@ -22,7 +22,13 @@ class Interleavings(RuleBasedStateMachine):
         super().__init__()
         self.pair: Pair = make()
         self.links: dict[str, Link] = {s: self.pair.up(s, tools("t")) for s in ("a", "b")}
-        self.clients: list[ClientContext] = [self.pair.legacy() for _ in range(3)]
+        # two clients nothing can be asked of (their calls run side by side), one that can be asked
+        # (its calls run alone on these legacy links)
+        self.clients: list[ClientContext] = [
+            self.pair.legacy(caps={}),
+            self.pair.legacy(caps={}),
+            self.pair.legacy(),
+        ]
         self.calls: list[Call] = []
         self.finals: dict[int, list[dict[str, Any]]] = {}  # id(call) -> final messages seen
         self.sent: dict[tuple[int, int], Call] = {}  # (id(link), backend id) -> the call it was sent for
@@ -50,6 +56,10 @@ class Interleavings(RuleBasedStateMachine):
     def _open(self) -> list[Call]:
         return [c for c in self.calls if not c.done]
 
+    def _sent(self) -> list[Call]:
+        """Open calls a backend has (not those waiting in line)."""
+        return [c for c in self._open() if c.link is not None and c.link.pending.get(c.backend_id) is c]
+
     @rule(client=st.integers(0, 2), server=st.sampled_from(["a", "b"]), token=st.sampled_from([None, 1, "t"]))
     def call(self, client: int, server: str, token: object) -> None:
         params: dict[str, Any] = {"name": f"{server}__t"}
@@ -64,10 +74,10 @@ class Interleavings(RuleBasedStateMachine):
         self.calls.append(reply.call)  # type: ignore[union-attr]
         self._absorb()
 
-    @precondition(lambda self: any(c.link is not None for c in self._open()))
+    @precondition(lambda self: bool(self._sent()))
     @rule(pick=st.integers(0, 1000), error=st.booleans())
     def answer(self, pick: int, error: bool) -> None:
-        waiting = [c for c in self._open() if c.link is not None]
+        waiting = self._sent()
         call = waiting[pick % len(waiting)]
         assert call.link is not None
         body = {"error": {"code": -1, "message": "no"}} if error else {"result": {"for": call.backend_id}}
@@ -76,10 +86,10 @@ class Interleavings(RuleBasedStateMachine):
         if not error:
             assert answer["result"] == {"for": call.backend_id}
 
-    @precondition(lambda self: any(c.link is not None for c in self._open()))
+    @precondition(lambda self: bool(self._sent()))
     @rule(pick=st.integers(0, 1000))
     def progress(self, pick: int) -> None:
-        waiting = [c for c in self._open() if c.link is not None and c.progress_token is not None]
+        waiting = [c for c in self._sent() if c.progress_token is not None]
         if not waiting:
             return
         call = waiting[pick % len(waiting)]
@@ -95,12 +105,12 @@ class Interleavings(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 1000))
     def cancel(self, pick: int) -> None:
         open_calls = self._open()
-        self.pair.router.cancel(open_calls[pick % len(open_calls)], "the client went away")
+        self.pair.router.cancel(open_calls[pick % len(open_calls)], "the client went away", self.pair.now)
         self._absorb()
 
     @rule(server=st.sampled_from(["a", "b"]))
     def restart(self, server: str) -> None:
-        self.pair.router.backends.link_down(self.links[server], "killed")
+        self.pair.router.backends.link_down(self.links[server], "killed", self.pair.now)
         self.links[server] = self.pair.up(server, tools("t"))
         self._absorb()
 
@@ -126,6 +136,15 @@ class Interleavings(RuleBasedStateMachine):
             assert len(self.finals.get(id(call), [])) == (1 if call.done else 0)
 
     @invariant()
+    def a_call_that_may_be_asked_about_runs_alone(self) -> None:
+        asker = self.clients[2]
+        for link in self.links.values():
+            in_flight = [c for c in link.pending.values() if c.ctx is not None]
+            quiet = self.pair.router.servers[link.server].quiet  # tools that ran alone and never asked
+            if any(c.ctx is asker and c.name not in quiet for c in in_flight):
+                assert len(in_flight) == 1
+
+    @invariant()
     def nothing_pending_is_over(self) -> None:
         for link in self.links.values():
             assert all(not c.done for c in link.pending.values())
@@ -133,7 +152,7 @@ class Interleavings(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         for call in self._open():
-            self.pair.router.cancel(call, "the end")
+            self.pair.router.cancel(call, "the end", self.pair.now)
         self._absorb()
         assert all(len(self.finals[id(c)]) == 1 for c in self.calls)
         assert not self.pair.router.calls.live

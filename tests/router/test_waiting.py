@@ -12,7 +12,7 @@ def test_a_call_for_a_restarting_server_waits_for_it_and_then_goes() -> None:
     pair = make()
     a = pair.up("a", tools("echo"))
     pair.up("b")
-    pair.router.backends.link_down(a, "the server exited with code 1")
+    pair.router.backends.link_down(a, "the server exited with code 1", pair.now)
     call = pair.call(pair.legacy(), "a__echo")
     assert call.link is None
     assert streamed(pair.take(), call) == []
@@ -26,7 +26,7 @@ def test_a_call_waits_only_so_long_for_a_server_in_backoff() -> None:
     pair = make()
     a = pair.up("a", tools("echo"))
     pair.up("b")
-    pair.router.backends.link_down(a, "gone")
+    pair.router.backends.link_down(a, "gone", pair.now)
     pair.router.backends.server_state(
         "a", "backoff", pair.now, "the server exited with code 1", pair.now + 30
     )
@@ -42,7 +42,7 @@ def test_a_crash_looping_server_forgets_its_tools_and_fails_waiting_calls() -> N
     pair = make()
     a = pair.up("a", tools("echo"))
     pair.up("b")
-    pair.router.backends.link_down(a, "gone")
+    pair.router.backends.link_down(a, "gone", pair.now)
     call = pair.call(pair.legacy(), "a__echo")
     pair.router.backends.server_state("a", "crash-loop", pair.now, "E404 Not Found", pair.now + 300)
     actions = pair.take()
@@ -117,7 +117,7 @@ def test_closing_a_session_cancels_its_calls_and_ends_it() -> None:
     assert client.session is not None
     call = pair.call(client, "a__slow")
     pair.take()
-    pair.router.close_session(client.session)
+    pair.router.close_session(client.session, pair.now)
     actions = pair.take()
     assert final(actions, call)["error"]["message"] == "cancelled: the session ended"
     assert [m["method"] for m in pair.sent_to(a, actions)] == ["notifications/cancelled"]

@@ -1,0 +1,215 @@
+"""A legacy server's questions to a 2026-07-28 client: input_required with a sealed state, then a retry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcpctl.protocol import codes
+from mcpctl.protocol.eras import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
+from mcpctl.router.calls import Call
+from mcpctl.router.context import ClientContext, Principal
+from mcpctl.router.mrtr import INPUT_TTL, SETTLE
+from mcpctl.router.streams import Forwarded, Immediate
+from tests.router.harness import Pair, final, make, streamed, tools
+
+CAPS = {"sampling": {}, "elicitation": {}, "roots": {}}
+ELICIT = {
+    "jsonrpc": "2.0",
+    "id": "e1",
+    "method": "elicitation/create",
+    "params": {"message": "name?", "requestedSchema": {"type": "object"}},
+}
+SAMPLE = {"jsonrpc": "2.0", "id": "s1", "method": "sampling/createMessage", "params": {"messages": []}}
+
+
+def request(pair: Pair, ctx: ClientContext, request_id: Any, **extra: Any) -> Forwarded | Immediate:
+    meta = {META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: ctx.capabilities}
+    params = {"name": "a__greet", "arguments": {"who": "x"}, "_meta": meta, **extra}
+    reply = pair.send(ctx, {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params})
+    assert isinstance(reply, Forwarded | Immediate)
+    return reply
+
+
+def started(
+    pair: Pair, caps: dict[str, Any] = CAPS, principal: Principal | None = None
+) -> tuple[Any, Call, Any]:
+    a = pair.up("a", tools("greet"))
+    pair.up("b")
+    ctx = pair.modern(caps=caps)
+    if principal is not None:
+        ctx.principal = principal
+    reply = request(pair, ctx, 1)
+    assert isinstance(reply, Forwarded)
+    [sent] = pair.sent_to(a, pair.take())
+    return a, reply.call, sent
+
+
+def test_a_question_becomes_input_required_and_the_retry_answers_the_server() -> None:
+    pair = make()
+    a, call, sent = started(pair)
+    assert pair.from_backend(a, ELICIT) == []  # settling: more questions may come
+    answer = final(pair.tick(SETTLE), call)
+    body = answer["result"]
+    assert body["resultType"] == "input_required"
+    [(key, asked)] = body["inputRequests"].items()
+    assert asked == {"method": "elicitation/create", "params": ELICIT["params"]}
+    assert body["requestState"].startswith("mcpctl1.")
+    assert pair.hooks.ended[-1][2] == "input_required"
+    ctx = pair.modern(caps=CAPS)
+    retry = request(
+        pair,
+        ctx,
+        2,
+        inputResponses={key: {"action": "accept", "content": {"n": "A"}}},
+        requestState=body["requestState"],
+    )
+    assert isinstance(retry, Forwarded)
+    assert retry.call is call  # the same call at the server, now answering the retry
+    [to_server] = pair.sent_to(a, pair.take())
+    assert to_server == {"jsonrpc": "2.0", "id": "e1", "result": {"action": "accept", "content": {"n": "A"}}}
+    done = final(pair.from_backend(a, {"jsonrpc": "2.0", "id": sent["id"], "result": {"content": []}}), call)
+    assert done["id"] == 2
+    assert done["result"]["resultType"] == "complete"
+
+
+def test_questions_within_the_settle_window_make_one_round() -> None:
+    pair = make()
+    a, call, _ = started(pair)
+    pair.from_backend(a, ELICIT)
+    pair.from_backend(a, SAMPLE)
+    body = final(pair.tick(SETTLE), call)["result"]
+    assert sorted(r["method"] for r in body["inputRequests"].values()) == [
+        "elicitation/create",
+        "sampling/createMessage",
+    ]
+
+
+def test_a_retry_that_answers_part_of_a_round_gets_the_rest_asked_again() -> None:
+    pair = make()
+    a, call, _ = started(pair)
+    pair.from_backend(a, ELICIT)
+    pair.from_backend(a, SAMPLE)
+    body = final(pair.tick(SETTLE), call)["result"]
+    keys = {r["method"]: k for k, r in body["inputRequests"].items()}
+    partial = {keys["elicitation/create"]: {"action": "decline"}, "unknown-key": {"x": 1}}
+    retry = request(
+        pair, pair.modern(caps=CAPS), 2, inputResponses=partial, requestState=body["requestState"]
+    )
+    assert isinstance(retry, Forwarded)
+    assert [m["id"] for m in pair.sent_to(a, pair.take())] == ["e1"]
+    again = final(pair.tick(0.0), call)["result"]
+    assert list(again["inputRequests"]) == [keys["sampling/createMessage"]]
+    assert again["requestState"] != body["requestState"]
+
+
+def test_a_state_is_good_once_and_only_for_its_own_request() -> None:
+    pair = make()
+    a, call, _ = started(pair)
+    pair.from_backend(a, ELICIT)
+    body = final(pair.tick(SETTLE), call)["result"]
+    [key] = body["inputRequests"]
+    answers = {key: {"action": "accept", "content": {}}}
+    state = body["requestState"]
+    tampered = state[:-2] + ("A" if state[-2] != "A" else "B") + state[-1]
+    for bad, reason in [
+        ({"requestState": tampered}, "invalid_request_state"),
+        ({"requestState": state, "arguments": {"who": "someone else"}}, "request_mismatch"),
+    ]:
+        refused = request(pair, pair.modern(caps=CAPS), 3, inputResponses=answers, **bad)
+        assert isinstance(refused, Immediate)
+        assert refused.message["error"]["code"] == codes.INVALID_PARAMS
+        assert refused.message["error"]["data"]["reason"] == reason
+    other = pair.modern(caps=CAPS)
+    other.principal = Principal("mallory", "api-key")
+    stolen = request(pair, other, 4, inputResponses=answers, requestState=state)
+    assert isinstance(stolen, Immediate)
+    assert stolen.message["error"]["data"]["reason"] == "request_mismatch"
+    first = request(pair, pair.modern(caps=CAPS), 5, inputResponses=answers, requestState=state)
+    replay = request(pair, pair.modern(caps=CAPS), 6, inputResponses=answers, requestState=state)
+    assert isinstance(first, Forwarded)
+    assert isinstance(replay, Immediate)
+    assert replay.message["error"]["data"]["reason"] == "invalid_request_state"
+
+
+def test_an_abandoned_round_answers_the_servers_questions_and_cancels_the_call() -> None:
+    pair = make()
+    a, call, sent = started(pair)
+    pair.from_backend(a, ELICIT)
+    pair.from_backend(a, SAMPLE)
+    body = final(pair.tick(SETTLE), call)["result"]
+    actions = pair.tick(INPUT_TTL + 1)
+    to_server = pair.sent_to(a, actions)
+    assert {"jsonrpc": "2.0", "id": "e1", "result": {"action": "cancel"}} in to_server
+    assert any(m.get("id") == "s1" and "error" in m for m in to_server)
+    assert {
+        "jsonrpc": "2.0",
+        "method": "notifications/cancelled",
+        "params": {"requestId": sent["id"], "reason": "the client did not come back with the input in time"},
+    } in to_server
+    late = request(pair, pair.modern(caps=CAPS), 2, inputResponses={}, requestState=body["requestState"])
+    assert isinstance(late, Immediate)
+    assert late.message["error"]["code"] == codes.INVALID_PARAMS
+
+
+def test_a_question_the_client_did_not_declare_is_refused_and_a_failure_names_the_capability() -> None:
+    pair = make()
+    a, call, sent = started(pair, caps={"sampling": {}})
+    [refusal] = pair.sent_to(a, pair.from_backend(a, ELICIT))
+    assert refusal["error"]["code"] == codes.METHOD_NOT_FOUND
+    failed = {"jsonrpc": "2.0", "id": sent["id"], "result": {"isError": True, "content": []}}
+    answer = final(pair.from_backend(a, failed), call)
+    assert answer["error"]["code"] == codes.MISSING_CLIENT_CAPABILITY
+    assert answer["error"]["data"] == {"requiredCapabilities": {"elicitation": {}}}
+
+
+def test_a_url_elicitation_needs_the_url_capability() -> None:
+    pair = make()
+    a, _, _ = started(pair, caps={"elicitation": {"form": {}}})
+    url = {
+        "jsonrpc": "2.0",
+        "id": "u",
+        "method": "elicitation/create",
+        "params": {"mode": "url", "url": "https://x", "message": "m", "elicitationId": "1"},
+    }
+    [refusal] = pair.sent_to(a, pair.from_backend(a, url))
+    assert refusal["error"]["code"] == codes.METHOD_NOT_FOUND
+
+
+def test_a_server_that_answers_between_rounds_has_its_answer_kept_for_the_retry() -> None:
+    pair = make()
+    a, call, sent = started(pair)
+    pair.from_backend(a, ELICIT)
+    body = final(pair.tick(SETTLE), call)["result"]
+    pair.from_backend(
+        a, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "e1"}}
+    )
+    pair.from_backend(a, {"jsonrpc": "2.0", "id": sent["id"], "result": {"isError": True, "content": []}})
+    retry = request(pair, pair.modern(caps=CAPS), 2, inputResponses={}, requestState=body["requestState"])
+    assert isinstance(retry, Forwarded)
+    assert final(pair.take(), call)["result"]["isError"] is True
+
+
+def test_progress_after_a_retry_goes_to_the_retrys_token() -> None:
+    pair = make()
+    a, call, sent = started(pair)
+    pair.from_backend(a, ELICIT)
+    body = final(pair.tick(SETTLE), call)["result"]
+    [key] = body["inputRequests"]
+    meta = {META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: CAPS, "progressToken": "p2"}
+    retry = request(
+        pair,
+        pair.modern(caps=CAPS),
+        2,
+        inputResponses={key: {"action": "cancel"}},
+        requestState=body["requestState"],
+        _meta=meta,
+    )
+    assert isinstance(retry, Forwarded)
+    pair.take()
+    progress = {
+        "jsonrpc": "2.0",
+        "method": "notifications/progress",
+        "params": {"progressToken": sent["id"], "progress": 1},
+    }
+    [(note, _)] = streamed(pair.from_backend(a, progress), call)
+    assert note["params"]["progressToken"] == "p2"
