@@ -51,6 +51,12 @@ class TaskHost:
         self._group.cancel_scope.cancel()
         try:
             return await self._group.__aexit__(kind, exc, tb)
+        except BaseExceptionGroup as group:
+            # Background jobs never raise (their failures are logged): a group holds what the body
+            # raised, which its caller should see as it was raised (a UsageError, Ctrl-C).
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
         finally:
             self._group = None
             for service in reversed(self._services):
