@@ -79,6 +79,7 @@ class Host:
                 call_timeout=cfg.call_timeout,
                 max_call_timeout=cfg.max_call_timeout,
                 startup_timeout=cfg.startup_timeout,
+                roots=tuple(cfg.roots) if cfg.roots is not None else None,
             )
             for name, cfg in servers.items()
         }

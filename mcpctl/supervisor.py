@@ -21,11 +21,14 @@ from mcpctl.protocol.catalog import Entry
 
 log = logging.getLogger(__name__)
 
-# What the gateway can route from a legacy child to its clients (declared in initialize).
-# Roots are declared only to per-session children: a shared child has no single client whose
-# roots it could ask for.
-ROUTABLE_CAPABILITIES: dict[str, Any] = {"sampling": {}, "elicitation": {"form": {}, "url": {}}}
-SESSION_CAPABILITIES: dict[str, Any] = {**ROUTABLE_CAPABILITIES, "roots": {"listChanged": True}}
+# What the gateway can route from a legacy child to its clients, declared in its initialize: the
+# union of what clients may declare. The router checks each question against the calling client
+# (it asks only clients that declared the capability, and refuses the rest as they would).
+ROUTABLE_CAPABILITIES: dict[str, Any] = {
+    "sampling": {"tools": {}},
+    "elicitation": {"form": {}, "url": {}},
+    "roots": {"listChanged": True},
+}
 Lists = dict[str, list[Entry]]
 
 
@@ -179,11 +182,8 @@ class Supervisor:
 
     async def _run_once(self, server: ManagedServer) -> None:
         self._set_state(server, ServerState.STARTING)
-        # A per-session server's shared instance only feeds the catalog: it must declare what the
-        # session instances declare, or servers that list tools by capability (roots) list fewer.
-        capabilities = SESSION_CAPABILITIES if server.config.isolation == "session" else ROUTABLE_CAPABILITIES
         try:
-            connection = self._new_connection(server, capabilities)
+            connection = self._new_connection(server, ROUTABLE_CAPABILITIES)
         except McpctlError as exc:  # e.g. a secret the environment refers to is missing
             server.last_error = str(exc)
             log.warning("%s: %s", server.name, exc)
@@ -256,7 +256,7 @@ class Supervisor:
         server = self._get(name)
         if server.state is ServerState.CRASH_LOOP:
             raise UnavailableError(self.unavailable_reason(server))
-        connection = self._new_connection(server, SESSION_CAPABILITIES, era=server.era_hint)
+        connection = self._new_connection(server, ROUTABLE_CAPABILITIES, era=server.era_hint)
         connected = await self._connect(server, connection)
         if isinstance(connected, str):
             raise UnavailableError(connected)

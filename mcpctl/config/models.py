@@ -76,6 +76,9 @@ class ServerConfig(_Model):
     required: bool = True
     enabled: bool = True
     isolation: Literal["shared", "session"] = "shared"
+    # what a roots/list the server asks outside any call is answered (none: refused, so that it
+    # asks again during a call, where the calling client answers)
+    roots: list[str] | None = None
     # "auto" probes server/discover and falls back to initialize; pin it to skip the probe
     era: Literal["auto", "legacy", "modern"] = "auto"
     # how long the server/discover probe waits before assuming a legacy server that stays silent

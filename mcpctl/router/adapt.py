@@ -6,6 +6,7 @@ from typing import Any
 
 from mcpctl.protocol import codes
 from mcpctl.protocol.eras import (
+    CACHEABLE_METHODS,
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
     META_LOG_LEVEL,
@@ -18,6 +19,7 @@ from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext
 
 _MODERN_PREFIX = "io.modelcontextprotocol/"
+_MODERN_RESULT_MEMBERS = frozenset({"resultType", "ttlMs", "cacheScope"})
 
 
 def request_for_backend(
@@ -76,6 +78,9 @@ def response_for_client(call: Call, msg: Message) -> Message:
     if ctx is not None and ctx.era is Era.MODERN:
         if "resultType" not in result:
             result = {**result, "resultType": "complete"}
+            if call.method in CACHEABLE_METHODS and "ttlMs" not in result:
+                # A legacy server says nothing of caching: a proxied answer is fresh and the caller's own.
+                result["ttlMs"], result["cacheScope"] = 0, "private"
     elif result.get("resultType") == "input_required":
         out["error"] = {
             "code": codes.NO_ROUTE,
@@ -85,8 +90,23 @@ def response_for_client(call: Call, msg: Message) -> Message:
             ),
         }
         return out
+    elif "resultType" in result:
+        result = _legacy_result(result)
     out["result"] = result
     return out
+
+
+def _legacy_result(result: dict[str, Any]) -> dict[str, Any]:
+    """A 2026-07-28 result as a client of an earlier revision knows results: without the new members."""
+    clean = {k: v for k, v in result.items() if k not in _MODERN_RESULT_MEMBERS}
+    meta = clean.get("_meta")
+    if isinstance(meta, dict):
+        kept = {k: v for k, v in meta.items() if not k.startswith(_MODERN_PREFIX)}
+        if kept:
+            clean["_meta"] = kept
+        else:
+            del clean["_meta"]
+    return clean
 
 
 def interim_for_client(call: Call, msg: Message) -> Message | None:

@@ -238,3 +238,40 @@ def test_a_bridge_forwards_what_it_does_not_know() -> None:
     assert isinstance(reply, Forwarded)
     [sent] = pair.sent_to(link, pair.take())
     assert sent["method"] == "custom/thing"
+
+
+def test_results_fit_the_clients_era_both_ways() -> None:
+    pair = make()
+    legacy_backend = pair.up("a", {"resources": [{"uri": "file:///a", "name": "a"}]})
+    modern_backend = pair.up("b", tools("t"), era=Era.MODERN)
+    modern = pair.modern()
+    meta = {META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {}}
+    read = pair.send(
+        modern,
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "resources/read",
+            "params": {"uri": "file:///a", "_meta": meta},
+        },
+    )
+    assert isinstance(read, Forwarded)
+    [sent] = pair.sent_to(legacy_backend, pair.take())
+    answer = final(
+        pair.from_backend(legacy_backend, {"jsonrpc": "2.0", "id": sent["id"], "result": {"contents": []}}),
+        read.call,
+    )
+    assert answer["result"] == {"contents": [], "resultType": "complete", "ttlMs": 0, "cacheScope": "private"}
+    legacy = pair.legacy()
+    call = pair.call(legacy, "b__t")
+    [sent] = [m for m in pair.sent_to(modern_backend, pair.take()) if m.get("method") == "tools/call"]
+    modern_result = {
+        "content": [],
+        "resultType": "complete",
+        "ttlMs": 5,
+        "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "b"}, "x": 1},
+    }
+    answer = final(
+        pair.from_backend(modern_backend, {"jsonrpc": "2.0", "id": sent["id"], "result": modern_result}), call
+    )
+    assert answer["result"] == {"content": [], "_meta": {"x": 1}}
