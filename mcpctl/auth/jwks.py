@@ -14,6 +14,9 @@ import httpx
 from jwt import PyJWK, PyJWKSet
 from jwt.exceptions import PyJWKSetError
 
+from mcpctl.errors import UnavailableError
+from mcpctl.reach import reaching
+
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 600.0  # keys rotate slowly; an unknown kid triggers an early refetch anyway
@@ -23,7 +26,7 @@ FIRST_LOAD_WAIT = 5.0  # a request arriving before the first load waits this lon
 FETCH_TIMEOUT = 10.0
 
 
-class IssuerUnavailable(Exception):
+class IssuerUnavailable(UnavailableError):
     """The issuer's metadata or keys could not be fetched (or failed the issuer check)."""
 
 
@@ -97,8 +100,11 @@ class JwksCache:
                 raise IssuerUnavailable(self.last_error or "the issuer's keys are not loaded yet")
         found = self._pick(kid)
         if found is None and self._clock() - self._fetched_at >= MIN_REFETCH_SECONDS:
-            with contextlib.suppress(IssuerUnavailable):
+            try:
                 await self._refetch()
+            except IssuerUnavailable as exc:  # the token is refused for its unknown key; say why
+                self.last_error = str(exc)
+                log.warning("OAuth: fetching the issuer's keys again for key id %r failed: %s", kid, exc)
             found = self._pick(kid)
         return found
 
@@ -164,10 +170,8 @@ class JwksCache:
     async def _get_json(self, url: str) -> dict[str, Any]:
         if self._http is None:
             raise RuntimeError("JwksCache used before start()")
-        try:
+        with reaching(url, IssuerUnavailable):
             response = await self._http.get(url, headers={"accept": "application/json"})
-        except httpx.HTTPError as exc:
-            raise IssuerUnavailable(f"cannot reach {url}: {type(exc).__name__}") from exc
         if response.status_code != 200:
             raise IssuerUnavailable(f"{url} answered HTTP {response.status_code}")
         try:

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from mcpctl.errors import UnavailableError, UsageError
+from mcpctl.errors import UsageError
 from mcpctl.mcpclient import CLIENT_INFO
 from mcpctl.oauth.challenge import bearer_params
 from mcpctl.oauth.errors import DiscoveryError
@@ -31,6 +31,7 @@ from mcpctl.oauth.urls import (
 )
 from mcpctl.protocol.eras import LATEST_MODERN, modern_meta
 from mcpctl.protocol.headers import standard_headers
+from mcpctl.reach import reaching
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +88,8 @@ async def _probe(http: httpx.AsyncClient, url: str) -> str | None:
         "content-type": "application/json",
         **standard_headers(body),
     }
-    try:
+    with reaching(url):
         response = await http.post(url, content=json.dumps(body), headers=headers)
-    except httpx.HTTPError as exc:
-        raise UnavailableError(f"cannot reach {url}: {_reason(exc)}") from exc
     if response.status_code in (401, 403):
         return str(response.headers.get("www-authenticate", ""))
     return None
@@ -131,10 +130,8 @@ async def _auth_server(http: httpx.AsyncClient, issuer: str) -> AuthServer | Non
 
 async def _get_json(http: httpx.AsyncClient, url: str) -> object | None:
     """A JSON document, or None for a 4xx/5xx or a body that is not JSON (then try the next URL)."""
-    try:
+    with reaching(url):
         response = await http.get(url, headers={"accept": "application/json", **PROTOCOL_HEADER})
-    except httpx.HTTPError as exc:
-        raise UnavailableError(f"cannot reach {url}: {_reason(exc)}") from exc
     if response.status_code != 200:
         return None
     try:
@@ -142,10 +139,6 @@ async def _get_json(http: httpx.AsyncClient, url: str) -> object | None:
     except ValueError:
         return None
     return document
-
-
-def _reason(exc: httpx.HTTPError) -> str:
-    return (str(exc) or type(exc).__name__).splitlines()[0]
 
 
 def nothing_to_sign_in(url: str) -> UsageError:

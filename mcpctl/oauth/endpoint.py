@@ -8,11 +8,13 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
+from mcpctl.errors import UnavailableError
 from mcpctl.oauth.authorize import PendingAuthorization
 from mcpctl.oauth.errors import AuthServerUnavailable, LoginRequired, TokenEndpointError
 from mcpctl.oauth.records import Login
 from mcpctl.oauth.registration import ClientRegistration, client_authentication
 from mcpctl.oauth.tokens import PERMANENT_REFRESH_ERRORS, Tokens, parse_token_response
+from mcpctl.reach import reaching
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +47,8 @@ async def exchange_code(
             "resource": pending.resource,
         }
     )
-    try:
+    with reaching(f"the token endpoint {token_endpoint}", AuthServerUnavailable):
         response = await http.post(token_endpoint, data=form, headers={**FORM, **headers})
-    except httpx.HTTPError as exc:
-        raise AuthServerUnavailable(
-            f"cannot reach the token endpoint {token_endpoint}: {_reason(exc)}"
-        ) from exc
     return parse_token_response(
         response.status_code,
         response.content,
@@ -85,9 +83,10 @@ async def refresh(
         if attempt:
             await sleep(REFRESH_BACKOFF[min(attempt - 1, len(REFRESH_BACKOFF) - 1)])
         try:
-            response = await http.post(login.token_endpoint, data=form, headers={**FORM, **headers})
-        except httpx.HTTPError as exc:
-            problem = _reason(exc)
+            with reaching(login.token_endpoint, AuthServerUnavailable):
+                response = await http.post(login.token_endpoint, data=form, headers={**FORM, **headers})
+        except AuthServerUnavailable as exc:
+            problem = exc.message  # transient: tried again, and said in the final error if it lasts
             continue
         if response.status_code >= 500 or response.status_code == 429:
             problem = f"HTTP {response.status_code}"
@@ -126,12 +125,9 @@ async def revoke(http: httpx.AsyncClient, login: Login) -> bool:
     hint = "refresh_token" if login.tokens.refresh_token else "access_token"
     form.update({"token": token, "token_type_hint": hint})
     try:
-        response = await http.post(endpoint, data=form, headers={**FORM, **headers})
-    except httpx.HTTPError as exc:
-        log.info("revocation at %s failed: %s", endpoint, _reason(exc))
+        with reaching(endpoint):
+            response = await http.post(endpoint, data=form, headers={**FORM, **headers})
+    except UnavailableError as exc:
+        log.info("revocation failed (best effort): %s", exc.message)
         return False
     return response.status_code == 200
-
-
-def _reason(exc: httpx.HTTPError) -> str:
-    return (str(exc) or type(exc).__name__).splitlines()[0]

@@ -31,6 +31,7 @@ from mcpctl.oauth.registration import (
 from mcpctl.oauth.scopes import initial_scopes, union, with_offline_access, without_offline_access
 from mcpctl.oauth.tokens import Tokens
 from mcpctl.oauth.vault import Vault
+from mcpctl.reach import reaching
 
 HTTP_TIMEOUT = 30.0
 
@@ -175,12 +176,10 @@ class SignIn:
                 "--client-id (and --client-secret -)",
             )
         body = registration_request(redirect_uri, server)
-        try:
+        with reaching(server.registration_endpoint, AuthServerUnavailable):
             response = await http.post(
                 server.registration_endpoint, json=body, headers={"accept": "application/json"}
             )
-        except httpx.HTTPError as exc:
-            raise AuthServerUnavailable(f"cannot reach {server.registration_endpoint}: {exc}") from exc
         client = parse_registration(response.status_code, response.content, server, body)
         await self.vault.save_registration(client)
         return client
