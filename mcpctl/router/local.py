@@ -18,6 +18,8 @@ LISTS: Final = {
     "resources/list": ("resources", "resources"),
     "resources/templates/list": ("resourceTemplates", "resourceTemplates"),
 }
+# what names an entry of each kind, for policy (exposed names and URIs)
+NAMED_BY: Final = {"tools": "name", "prompts": "name", "resources": "uri", "resourceTemplates": "uriTemplate"}
 LIST_TTL_MS: Final = 60_000  # modern list results: how long a client may cache (list_changed still arrives)
 GATEWAY_CAPABILITIES: Final = {
     "tools": {"listChanged": True},

@@ -227,9 +227,8 @@ class Router:
         if waiting is None and any(slot.first_start for slot in self.servers.values()):
             return self._wait_for_start(ctx, msg, now, LIST_WAIT)
         kind, _ = local.LISTS[msg["method"]]
-        entries = self.catalog.view(kind)
-        if kind in ("tools", "prompts"):
-            entries = [e for e in entries if self.hooks.visible(ctx, kind, e["name"])]
+        named_by = local.NAMED_BY[kind]
+        entries = [e for e in self.catalog.view(kind) if self.hooks.visible(ctx, kind, str(e.get(named_by)))]
         modern = ctx.era is Era.MODERN
         try:
             body = local.list_result(
@@ -255,6 +254,9 @@ class Router:
                 error(msg["id"], codes.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri})
             )
         if msg["method"] == "resources/subscribe":
+            refusal = self.hooks.admit(ctx, msg["method"], server, uri, params_of(msg))
+            if refusal is not None:  # a resource the caller may not read is not one it may watch
+                return self._refuse(ctx, msg, server, uri, refusal, None)
             ctx.session.subscriptions.add(uri)
         else:
             ctx.session.subscriptions.discard(uri)

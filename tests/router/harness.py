@@ -46,6 +46,9 @@ class Recorder(NoHooks):
     ) -> dict[str, object] | None:
         return {"code": -31003, "message": f"denied {name}"} if name in self.deny else None
 
+    def visible(self, ctx: ClientContext, kind: str, name: str) -> bool:
+        return name not in self.deny
+
     def finished(self, call: Call, response: Message, outcome: str) -> None:
         self.ended.append((call, response, outcome))
 

@@ -133,3 +133,30 @@ def test_logs_go_to_the_only_call_by_its_level_else_to_sessions_that_asked() -> 
     pair.take()
     actions = pair.from_backend(a, debug) + pair.from_backend(a, error)
     assert [m["params"]["data"] for m, _ in streamed(actions, call)] == ["e"]
+
+
+def test_policy_hides_and_refuses_resources_as_it_does_tools() -> None:
+    pair = make()
+    listed = {
+        "resources": [{"uri": "file:///open", "name": "o"}, {"uri": "file:///secret", "name": "s"}],
+        "resourceTemplates": [{"uriTemplate": "file:///secret/{x}", "name": "t"}],
+    }
+    a = pair.up("a", listed)
+    pair.up("b")
+    pair.hooks.deny |= {"file:///secret", "file:///secret/{x}"}
+    client = pair.legacy()
+    resources = pair.send(client, {"jsonrpc": "2.0", "id": 1, "method": "resources/list"})
+    templates = pair.send(client, {"jsonrpc": "2.0", "id": 2, "method": "resources/templates/list"})
+    assert [r["uri"] for r in resources.message["result"]["resources"]] == ["file:///open"]  # type: ignore[union-attr]
+    assert templates.message["result"]["resourceTemplates"] == []  # type: ignore[union-attr]
+    sub = {"jsonrpc": "2.0", "id": 3, "method": "resources/subscribe", "params": {"uri": "file:///secret"}}
+    refused = pair.send(client, sub)
+    assert refused.message["error"]["code"] == -31003  # type: ignore[union-attr]
+    assert pair.sent_to(a, pair.take()) == []
+    update = {
+        "jsonrpc": "2.0",
+        "method": "notifications/resources/updated",
+        "params": {"uri": "file:///secret"},
+    }
+    assert client.session is not None
+    assert posted(pair.from_backend(a, update), client.session) == []
