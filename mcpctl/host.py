@@ -89,6 +89,8 @@ class Host:
                 bridge=self.bridge,
                 page_size=gw.page_size,
                 session_ttl=gw.session_ttl,
+                max_sessions=gw.max_sessions,
+                max_sessions_per_principal=gw.max_sessions_per_principal,
                 client_info=CLIENT_INFO,
                 version=__version__,
             ),

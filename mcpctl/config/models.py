@@ -134,6 +134,10 @@ class GatewayConfig(_Model):
     # extra Host values allowed beyond the loopback ones (e.g. "mcp.internal:8765")
     allowed_hosts: list[str] = Field(default_factory=list)
     session_ttl: Duration = 3600.0
+    # 2025-era sessions held at once: past either bound, the least recently used idle session
+    # (of that caller, else anyone's) is ended to make room; initialize gets 429 if all are busy
+    max_sessions: int = Field(default=10_000, ge=1)
+    max_sessions_per_principal: int = Field(default=1_000, ge=1)
     shutdown_grace: Duration = 10.0
     page_size: int = Field(default=500, ge=1)
     allow_unauthenticated: bool = False

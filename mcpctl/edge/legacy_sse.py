@@ -11,6 +11,7 @@ from mcpctl.edge.standalone import pump
 from mcpctl.gateway.pump import Gateway
 from mcpctl.gateway.streams import Outbox
 from mcpctl.protocol import codes
+from mcpctl.protocol.jsonrpc import error
 from mcpctl.protocol.sse import encode_event
 from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext
@@ -46,6 +47,9 @@ class LegacySSEEndpoint:
             )
             return
         session = self._gateway.new_sse_session(principal_of(request))
+        if session is None:
+            await send_json(send, 429, error(None, codes.RATE_LIMITED, "Too many open sessions, all busy"))
+            return
         session.stream_open = True
         outbox: Outbox = session.io
         sse = SSEWriter(send)

@@ -24,6 +24,7 @@ async def pump(sse: SSEWriter, outbox: Outbox, receive: Receive, event: str | No
         outbox.kick()  # wakes the wait below at once
 
     watcher = watch_disconnect(receive, disconnected)
+    outbox.reading = True
     try:
         while not outbox.closed and not gone.is_set():
             msg = await outbox.next(KEEPALIVE_SECONDS)
@@ -34,5 +35,6 @@ async def pump(sse: SSEWriter, outbox: Outbox, receive: Receive, event: str | No
             elif not outbox.closed:
                 await sse.raw(KEEPALIVE)
     finally:
+        outbox.reading = False
         watcher.cancel()
     return not gone.is_set()

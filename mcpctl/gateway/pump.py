@@ -84,11 +84,16 @@ class Gateway:
         self._drain()
         return reply
 
-    def new_sse_session(self, principal: Principal) -> LegacySession:
-        """The 2024-11-05 transport: the session exists from the moment its stream opens."""
+    def new_sse_session(self, principal: Principal) -> LegacySession | None:
+        """The 2024-11-05 transport: the session exists from the moment its stream opens.
+
+        None when the session limits leave no room (every session in the way is busy).
+        """
         session = self.router.new_session(principal, self._clock(), transport="sse")
-        session.protocol_version = "2024-11-05"
-        session.io = Outbox()
+        self._drain()  # sessions that made room are ended
+        if session is not None:
+            session.protocol_version = "2024-11-05"
+            session.io = Outbox()
         return session
 
     def session(self, session_id: str) -> LegacySession | None:

@@ -10,9 +10,11 @@ from mcpctl.protocol.jsonrpc import Message
 # Interim messages (progress, logs, server->client requests) held for a client that reads slowly;
 # past this, progress and log notifications are dropped (and counted), never the response.
 MAX_INTERIM = 1000
-# Messages kept for a session whose standalone stream is not open (or reads slowly);
-# past this the oldest are dropped: list_changed and logs are hints, not data.
+# Messages kept for a standalone stream that reads slowly, and for one nobody reads (a session
+# without its GET stream open: thousands of those must not hold thousands of messages each); past
+# this the oldest are dropped: list_changed and logs are hints, not data.
 OUTBOX_LIMIT = 256
+IDLE_OUTBOX_LIMIT = 32
 # A reader waits at most this long per wake-up; the router's deadlines end every call.
 _WAIT = 3600.0
 
@@ -59,18 +61,21 @@ class CallStream(Mailbox):
 class Outbox(Mailbox):
     """Server-initiated messages for one standalone stream (a session's GET or /sse, a listen stream)."""
 
-    __slots__ = ("_items", "closed", "dropped")
+    __slots__ = ("_items", "closed", "dropped", "reading")
 
     def __init__(self) -> None:
         self._items: deque[Message] = deque()
         self._waiter = None
         self.closed = False
         self.dropped = 0
+        self.reading = False  # a stream is open and reading it
 
     def put(self, msg: Message) -> None:
         if self.closed:
             return
-        if len(self._items) >= OUTBOX_LIMIT:
+        if "params" not in msg and "id" not in msg and msg in self._items:
+            return  # a bare notification already waiting (list_changed) says it all once
+        if len(self._items) >= (OUTBOX_LIMIT if self.reading else IDLE_OUTBOX_LIMIT):
             self._items.popleft()
             self.dropped += 1
         self._items.append(msg)

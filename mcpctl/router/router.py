@@ -49,6 +49,8 @@ class RouterConfig:
     bridge: str | None = None  # the single server of `mcpctl serve -- COMMAND`, served without prefix
     page_size: int = 500
     session_ttl: float = 3600.0
+    max_sessions: int = 10_000
+    max_sessions_per_principal: int = 1_000
     private_views: bool = False  # lists differ per caller (policy): modern clients cache them privately
     client_info: dict[str, Any] = field(default_factory=dict)  # how the gateway introduces itself
     version: str = ""
@@ -70,7 +72,9 @@ class Router:
         self.hooks: CallHooks = hooks or NoHooks()
         self.catalog = Catalog(list(config.servers))
         self.servers = {name: ServerSlot(name, rules) for name, rules in config.servers.items()}
-        self.sessions = SessionRegistry(config.session_ttl)
+        self.sessions = SessionRegistry(
+            config.session_ttl, config.max_sessions, config.max_sessions_per_principal
+        )
         self.calls = Forwarder(self.out, self.hooks, self.servers)
         self.fanout = Fanout(self.out, self.sessions, self.servers, self.resource_owner, config.client_info)
         self.relay = Relay(self.out, self.calls)
@@ -150,6 +154,8 @@ class Router:
         capabilities = params.get("capabilities")
         client_info = params.get("clientInfo")
         session = existing or self.new_session(ctx.principal, now)
+        if session is None:
+            return Immediate(self._too_many_sessions(msg["id"], ctx.principal), status=429)
         session.protocol_version = version
         session.capabilities = capabilities if isinstance(capabilities, dict) else {}
         session.client_info = client_info if isinstance(client_info, dict) else {}
@@ -166,10 +172,22 @@ class Router:
 
     def new_session(
         self, principal: Principal, now: float, transport: Literal["streamable", "sse"] = "streamable"
-    ) -> LegacySession:
+    ) -> LegacySession | None:
+        """A new session for `principal`, ending its least recently used idle one (or anyone's) past
+        the limits; None when every session in the way is busy (an open stream, a call in flight)."""
+        evict = self.sessions.make_room(principal)
+        if evict is None:
+            return None
+        for old in evict:
+            self.close_session(old, now)
         session = LegacySession(self._new_id(), "", {}, {}, principal, transport)
         self.sessions.add(session, now)
         return session
+
+    def _too_many_sessions(self, request_id: Any, principal: Principal) -> Message:
+        limits = f"{self.sessions.max_per_principal} per caller, {self.sessions.max_total} in all"
+        text = f"Too many open sessions ({limits}), all busy: end some (DELETE) or wait for one to finish"
+        return error(request_id, codes.RATE_LIMITED, text, {"principal": principal.name})
 
     def close_session(self, session: LegacySession, now: float) -> None:
         """DELETE, expiry or shutdown: cancel its calls, forget its subscriptions, end its streams."""

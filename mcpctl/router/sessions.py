@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -49,19 +50,42 @@ class LegacySession:
 class SessionRegistry:
     """The sessions this instance holds, touched on every use and expired after `ttl` seconds idle.
 
-    Time comes in as `now` (monotonic seconds): the registry never reads a clock.
+    Bounded in all and per principal: past a bound, the least recently used idle session of that
+    principal (or of anyone) makes room; its client gets 404 and starts again. Time comes in as
+    `now` (monotonic seconds): the registry never reads a clock.
     """
 
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, max_total: int = 10_000, max_per_principal: int = 1_000) -> None:
         self._ttl = ttl
-        self._sessions: dict[str, LegacySession] = {}
+        self.max_total = max_total
+        self.max_per_principal = max_per_principal
+        self._sessions: OrderedDict[str, LegacySession] = OrderedDict()  # least recently used first
+        self._by_principal: dict[str, OrderedDict[str, LegacySession]] = {}
 
     def get(self, session_id: str, now: float) -> LegacySession | None:
         session = self._sessions.get(session_id)
         if session is None or not self._alive(session, now):
             return None  # expired; `expire` will clean it up
         session.last_seen = now
+        self._sessions.move_to_end(session_id)
+        self._by_principal[_owner(session)].move_to_end(session_id)
         return session
+
+    def make_room(self, principal: Principal) -> list[LegacySession] | None:
+        """The idle sessions to end so that one more session of `principal` fits (None: all are busy)."""
+        evict: list[LegacySession] = []
+        mine = self._by_principal.get(f"{principal.kind}:{principal.name}", OrderedDict())
+        if len(mine) >= self.max_per_principal:
+            victim = _least_recent_idle(mine.values(), evict)
+            if victim is None:
+                return None
+            evict.append(victim)
+        if len(self._sessions) - len(evict) >= self.max_total:
+            victim = _least_recent_idle(self._sessions.values(), evict)
+            if victim is None:
+                return None
+            evict.append(victim)
+        return evict
 
     def peek(self, session_id: str) -> LegacySession | None:
         """The session by id, without touching it (for server-initiated traffic)."""
@@ -70,14 +94,23 @@ class SessionRegistry:
     def add(self, session: LegacySession, now: float) -> None:
         session.last_seen = now
         self._sessions[session.id] = session
+        self._by_principal.setdefault(_owner(session), OrderedDict())[session.id] = session
 
     def remove(self, session_id: str) -> LegacySession | None:
-        return self._sessions.pop(session_id, None)
+        session = self._sessions.pop(session_id, None)
+        if session is not None:
+            owner = _owner(session)
+            mine = self._by_principal.get(owner)
+            if mine is not None:
+                mine.pop(session_id, None)
+                if not mine:
+                    del self._by_principal[owner]
+        return session
 
     def expire(self, now: float) -> list[LegacySession]:
         gone = [s for s in self._sessions.values() if not self._alive(s, now)]
         for session in gone:
-            del self._sessions[session.id]
+            self.remove(session.id)
         return gone
 
     def __iter__(self) -> Iterator[LegacySession]:
@@ -100,3 +133,14 @@ class SessionRegistry:
             session.last_seen = now
             return True
         return now - session.last_seen <= self._ttl
+
+
+def _owner(session: LegacySession) -> str:
+    return f"{session.principal.kind}:{session.principal.name}"
+
+
+def _least_recent_idle(sessions: Iterable[LegacySession], taken: list[LegacySession]) -> LegacySession | None:
+    for session in sessions:
+        if not session.stream_open and not session.calls and session not in taken:
+            return session
+    return None

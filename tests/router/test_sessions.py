@@ -147,3 +147,21 @@ def test_session_ids_are_long_random_visible_ascii() -> None:
 def test_ids_of_questions_to_the_client_are_the_gateways_own() -> None:
     s = session()
     assert [s.next_ask_id() for _ in range(3)] == ["mcpctl-1", "mcpctl-2", "mcpctl-3"]
+
+
+def test_past_the_limits_the_least_recently_used_idle_session_makes_room() -> None:
+    from mcpctl.router.context import Principal
+
+    registry = SessionRegistry(TTL, max_total=3, max_per_principal=2)
+    alice, bob = Principal("alice", "api-key"), Principal("bob", "api-key")
+    a1, a2, b1 = (LegacySession(i, "v", {}, {}, p) for i, p in (("a1", alice), ("a2", alice), ("b1", bob)))
+    for s in (a1, a2, b1):
+        assert registry.make_room(s.principal) == []
+        registry.add(s, 0.0)
+    registry.get("a1", 1.0)  # a1 was used last: a2 is alice's least recently used
+    assert registry.make_room(alice) == [a2]
+    a2.stream_open = True  # busy: never ended to make room
+    assert registry.make_room(alice) == [a1]
+    a1.calls["c"] = Call(None, "c", "tools/call", "s")
+    assert registry.make_room(alice) is None
+    assert registry.make_room(Principal("carol", "api-key")) == [b1]  # the total: anyone's idle one
