@@ -42,6 +42,8 @@ from mcpctl.transports import default_transports
 
 log = logging.getLogger("mcpctl")
 
+END_CALLS_BEFORE = 1.0  # seconds before the shutdown grace ends that running calls are answered
+
 
 def plain_resolver(server: str, value: str) -> str:
     """The default: values are used as written (the secrets layer replaces this)."""
@@ -234,6 +236,12 @@ class Host:
             for listener in self.gateway.listeners():
                 if listener.io is not None:
                     listener.io.close()
+            # Calls still running when the grace time is nearly over get an error they can read,
+            # before the HTTP server drops their connections.
+            grace = self.config.gateway.shutdown_grace
+            loop.call_later(
+                max(grace - END_CALLS_BEFORE, grace / 2), self.gateway.end_calls, "mcpctl is shutting down"
+            )
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop, sig)

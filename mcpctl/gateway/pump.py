@@ -108,6 +108,11 @@ class Gateway:
         self.router.cancel(call, reason, self._clock())
         self._drain()
 
+    def end_calls(self, reason: str) -> None:
+        """Answer every call still running with an error (before the HTTP server drops connections)."""
+        self.router.end_calls(reason, self._clock())
+        self._drain()
+
     def remove_listener(self, listener: Listener) -> None:
         self.router.remove_listener(listener)
         if isinstance(listener.io, Outbox):

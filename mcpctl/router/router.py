@@ -207,6 +207,13 @@ class Router:
         self.calls.now = now
         self.calls.cancel(call, reason)
 
+    def end_calls(self, reason: str, now: float) -> None:
+        """The host is stopping: every call still running ends now, with an error that says so."""
+        self.calls.now = now
+        for call in list(self.calls.live):
+            self.calls.stop_at_backend(call, reason)
+            self.calls.unavailable(call, reason)
+
     def remove_listener(self, listener: Any) -> None:
         self.fanout.remove_listener(listener)
 

@@ -125,3 +125,18 @@ args = ["{fixtures}/echo.py"]
             assert "echo__temporary" not in [t["name"] for t in client.result("tools/list")["tools"]]
     finally:
         host.stop()
+
+
+def test_a_call_still_running_when_the_grace_time_ends_gets_an_error_it_can_read(home: Path) -> None:
+    config = write_config(home, "[gateway]\nshutdown_grace = \"2s\"\n" + SLOW)
+    host = start_host(home, "--config", str(config))
+    try:
+        call = StreamingCall(host.url, "slow__sleep", {"seconds": 60, "steps": 60})
+        assert call.progressed.wait(20), "the call reached the child"
+        host.proc.send_signal(signal.SIGTERM)
+        final = call.join()
+        assert final["error"]["message"] == "mcpctl is shutting down"
+        assert host.proc.wait(20) == 0
+        assert "Traceback" not in host.output()
+    finally:
+        host.stop()
