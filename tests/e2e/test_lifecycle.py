@@ -128,7 +128,7 @@ args = ["{fixtures}/echo.py"]
 
 
 def test_a_call_still_running_when_the_grace_time_ends_gets_an_error_it_can_read(home: Path) -> None:
-    config = write_config(home, "[gateway]\nshutdown_grace = \"2s\"\n" + SLOW)
+    config = write_config(home, '[gateway]\nshutdown_grace = "2s"\n' + SLOW)
     host = start_host(home, "--config", str(config))
     try:
         call = StreamingCall(host.url, "slow__sleep", {"seconds": 60, "steps": 60})
