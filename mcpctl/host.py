@@ -27,6 +27,12 @@ from mcpctl.edge.status import StatusEndpoints
 from mcpctl.edge.streamable import StreamableEndpoint
 from mcpctl.errors import UsageError
 from mcpctl.extension import Builder, MetricsSource, Service, StatusFields
+from mcpctl.fleet.events import SessionEvents
+from mcpctl.fleet.inbox import Inbox
+from mcpctl.fleet.keys import fleet_keys
+from mcpctl.fleet.node import FleetNode, instance_name
+from mcpctl.fleet.sessions import FleetSessions
+from mcpctl.fleet.store import StateStore
 from mcpctl.gateway.pump import Gateway, Lists
 from mcpctl.hoststate import HostState, clear_host_state, write_host_state
 from mcpctl.mcpclient import CLIENT_INFO
@@ -85,6 +91,8 @@ class Host:
             )
             for name, cfg in servers.items()
         }
+        state = self.config.state
+        instance = state.instance or instance_name()
         self.router = Router(
             RouterConfig(
                 servers=rules,
@@ -95,12 +103,15 @@ class Host:
                 max_sessions_per_principal=gw.max_sessions_per_principal,
                 client_info=CLIENT_INFO,
                 version=__version__,
+                instance=instance,
+                fleet=state.url is not None,
             ),
-            KeyRing.random(),
+            self._key_ring(),
             hooks=self.hooks,
         )
+        self.fleet = self._fleet(instance)
         self.tasks = TaskHost()
-        self.gateway = Gateway(self.router, self.tasks, self._open_link, self._end_session)
+        self.gateway = Gateway(self.router, self.tasks, self._open_link, self._end_session, fleet=self.fleet)
         factory = self.transport_factory or default_transports(self.paths, self._resolve)
         self.supervisor = Supervisor(servers, self.gateway, factory)
         self.admin_token = secrets.token_urlsafe(32)
@@ -116,6 +127,36 @@ class Host:
 
     def _resolve(self, server: str, value: str) -> str:
         return self.resolve(server, value)  # looked up per call: a part may replace `resolve` later
+
+    def _key_ring(self) -> KeyRing:
+        """A fleet's instances share keys (a token one issues, another opens); alone, a fresh one will do."""
+        if self.config.state.url is None:
+            return KeyRing.random()
+        from mcpctl.auth.store import open_store, secret_user
+
+        def read_secret(name: str) -> str | None:
+            return open_store(self.paths).get(secret_user(name))
+
+        return fleet_keys(self.config.state, os.environ, read_secret)
+
+    def _fleet(self, instance: str) -> FleetNode | None:
+        state = self.config.state
+        if state.url is None:
+            return None
+        store = StateStore(state.url, instance)
+        ttl = self.config.gateway.session_ttl
+        sessions = FleetSessions(store, self.router, ttl, state.session_max_age)
+        return FleetNode(store, sessions, SessionEvents(store, ttl), Inbox(store))
+
+    def state_status(self) -> dict[str, Any] | None:
+        """What /ready says about the fleet's store (None: no fleet)."""
+        if self.fleet is None:
+            return None
+        store = self.fleet.store
+        status: dict[str, Any] = {"instance": store.instance, "healthy": store.healthy}
+        if not store.healthy:
+            status["problem"] = store.last_problem
+        return status
 
     async def _open_link(self, name: str, session_id: str) -> tuple[Connection, Lists]:
         return await self.supervisor.open_session_link(name, session_id)
@@ -193,6 +234,8 @@ class Host:
         )
         loop = asyncio.get_running_loop()
         async with self.tasks:
+            if self.fleet is not None:
+                await self.tasks.start(self.fleet)
             for service in self.services:
                 await service.start()
             with self._signals(loop, server):

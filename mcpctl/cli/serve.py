@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from mcpctl import envvars
+
+if TYPE_CHECKING:
+    from mcpctl.config.models import Config
 
 
 def register(app: typer.Typer) -> None:
@@ -45,6 +50,12 @@ def serve(
     auth: str | None = typer.Option(
         None, "--auth", help="Authentication: none, api-key, oauth or both (overrides [auth] mode)."
     ),
+    state: str | None = typer.Option(
+        None,
+        "--state",
+        metavar="URL",
+        help=f"Fleet state: redis://HOST:PORT/DB (overrides [state] url). Env: {envvars.STATE_URL}.",
+    ),
 ) -> None:
     import logging
 
@@ -81,6 +92,7 @@ def serve(
         if auth not in ("none", "api-key", "oauth", "both"):
             raise UsageError(f"unknown --auth mode {auth!r}", hint="use none, api-key, oauth or both")
         cfg = cfg.model_copy(update={"auth": cfg.auth.model_copy(update={"mode": auth})})
+    cfg = _with_state(cfg, state or os.environ.get(envvars.STATE_URL))
     _check_exposure(cfg)
     if cfg.auth.mode == "none":
         from mcpctl.edge.security import is_loopback_host
@@ -153,3 +165,12 @@ def _run(coro: object) -> None:
         asyncio.run(main)
         return
     uvloop.run(main)
+
+
+def _with_state(cfg: Config, url: str | None) -> Config:
+    """The fleet's state store from --state or the environment, checked as the config file's would be."""
+    from mcpctl.config.models import Config
+
+    if not url:
+        return cfg
+    return Config.model_validate({**cfg.model_dump(), "state": {**cfg.state.model_dump(), "url": url}})

@@ -269,6 +269,28 @@ class MetricsConfig(_Model):
     enabled: bool = True
 
 
+class StateConfig(_Model):
+    """Where a fleet of `mcpctl serve` instances keeps what they share (none: each its own, in memory)."""
+
+    # redis://HOST:PORT/DB (also `serve --state` and $MCPCTL_STATE_URL)
+    url: str | None = None
+    # this instance's name in the fleet (default: the host name and a random part)
+    instance: str | None = None
+    # the fleet's shared keys, newest first (rotation: add the new key first, drop the old one after
+    # its tokens expired); each "${env:NAME}" or "${keyring:NAME}" holding 32 random bytes, base64url.
+    # Default: $MCPCTL_FLEET_KEYS (comma-separated), for containers, which have no keyring.
+    keys: list[str] = Field(default_factory=list)
+    # a session ends this long after it began, however busy
+    session_max_age: Duration = 86400.0
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^rediss?://", value):
+            raise ValueError('the state store is Redis: write url = "redis://HOST:PORT/DB"')
+        return value
+
+
 class Config(_Model):
     """A whole configuration file."""
 
@@ -279,6 +301,7 @@ class Config(_Model):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
 
     @field_validator("servers")
     @classmethod

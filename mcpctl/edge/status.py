@@ -34,6 +34,8 @@ class HostStatus(Protocol):
 
     def collisions(self) -> list[str]: ...
 
+    def state_status(self) -> dict[str, Any] | None: ...
+
 
 class StatusEndpoints:
     """/health and /ready answer without auth, at once, in JSON: fit for liveness and readiness probes.
@@ -74,7 +76,11 @@ class StatusEndpoints:
             {**{key: status[key] for key in _PUBLIC_FIELDS}, **self._contributed(status["name"])}
             for status in (self._host.server_status(name) for name in self._host.server_names())
         ]
-        body = {"ready": ready, "servers": servers, "sessions": self._host.session_count()}
+        body: dict[str, Any] = {"ready": ready, "servers": servers, "sessions": self._host.session_count()}
+        state = self._host.state_status()
+        if state is not None:
+            # Reported, not required: with the store down, stateless 2026-07-28 calls still work here.
+            body["state"] = state
         await send_json(send, 200 if ready else 503, body, _NO_STORE)
 
     async def admin(self, request: Request, send: Send) -> None:

@@ -17,8 +17,10 @@ from mcpctl.edge.asgi import (
     send_json,
     watch_disconnect,
 )
+from mcpctl.edge.fleetstream import fleet_stream
 from mcpctl.edge.requests import HttpError, principal_of, read_message
 from mcpctl.edge.standalone import pump
+from mcpctl.fleet.store import RETRY_AFTER, StateUnavailable
 from mcpctl.gateway.pump import Gateway
 from mcpctl.protocol import codes, headers
 from mcpctl.protocol.eras import (
@@ -33,13 +35,15 @@ from mcpctl.protocol.eras import (
     Era,
     is_modern_request,
 )
-from mcpctl.protocol.jsonrpc import Kind, Message, kind_of, meta_of, params_of
+from mcpctl.protocol.jsonrpc import Kind, Message, error, kind_of, meta_of, params_of
 from mcpctl.router.context import ClientContext, Principal
 from mcpctl.router.sessions import LegacySession
 from mcpctl.router.streams import Accepted, Forwarded, Immediate, Listening, Reply
 
 log = logging.getLogger(__name__)
 
+# requests that change what a session remembers (in a fleet, written back for every instance)
+_SESSION_CHANGES = frozenset({"logging/setLevel", "resources/subscribe", "resources/unsubscribe"})
 WATCH_AFTER = 0.05  # seconds a call runs before we watch for its client disconnecting
 # 2026-07-28 transport errors that carry an HTTP status of their own
 _MODERN_STATUS = {
@@ -72,9 +76,13 @@ class StreamableEndpoint:
                     f"Method {request.method} not allowed; use POST, GET or DELETE",
                 )
         except HttpError as exc:
-            await send_json(
-                send, exc.status, exc.body, [(b"allow", b"GET, POST, DELETE")] if exc.status == 405 else None
-            )
+            extra = [(b"allow", b"GET, POST, DELETE")] if exc.status == 405 else exc.headers
+            await send_json(send, exc.status, exc.body, extra)
+        except (
+            StateUnavailable
+        ) as exc:  # session-bound work fails closed, at once, when the fleet's store is down
+            retry = [(b"retry-after", str(RETRY_AFTER).encode())]
+            await send_json(send, 503, error(None, codes.BACKEND_UNAVAILABLE, exc.message), retry)
         except ClientGone:
             return
 
@@ -86,8 +94,12 @@ class StreamableEndpoint:
         ctx.request_id = os.urandom(8).hex()
         if msg.get("method") == "initialize" and kind_of(msg) is Kind.REQUEST and ctx.era is Era.LEGACY:
             reply: Reply = self._gateway.open_session(ctx, msg)
+            if isinstance(reply, Immediate) and reply.session is not None:
+                await self._gateway.session_opened(reply.session)
         else:
             reply = self._gateway.handle(ctx, msg)
+            if ctx.session is not None and msg.get("method") in _SESSION_CHANGES:
+                await self._gateway.session_changed(ctx.session)
         await self._respond(request, send, ctx, reply)
 
     async def _context(self, request: Request, msg: Message) -> ClientContext:
@@ -103,7 +115,7 @@ class StreamableEndpoint:
             return ClientContext(Era.LEGACY, LATEST_LEGACY, {}, {}, **common)  # type: ignore[arg-type]
         session_id = request.headers.get(headers.SESSION_ID)
         if session_id is not None:
-            session = self._session(session_id, principal, msg.get("id"))
+            session = await self._session(session_id, principal, msg.get("id"))
             return ClientContext.for_session(session, **common)
         if modern:
             return self._modern_context(request, msg, common)
@@ -120,10 +132,10 @@ class StreamableEndpoint:
             msg.get("id"),
         )
 
-    def _session(self, session_id: str, principal: Principal, req_id: Any) -> LegacySession:
-        session = self._gateway.session(session_id)
+    async def _session(self, session_id: str, principal: Principal, req_id: Any) -> LegacySession:
+        session = await self._gateway.find_session(session_id, principal)
         # A session bound to another principal is as good as unknown: never confirm it exists.
-        if session is None or session.principal.name != principal.name or session.transport != "streamable":
+        if session is None or session.transport != "streamable":
             raise HttpError(
                 404,
                 codes.INVALID_REQUEST,
@@ -283,7 +295,10 @@ class StreamableEndpoint:
             )
         if not request.accepts("text/event-stream"):
             raise HttpError(406, codes.INVALID_REQUEST, "Not Acceptable: GET streams are text/event-stream")
-        session = self._session(session_id, principal_of(request), None)
+        session = await self._session(session_id, principal_of(request), None)
+        if self._gateway.fleet is not None:
+            await fleet_stream(self._gateway.fleet.events, session, request, send)
+            return
         if session.stream_open:
             raise HttpError(
                 409, codes.INVALID_REQUEST, "Conflict: this session already has an open GET stream"
@@ -302,8 +317,8 @@ class StreamableEndpoint:
         session_id = request.headers.get(headers.SESSION_ID)
         if session_id is None:
             raise HttpError(405, codes.INVALID_REQUEST, "DELETE needs an Mcp-Session-Id")
-        session = self._session(session_id, principal_of(request), None)
-        self._gateway.close_session(session)
+        session = await self._session(session_id, principal_of(request), None)
+        await self._gateway.session_ended(session)
         await send_empty(send, 200)
 
 

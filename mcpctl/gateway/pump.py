@@ -10,12 +10,15 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import cast
 
 from mcpctl.errors import McpctlError
+from mcpctl.fleet.node import FleetNode
+from mcpctl.fleet.store import StateUnavailable
 from mcpctl.gateway.streams import CallStream, Outbox
 from mcpctl.mcpclient.connection import Connection
 from mcpctl.protocol import codes
 from mcpctl.protocol.catalog import Entry
 from mcpctl.protocol.jsonrpc import Kind, Message, kind_of
 from mcpctl.router.actions import (
+    AnswerElsewhere,
     EndSession,
     OpenLink,
     PostToListener,
@@ -56,8 +59,12 @@ class Gateway:
         open_link: LinkOpener,
         end_session: Callable[[str], Awaitable[None]],
         clock: Callable[[], float] = time.monotonic,
+        fleet: FleetNode | None = None,
     ) -> None:
         self.router = router
+        self.fleet = fleet  # one of several instances: sessions live in the fleet's store
+        if fleet is not None:
+            fleet.deliver = self._answer_from_elsewhere
         self._tasks = tasks
         self._open_link = open_link
         self._end_session = end_session
@@ -99,6 +106,38 @@ class Gateway:
     def session(self, session_id: str) -> LegacySession | None:
         return self.router.sessions.get(session_id, self._clock())
 
+    async def find_session(self, session_id: str, principal: Principal) -> LegacySession | None:
+        """The 2025-era session a request names, if `principal` holds it (in a fleet: from the store,
+        wherever it was opened). StateUnavailable when the fleet's store cannot say."""
+        if self.fleet is None:
+            session = self.session(session_id)
+        else:
+            session, _ = await self.fleet.sessions.find(session_id, principal, self._clock())
+            self._drain()
+            if session is not None and session.io is None:
+                session.io = Outbox()
+        if session is None or session.principal != principal:
+            return None  # another principal's session is as good as unknown
+        return session
+
+    async def session_opened(self, session: LegacySession) -> None:
+        """Before the new session's id reaches its client: in a fleet, every instance must know it."""
+        if self.fleet is not None:
+            try:
+                await self.fleet.sessions.opened(session)
+            except StateUnavailable:
+                self.close_session(session)
+                raise
+
+    async def session_changed(self, session: LegacySession) -> None:
+        if self.fleet is not None:
+            await self.fleet.sessions.changed(session)
+
+    async def session_ended(self, session: LegacySession) -> None:
+        self.close_session(session)
+        if self.fleet is not None:
+            await self.fleet.sessions.ended(session.id)
+
     def close_session(self, session: LegacySession) -> None:
         self.router.close_session(session, self._clock())
         self._drain()
@@ -138,6 +177,9 @@ class Gateway:
         return list(self.router.fanout.listeners)
 
     def session_count(self) -> int:
+        """Live 2025-era sessions: in a fleet, the whole fleet's (as of its last count)."""
+        if self.fleet is not None:
+            return self.fleet.live_sessions
         return self.router.sessions.count(self._clock())
 
     # -- the supervisor's side -------------------------------------------------------------------
@@ -220,7 +262,9 @@ class Gateway:
                 stream.push(action.message)
         elif kind is PostToSession:
             assert isinstance(action, PostToSession)
-            if action.session.io is not None:
+            if self.fleet is not None and action.session.transport == "streamable":
+                self.fleet.events.post(action.session.id, action.message)  # its GET stream may be anywhere
+            elif action.session.io is not None:
                 action.session.io.put(action.message)
         elif kind is PostToListener:
             assert isinstance(action, PostToListener)
@@ -239,9 +283,28 @@ class Gateway:
             if action.session.io is not None:
                 action.session.io.close()
             self._tasks.spawn(self._end_session, action.session.id, name="ending a session's servers")
+        elif kind is AnswerElsewhere:
+            assert isinstance(action, AnswerElsewhere)
+            self._tasks.spawn(self._send_elsewhere, action, name="routing an answer to its instance")
         elif kind is Warn:
             assert isinstance(action, Warn)
             log.warning("%s", action.text)
+
+    async def _send_elsewhere(self, action: AnswerElsewhere) -> None:
+        assert self.fleet is not None
+        try:
+            await self.fleet.inbox.send(action.instance, action.session_id, action.message)
+        except StateUnavailable as exc:  # the instance that asked is gone (its call failed with it)
+            log.warning(
+                "an answer for a question asked on %s was not delivered: %s", action.instance, exc.message
+            )
+
+    def _answer_from_elsewhere(self, session_id: str, message: Message) -> None:
+        """A client's answer that landed on another instance, for a question asked here."""
+        session = self.router.sessions.peek(session_id)
+        if session is not None:
+            self.router.client_message(ClientContext.for_session(session), message, self._clock())
+            self._drain()
 
     async def _refresh(self, link: Link, kinds: tuple[str, ...]) -> None:
         connection: Connection = link.io

@@ -71,6 +71,15 @@ class EndSession:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerElsewhere:
+    """A client's answer to a question another instance of the fleet asked: route it there."""
+
+    instance: str
+    session_id: str
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
 class Warn:
     """Something an operator should read in the log."""
 
@@ -85,5 +94,6 @@ Action = (
     | RefreshLists
     | OpenLink
     | EndSession
+    | AnswerElsewhere
     | Warn
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,11 @@ class Principal:
 
 
 ANONYMOUS = Principal(name="anonymous", kind="anonymous")
+
+
+def principal_tag(principal: Principal) -> str:
+    """Who a principal is, as a short digest (what sealed state and shared session records keep)."""
+    return hashlib.sha256(f"{principal.kind}\0{principal.name}".encode()).hexdigest()[:32]
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from mcpctl.protocol.capabilities import NEEDS, declares, needed
 from mcpctl.protocol.jsonrpc import Message, error, params_of, result
 from mcpctl.router.actions import Action, SendToBackend
 from mcpctl.router.calls import Call
-from mcpctl.router.context import ClientContext, Principal
+from mcpctl.router.context import ClientContext, principal_tag
 from mcpctl.router.forward import Forwarder
 from mcpctl.router.links import Link
 
@@ -41,6 +41,10 @@ class Sealer(Protocol):
     def seal(self, claims: dict[str, Any]) -> str: ...
 
     def open(self, token: object) -> dict[str, Any]: ...
+
+    def sign(self, text: str) -> str: ...
+
+    def signed(self, text: str, mac: str) -> bool: ...
 
 
 class StateRefused(Exception):
@@ -71,10 +75,6 @@ class Exchange:
     round: int = 0
     nonce: str = ""
     answer: Message | None = None  # the server's answer, if it came between rounds
-
-
-def principal_tag(principal: Principal) -> str:
-    return hashlib.sha256(f"{principal.kind}\0{principal.name}".encode()).hexdigest()[:32]
 
 
 def arguments_digest(method: str, params: dict[str, Any] | None) -> str:

@@ -17,7 +17,7 @@ from mcpctl.protocol.jsonrpc import Kind, Message, error, kind_of, params_of, re
 from mcpctl.protocol.pagination import InvalidCursor
 from mcpctl.router import local
 from mcpctl.router.actions import Action, EndSession
-from mcpctl.router.asks import Asks
+from mcpctl.router.asks import AskIds, Asks
 from mcpctl.router.backends import BackendSide
 from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext, Principal
@@ -29,7 +29,7 @@ from mcpctl.router.links import Link
 from mcpctl.router.mrtr import InputRounds, Sealer, StateRefused
 from mcpctl.router.relay import Relay
 from mcpctl.router.servers import ServerRules, ServerSlot
-from mcpctl.router.sessions import LegacySession, SessionRegistry, new_session_id
+from mcpctl.router.sessions import LegacySession, SessionFields, SessionRegistry, new_session_id
 from mcpctl.router.streams import Accepted, Forwarded, Immediate, Listening, Reply
 from mcpctl.router.targets import target, unknown
 
@@ -55,6 +55,7 @@ class RouterConfig:
     client_info: dict[str, Any] = field(default_factory=dict)  # how the gateway introduces itself
     version: str = ""
     instance: str = "local"  # this instance's id: sealed into the requestState of the calls it holds
+    fleet: bool = False  # one of several instances: question ids say which instance asked
 
 
 class Router:
@@ -77,10 +78,11 @@ class Router:
         )
         self.calls = Forwarder(self.out, self.hooks, self.servers)
         self.fanout = Fanout(self.out, self.sessions, self.servers, self.resource_owner, config.client_info)
-        self.relay = Relay(self.out, self.calls)
+        ids = AskIds(config.instance, sealer, config.fleet)
+        self.relay = Relay(self.out, self.calls, ids)
         self.rounds = InputRounds(self.out, self.calls, sealer, config.instance)
         self.asks = Asks(
-            self.out, self.sessions, self.servers, self.relay, self.rounds, lambda: self.calls.now
+            self.out, self.sessions, self.servers, self.relay, self.rounds, lambda: self.calls.now, ids
         )
         self.calls.ended.append(self.asks.call_ended)
         self.inbound = BackendInbound(
@@ -183,6 +185,33 @@ class Router:
         session = LegacySession(self._new_id(), "", {}, {}, principal, transport)
         self.sessions.add(session, now)
         return session
+
+    def adopt_session(
+        self, session_id: str, principal: Principal, fields: SessionFields, now: float
+    ) -> LegacySession | None:
+        """A session another instance opened (its declarative part from the fleet's store): served here
+        too from now on. None when the session limits leave no room."""
+        evict = self.sessions.make_room(principal)
+        if evict is None:
+            return None
+        for old in evict:
+            self.close_session(old, now)
+        session = LegacySession(
+            session_id, fields.protocol_version, fields.capabilities, fields.client_info, principal
+        )
+        self.sessions.add(session, now)
+        self.refresh_session(session, fields)
+        return session
+
+    def refresh_session(self, session: LegacySession, fields: SessionFields) -> None:
+        """What another instance may have changed: the log level and the subscriptions."""
+        session.log_level = fields.log_level
+        if fields.subscriptions != session.subscriptions:
+            changed = fields.subscriptions ^ session.subscriptions
+            session.subscriptions = set(fields.subscriptions)
+            self.fanout.resync(changed)
+        if fields.log_level is not None:
+            self.fanout.apply_log_level(fields.log_level)
 
     def _too_many_sessions(self, request_id: Any, principal: Principal) -> Message:
         limits = f"{self.sessions.max_per_principal} per caller, {self.sessions.max_total} in all"

@@ -1,0 +1,111 @@
+"""The connection to the fleet's Redis: scripts, the liveness lease, and Redis's errors mapped once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from mcpctl.errors import UnavailableError
+from mcpctl.fleet import scripts
+
+log = logging.getLogger(__name__)
+
+PREFIX = "mcpctl:"
+LEASE_MS = 5000  # an instance whose lease lapses is gone: what was routed to it fails fast
+RENEW_SECONDS = 1.0
+RETRY_AFTER = 2  # seconds a client is told to wait when the state store is down
+T = TypeVar("T")
+
+
+class StateUnavailable(UnavailableError):
+    """The fleet's state store cannot be reached; session-bound work fails closed."""
+
+
+class StateStore:
+    """One Redis for the fleet. Every call is bounded in time; none hangs when Redis is gone.
+
+    Started while Redis is down, the store keeps trying (through the lease loop) and serves as
+    soon as Redis answers: no restart needed.
+    """
+
+    def __init__(self, url: str, instance: str, *, timeout: float = 3.0) -> None:
+        self.url = url
+        self.instance = instance
+        self.redis: aioredis.Redis = aioredis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=False
+        )
+        self.healthy = False
+        self.last_problem = "not connected yet"
+        self._load = self.redis.register_script(scripts.LOAD_AND_ADMIT)
+        self._count = self.redis.register_script(scripts.COUNT_LIVE)
+
+    # -- calls, with Redis's errors mapped ---------------------------------------------------------
+
+    async def run(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Run one Redis exchange; StateUnavailable (and `healthy` false) when Redis cannot be reached."""
+        try:
+            value = await make()
+        except (RedisError, OSError) as exc:
+            self.healthy = False
+            self.last_problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StateUnavailable(
+                f"the fleet's state store ({self.url}) is unavailable: {self.last_problem}"
+            ) from exc
+        self.healthy = True
+        return value
+
+    async def load_and_admit(
+        self, session_id: str | None, principal_tag: str, idle_ms: int, buckets: list[tuple[str, int, int]]
+    ) -> tuple[dict[str, bytes] | None, list[int]]:
+        """One round trip: a session's record (touched) if `principal_tag` owns it, and for each
+        (key, interval ms, burst) bucket 0 (allowed, taken) or how many ms to wait."""
+        keys = [
+            self.key("s", session_id) if session_id else "",
+            self.key("live"),
+            *(self.key("rl", k) for k, _, _ in buckets),
+        ]
+        argv: list[Any] = [principal_tag, idle_ms, session_id or ""]
+        for _, interval, burst in buckets:
+            argv.extend((interval, burst))
+        out = await self.run(lambda: self._load(keys=keys, args=argv))
+        fields = out[0]
+        record = None
+        if fields:
+            record = {fields[i].decode(): fields[i + 1] for i in range(0, len(fields), 2)}
+        return record, [int(x) for x in out[1:]]
+
+    async def count_live(self) -> int:
+        return int(await self.run(lambda: self._count(keys=[self.key("live")])))
+
+    def key(self, *parts: object) -> str:
+        return PREFIX + ":".join(str(p) for p in parts)
+
+    # -- the lease: this instance is alive -------------------------------------------------------------
+
+    async def keep_lease(self, also: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Renew this instance's lease every second, for as long as the host runs (it also probes
+        Redis's health: an instance started while Redis was down recovers here), then run `also`."""
+        key = self.key("inst", self.instance)
+        while True:
+            try:
+                await self.run(lambda: self.redis.set(key, str(time.time()), px=LEASE_MS))
+                if also is not None:
+                    await also()
+            except StateUnavailable as exc:
+                log.warning("fleet: %s", exc.message)
+            await asyncio.sleep(RENEW_SECONDS)
+
+    async def alive(self, instance: str) -> bool:
+        return bool(await self.run(lambda: self.redis.exists(self.key("inst", instance))))
+
+    async def close(self) -> None:
+        with contextlib.suppress(RedisError, OSError):  # best effort: the lease lapses anyway
+            await self.redis.delete(self.key("inst", self.instance))  # a clean stop: route nothing here
+        await self.redis.aclose()
