@@ -20,7 +20,7 @@ async def fleet_stream(events: SessionEvents, session: LegacySession, request: R
     """Take the session's stream over and relay it until the client goes, the host stops, or a newer
     GET (on any instance) takes it. Event ids are the store's entry ids: `Last-Event-ID` resumes."""
     epoch = await events.claim(session.id)
-    after = await events.start_after(session.id, request.headers.get("last-event-id"))
+    after = await events.start(session.id, request.headers.get("last-event-id"))
     sse = SSEWriter(send)
     left = asyncio.Event()
     watcher = watch_disconnect(request.receive, left.set)
@@ -32,9 +32,9 @@ async def fleet_stream(events: SessionEvents, session: LegacySession, request: R
             batch = await events.read(session.id, after)  # waits up to a second for news
             if left.is_set():
                 break
-            for entry_id, message in batch:
-                await sse.event(message, event_id=entry_id)
-                after = entry_id
+            for position, message in batch:
+                await sse.event(message, event_id=str(position))
+                after = position
             if batch:
                 await events.delivered(session.id, after)
                 quiet_since = time.monotonic()

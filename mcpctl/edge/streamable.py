@@ -115,10 +115,14 @@ class StreamableEndpoint:
             return ClientContext(Era.LEGACY, LATEST_LEGACY, {}, {}, **common)  # type: ignore[arg-type]
         session_id = request.headers.get(headers.SESSION_ID)
         if session_id is not None:
-            session = await self._session(session_id, principal, msg.get("id"))
-            return ClientContext.for_session(session, **common)
+            session, verdicts = await self._session(session_id, principal, msg.get("id"), msg)
+            return ClientContext.for_session(session, verdicts=verdicts, **common)
         if modern:
-            return self._modern_context(request, msg, common)
+            ctx = self._modern_context(request, msg, common)
+            if self._gateway.fleet is not None:
+                with contextlib.suppress(StateUnavailable):  # the store is down: limits count locally
+                    _, ctx.verdicts = await self._gateway.find_session(None, principal, msg)
+            return ctx
         if kind_of(msg) is not Kind.REQUEST:
             raise HttpError(
                 400, codes.INVALID_REQUEST, "Bad Request: no Mcp-Session-Id header; start with initialize"
@@ -132,8 +136,10 @@ class StreamableEndpoint:
             msg.get("id"),
         )
 
-    async def _session(self, session_id: str, principal: Principal, req_id: Any) -> LegacySession:
-        session = await self._gateway.find_session(session_id, principal)
+    async def _session(
+        self, session_id: str, principal: Principal, req_id: Any, msg: Message | None = None
+    ) -> tuple[LegacySession, tuple[int, ...] | None]:
+        session, verdicts = await self._gateway.find_session(session_id, principal, msg)
         # A session bound to another principal is as good as unknown: never confirm it exists.
         if session is None or session.transport != "streamable":
             raise HttpError(
@@ -142,7 +148,7 @@ class StreamableEndpoint:
                 "Session not found: it expired or was closed; send initialize again",
                 req_id,
             )
-        return session
+        return session, verdicts
 
     def _modern_context(self, request: Request, msg: Message, common: dict[str, Any]) -> ClientContext:
         req_id = msg.get("id")
@@ -295,7 +301,7 @@ class StreamableEndpoint:
             )
         if not request.accepts("text/event-stream"):
             raise HttpError(406, codes.INVALID_REQUEST, "Not Acceptable: GET streams are text/event-stream")
-        session = await self._session(session_id, principal_of(request), None)
+        session, _ = await self._session(session_id, principal_of(request), None)
         if self._gateway.fleet is not None:
             await fleet_stream(self._gateway.fleet.events, session, request, send)
             return
@@ -317,7 +323,7 @@ class StreamableEndpoint:
         session_id = request.headers.get(headers.SESSION_ID)
         if session_id is None:
             raise HttpError(405, codes.INVALID_REQUEST, "DELETE needs an Mcp-Session-Id")
-        session = await self._session(session_id, principal_of(request), None)
+        session, _ = await self._session(session_id, principal_of(request), None)
         await self._gateway.session_ended(session)
         await send_empty(send, 200)
 

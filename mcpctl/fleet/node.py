@@ -33,6 +33,9 @@ class FleetNode:
         self.events = events
         self.inbox = inbox
         self.deliver: Deliver = lambda session_id, message: None  # set by the pump
+        # the shared rate limits' buckets for (principal, method, server, name): (key, interval us,
+        # burst) each; set by the limits part when it has call-level rules
+        self.buckets: Callable[[str, str, str, str], list[tuple[str, int, int]]] = lambda *_: []
         self.live_sessions = 0  # the fleet's, counted every second
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Final
 
-# KEYS: session hash, live-sessions zset, then rate-limit buckets
-# ARGV: principal tag, idle ttl ms, session id, then per bucket: emission interval ms, burst
-# -> {session fields (or false), then per bucket: 0 allowed | retry-after ms}
+# KEYS: session hash ('' for none), live-sessions zset, then rate-limit buckets
+# ARGV: principal tag, idle ttl ms, session id, then per bucket: emission interval us, burst
+# -> {session fields (or false), then per bucket: 0 allowed | microseconds to wait}
+# The buckets are GCRA on Redis's clock: instances' clocks never matter, and every instance's
+# call takes its token in the same atomic step, so a limit holds exactly across the fleet.
 LOAD_AND_ADMIT: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local out = {false}
 if KEYS[1] ~= '' then
   local fields = redis.call('HGETALL', KEYS[1])
@@ -29,14 +32,14 @@ end
 for b = 3, #KEYS do
   local interval = tonumber(ARGV[2 * b - 2])
   local burst = tonumber(ARGV[2 * b - 1])
-  local tat = tonumber(redis.call('GET', KEYS[b]) or now)
-  if tat < now then tat = now end
+  local tat = tonumber(redis.call('GET', KEYS[b]) or now_us)
+  if tat < now_us then tat = now_us end
   local allow_at = tat + interval - burst * interval
-  if now < allow_at then
-    out[#out + 1] = allow_at - now
+  if now_us < allow_at then
+    out[#out + 1] = allow_at - now_us
   else
     out[#out + 1] = 0
-    redis.call('SET', KEYS[b], tat + interval, 'PX', math.ceil(tat + interval - now + interval))
+    redis.call('SET', KEYS[b], tat + interval, 'PX', math.ceil((tat + interval - now_us) / 1000) + 1)
   end
 end
 return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from mcpctl.fleet.store import StateStore
@@ -28,15 +29,18 @@ class FleetSessions:
 
     async def find(
         self,
-        session_id: str,
+        session_id: str | None,
         principal: Principal,
         now: float,
-        buckets: list[tuple[str, int, int]] = (),  # type: ignore[assignment]
+        buckets: Sequence[tuple[str, int, int]] = (),
     ) -> tuple[LegacySession | None, list[int]]:
-        """The session (adopted here if another instance opened it) and the rate-limit verdicts."""
+        """The session (adopted here if another instance opened it; None for a request without
+        one) and the shared rate limits' verdicts on its buckets, from one round trip."""
         record, verdicts = await self._store.load_and_admit(
             session_id, principal_tag(principal), self._idle_ms, list(buckets)
         )
+        if session_id is None:
+            return None, verdicts
         local = self._router.sessions.peek(session_id)
         if record is None:
             if local is not None and local.principal == principal:

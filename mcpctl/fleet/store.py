@@ -65,7 +65,7 @@ class StateStore:
         self, session_id: str | None, principal_tag: str, idle_ms: int, buckets: list[tuple[str, int, int]]
     ) -> tuple[dict[str, bytes] | None, list[int]]:
         """One round trip: a session's record (touched) if `principal_tag` owns it, and for each
-        (key, interval ms, burst) bucket 0 (allowed, taken) or how many ms to wait."""
+        (key, interval us, burst) bucket 0 (allowed, taken) or how many milliseconds to wait."""
         keys = [
             self.key("s", session_id) if session_id else "",
             self.key("live"),
@@ -79,7 +79,7 @@ class StateStore:
         record = None
         if fields:
             record = {fields[i].decode(): fields[i + 1] for i in range(0, len(fields), 2)}
-        return record, [int(x) for x in out[1:]]
+        return record, [-(-int(x) // 1000) for x in out[1:]]  # microseconds, rounded up to ms
 
     async def count_live(self) -> int:
         return int(await self.run(lambda: self._count(keys=[self.key("live")])))

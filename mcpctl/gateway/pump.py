@@ -19,6 +19,7 @@ from mcpctl.protocol.catalog import Entry
 from mcpctl.protocol.jsonrpc import Kind, Message, kind_of
 from mcpctl.router.actions import (
     AnswerElsewhere,
+    Broadcast,
     EndSession,
     OpenLink,
     PostToListener,
@@ -35,6 +36,7 @@ from mcpctl.router.router import Router
 from mcpctl.router.servers import State
 from mcpctl.router.sessions import LegacySession
 from mcpctl.router.streams import Forwarded, Immediate, Listener, Listening, Reply
+from mcpctl.router.targets import target
 from mcpctl.tasks import TaskHost
 
 log = logging.getLogger(__name__)
@@ -106,19 +108,36 @@ class Gateway:
     def session(self, session_id: str) -> LegacySession | None:
         return self.router.sessions.get(session_id, self._clock())
 
-    async def find_session(self, session_id: str, principal: Principal) -> LegacySession | None:
+    async def find_session(
+        self, session_id: str | None, principal: Principal, msg: Message | None = None
+    ) -> tuple[LegacySession | None, tuple[int, ...] | None]:
         """The 2025-era session a request names, if `principal` holds it (in a fleet: from the store,
-        wherever it was opened). StateUnavailable when the fleet's store cannot say."""
+        wherever it was opened), and in a fleet the shared rate limits' verdicts on `msg`, from the
+        same round trip. StateUnavailable when the fleet's store cannot say."""
         if self.fleet is None:
-            session = self.session(session_id)
+            session = self.session(session_id) if session_id else None
+            verdicts = None
         else:
-            session, _ = await self.fleet.sessions.find(session_id, principal, self._clock())
+            buckets = self._buckets(principal, msg) if msg is not None else []
+            session, waits = await self.fleet.sessions.find(session_id, principal, self._clock(), buckets)
             self._drain()
             if session is not None and session.io is None:
                 session.io = Outbox()
+            verdicts = tuple(waits) if buckets else None
         if session is None or session.principal != principal:
-            return None  # another principal's session is as good as unknown
-        return session
+            return None, verdicts  # another principal's session is as good as unknown
+        return session, verdicts
+
+    def _buckets(self, principal: Principal, msg: Message) -> list[tuple[str, int, int]]:
+        """The shared rate limits a request will take a token from (where the router will send it)."""
+        assert self.fleet is not None
+        method = msg.get("method")
+        if not isinstance(method, str) or "id" not in msg:
+            return []
+        router = self.router
+        found = target(msg, router.catalog, router.resource_owner, router.config.bridge)
+        server, name = (found[0], found[1]) if isinstance(found, tuple) else ("", "")
+        return self.fleet.buckets(principal.name, method, server, name)
 
     async def session_opened(self, session: LegacySession) -> None:
         """Before the new session's id reaches its client: in a fleet, every instance must know it."""
@@ -283,6 +302,10 @@ class Gateway:
             if action.session.io is not None:
                 action.session.io.close()
             self._tasks.spawn(self._end_session, action.session.id, name="ending a session's servers")
+        elif kind is Broadcast:
+            assert isinstance(action, Broadcast)
+            if self.fleet is not None:
+                self.fleet.events.broadcast(action.message, action.digest)
         elif kind is AnswerElsewhere:
             assert isinstance(action, AnswerElsewhere)
             self._tasks.spawn(self._send_elsewhere, action, name="routing an answer to its instance")

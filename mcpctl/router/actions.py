@@ -71,6 +71,14 @@ class EndSession:
 
 
 @dataclass(frozen=True, slots=True)
+class Broadcast:
+    """In a fleet: `message` for every session's stream, once, unless `digest` (the new view) was sent."""
+
+    message: Message
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerElsewhere:
     """A client's answer to a question another instance of the fleet asked: route it there."""
 
@@ -95,5 +103,6 @@ Action = (
     | OpenLink
     | EndSession
     | AnswerElsewhere
+    | Broadcast
     | Warn
 )

@@ -45,6 +45,8 @@ class ClientContext:
     remote: str = ""
     user_agent: str = ""
     request_id: str = ""  # the edge's id for this HTTP request (audit correlation)
+    # in a fleet: the shared rate limits' verdict on this request, per bucket (ms to wait; 0: taken)
+    verdicts: tuple[int, ...] | None = None
 
     @classmethod
     def for_session(cls, session: LegacySession, **request: Any) -> ClientContext:

@@ -8,7 +8,14 @@ from typing import Any
 from mcpctl.protocol.catalog import LIST_CHANGED
 from mcpctl.protocol.eras import META_SUBSCRIPTION_ID, Era, log_level_rank, modern_meta
 from mcpctl.protocol.jsonrpc import Message, notification, params_of, request
-from mcpctl.router.actions import Action, PostToListener, PostToSession, SendToBackend, StreamToClient
+from mcpctl.router.actions import (
+    Action,
+    Broadcast,
+    PostToListener,
+    PostToSession,
+    SendToBackend,
+    StreamToClient,
+)
 from mcpctl.router.adapt import wants_log
 from mcpctl.router.context import ClientContext
 from mcpctl.router.links import Link
@@ -40,16 +47,27 @@ class Fanout:
         self._owner_of = owner_of  # the server a resource URI belongs to
         self._client_info = client_info  # how the gateway introduces itself in modern requests
         self.listeners: dict[Listener, None] = {}  # in the order they opened
+        # in a fleet: a digest of the new view of some kinds (set by the router)
+        self.fleet_digest: Callable[[list[str]], str] | None = None
         self._backend_log_level: str | None = None
 
     # -- to clients ----------------------------------------------------------------------------
 
     def list_changed(self, kinds: Iterable[str]) -> None:
-        """Tell every client whose view changed: legacy sessions, and listeners that opted in."""
+        """Tell every client whose view changed: legacy sessions, and listeners that opted in.
+
+        In a fleet, sessions may be served anywhere: one Broadcast, with a digest of the new view,
+        reaches every session's stream once, however many instances saw the same change.
+        """
+        kinds = set(kinds)
         for method in sorted({LIST_CHANGED[kind] for kind in kinds}):
             note = notification(method)
+            if self.fleet_digest is not None:
+                digest = self.fleet_digest(sorted(k for k in kinds if LIST_CHANGED[k] == method))
+                self._out.append(Broadcast(note, digest))
             for session in self._sessions:
-                self._out.append(PostToSession(session, note))
+                if self.fleet_digest is None or session.transport == "sse":
+                    self._out.append(PostToSession(session, note))
             for listener in self.listeners:
                 if listener.wants(method):
                     meta = {"_meta": {META_SUBSCRIPTION_ID: listener.request_id}}

@@ -6,6 +6,8 @@ Synchronous and free of I/O, in the spirit of h11's `Connection`: every input ta
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -98,6 +100,8 @@ class Router:
             self.hooks,
             self._replay_unrouted,
         )
+        if config.fleet:
+            self.fanout.fleet_digest = self._digest
         self._new_id = new_id
         self._cache_scope = "private" if config.private_views else "public"
         self._unrouted: list[tuple[Call, Message]] = []  # asked while servers first start
@@ -260,6 +264,10 @@ class Router:
     def instructions(self) -> str:
         links = {name: slot.shared for name, slot in self.servers.items() if slot.shared is not None}
         return local.instructions(links, self.config.bridge)
+
+    def _digest(self, kinds: list[str]) -> str:
+        view = [self.catalog.view(kind) for kind in kinds]
+        return hashlib.sha256(json.dumps(view, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
     def resource_owner(self, uri: str) -> str | None:
         """The server a resource URI belongs to (in a bridge, the one server)."""
