@@ -1,0 +1,176 @@
+"""A fleet of three instances on one Redis: sessions anywhere, live things routed, limits shared, faults."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from mcpctl.protocol import codes
+from tests.fleet.conftest import Fleet, start_fleet
+from tests.support.mcp_http import LegacyClient, ModernClient
+from tests.support.redis import RedisServer
+from tests.support.waiting import wait_until
+
+
+def on(client: LegacyClient, url: str) -> LegacyClient:
+    """The same session, talking to another instance."""
+    client.url = url
+    return client
+
+
+def test_a_session_opened_on_one_instance_works_on_every_other(fleet: Fleet) -> None:
+    a, b, c = (host.url for host in fleet.hosts)
+    with LegacyClient(a) as client:
+        for n in range(100):
+            on(client, b if n % 2 else c)
+            assert client.call_tool("echo__echo", {"message": str(n)})["content"][0]["text"] == str(n)
+        on(client, b)
+        assert client.http.delete(b, headers=client.headers()).status_code == 200
+        on(client, a)
+        gone = client.post({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        assert gone.status_code == 404  # ended on b: ended everywhere
+        client.session_id = None  # nothing left to DELETE
+
+
+def test_another_principals_request_for_a_session_finds_nothing(tmp_path: Path, fleet: Fleet) -> None:
+    a, b = fleet.hosts[0].url, fleet.hosts[1].url
+    with LegacyClient(a, headers={"user-agent": "alice"}) as alice:
+        # no auth here: every caller is the same anonymous principal, so the binding is checked on
+        # what the record says: a forged id finds nothing
+        forged = LegacyClient(b)
+        forged.session_id = alice.session_id[::-1]  # type: ignore[index]
+        assert forged.post({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).status_code == 404
+        forged.http.close()
+
+
+def test_a_list_change_through_one_instance_reaches_a_get_stream_held_on_another_once(fleet: Fleet) -> None:
+    a, b = fleet.hosts[0].url, fleet.hosts[1].url
+    with LegacyClient(a) as client:
+        seen: list[dict[str, Any]] = []
+        opened = threading.Event()
+
+        def listen() -> None:
+            try:
+                with httpx.stream(
+                    "GET", a, headers={**client.headers(), "accept": "text/event-stream"}, timeout=30
+                ) as stream:
+                    opened.set()
+                    for line in stream.iter_lines():
+                        if line.startswith("data: "):
+                            seen.append(orjson.loads(line[6:]))
+            except httpx.HTTPError:
+                return
+
+        threading.Thread(target=listen, daemon=True).start()
+        assert opened.wait(10)
+        on(client, b)
+        assert client.call_tool("echo__add_tool", {"name": "newly"})["content"][0]["text"] == "added newly"
+        wait_until(lambda: [m for m in seen if m.get("method") == "notifications/tools/list_changed"], 10)
+        # a second change, after the first: the first arrived once (not once per instance)
+        assert client.call_tool("echo__add_tool", {"name": "second"})["content"][0]["text"] == "added second"
+        wait_until(
+            lambda: len([m for m in seen if m.get("method") == "notifications/tools/list_changed"]) >= 2, 10
+        )
+        changed = [m for m in seen if m.get("method") == "notifications/tools/list_changed"]
+        assert len(changed) == 2
+
+
+def test_a_burst_limit_holds_exactly_across_the_fleet(tmp_path: Path, redis_server: RedisServer) -> None:
+    config = """
+[servers.echo]
+command = "{python}"
+args = ["{fixtures}/echo.py"]
+
+[[limits.rules]]
+scope = "tool"
+match = "echo__echo"
+requests = 1
+per = "1h"
+burst = 100
+"""
+    fleet = start_fleet(tmp_path, redis_server, config=config)
+    try:
+        outcomes: list[int] = []
+        lock = threading.Lock()
+
+        def hammer(url: str) -> None:
+            with ModernClient(url) as client:
+                for _ in range(60):
+                    final = client.request(
+                        "tools/call", {"name": "echo__echo", "arguments": {"message": "x"}}
+                    )[-1]
+                    with lock:
+                        outcomes.append(final.get("error", {}).get("code", 0))
+
+        threads = [threading.Thread(target=hammer, args=(host.url,)) for host in fleet.hosts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert len(outcomes) == 180
+        assert outcomes.count(0) == 100
+        assert outcomes.count(codes.RATE_LIMITED) == 80
+    finally:
+        fleet.stop()
+
+
+def test_with_redis_down_sessions_fail_closed_and_stateless_calls_go_on(fleet: Fleet) -> None:
+    a = fleet.hosts[0].url
+    with LegacyClient(a) as client:
+        fleet.redis.stop()
+        started = time.monotonic()
+        refused = client.post({"jsonrpc": "2.0", "id": 5, "method": "tools/list"})
+        assert refused.status_code == 503
+        assert int(refused.headers["retry-after"]) > 0
+        assert time.monotonic() - started < 10  # fails, never hangs
+        with ModernClient(a) as modern:
+            assert modern.call_tool("echo__echo", {"message": "still"})["content"][0]["text"] == "still"
+        assert fleet.hosts[0].ready()["state"]["healthy"] is False
+        fleet.redis.start()  # empty: the session is gone, the instances recover without a restart
+        wait_until(lambda: fleet.hosts[0].ready()["state"]["healthy"], 20, message="the store is back")
+        assert client.post({"jsonrpc": "2.0", "id": 6, "method": "tools/list"}).status_code == 404
+        client.session_id = None
+        with LegacyClient(a) as again:
+            assert again.call_tool("echo__echo", {"message": "back"})["content"][0]["text"] == "back"
+
+
+def test_with_append_only_persistence_sessions_survive_a_redis_restart(tmp_path: Path) -> None:
+    from tests.support.node import free_port
+
+    redis = RedisServer(tmp_path / "redis", free_port(), append_only=True)
+    redis.directory.mkdir()
+    redis.start()
+    fleet = start_fleet(tmp_path, redis, count=2)
+    try:
+        with LegacyClient(fleet.hosts[0].url) as client:
+            redis.restart()
+            on(client, fleet.hosts[1].url)
+            wait_until(lambda: fleet.hosts[1].ready()["state"]["healthy"], 20)
+            assert client.call_tool("echo__echo", {"message": "kept"})["content"][0]["text"] == "kept"
+    finally:
+        fleet.stop()
+        redis.stop()
+
+
+def test_ready_reports_the_store_and_metrics_count_the_fleets_sessions(fleet: Fleet) -> None:
+    ready = fleet.hosts[2].ready()
+    assert ready["state"]["healthy"] is True
+    clients = [LegacyClient(host.url) for host in fleet.hosts]
+    try:
+        for client in clients:
+            client.initialize()
+
+        def sessions_on_c() -> float:
+            text = httpx.get(fleet.hosts[2].base_url + "/metrics", timeout=5).text
+            line = next(row for row in text.splitlines() if row.startswith("mcp_active_sessions "))
+            return float(line.split()[1])
+
+        wait_until(lambda: sessions_on_c() == 3, 10, message="every instance counts the fleet's sessions")
+    finally:
+        for client in clients:
+            client.__exit__()
