@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -38,6 +39,13 @@ class Inbox:
         key = self._store.key("in", instance)
         entry: dict[Any, Any] = {"s": session_id, "m": json.dumps(message)}
         await self._store.run(lambda: self._store.redis.xadd(key, entry, maxlen=KEEP, approximate=True))
+
+    async def send_to_others(self, session_id: str, message: Message) -> None:
+        """`message` for `session_id` to every other live instance (one of them runs what it is about)."""
+        for instance in await self._store.instances():
+            if instance != self._store.instance:
+                with contextlib.suppress(OwnerGone):
+                    await self.send(instance, session_id, message)
 
     async def keep_reading(self, deliver: Deliver) -> None:
         """Hand each entry of this instance's inbox to `deliver`, for as long as the host runs."""

@@ -102,6 +102,17 @@ class StateStore:
                 log.warning("fleet: %s", exc.message)
             await asyncio.sleep(RENEW_SECONDS)
 
+    async def instances(self) -> list[str]:
+        """The instances whose lease is alive (this one included)."""
+        prefix = self.key("inst", "")
+
+        async def scan() -> list[str]:
+            return [
+                key.decode().removeprefix(prefix) async for key in self.redis.scan_iter(match=prefix + "*")
+            ]
+
+        return await self.run(scan)
+
     async def alive(self, instance: str) -> bool:
         return bool(await self.run(lambda: self.redis.exists(self.key("inst", instance))))
 

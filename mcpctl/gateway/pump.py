@@ -20,6 +20,7 @@ from mcpctl.protocol.jsonrpc import Kind, Message, kind_of
 from mcpctl.router.actions import (
     AnswerElsewhere,
     Broadcast,
+    CancelElsewhere,
     EndSession,
     OpenLink,
     PostToListener,
@@ -306,6 +307,9 @@ class Gateway:
             assert isinstance(action, Broadcast)
             if self.fleet is not None:
                 self.fleet.events.broadcast(action.message, action.digest)
+        elif kind is CancelElsewhere:
+            assert isinstance(action, CancelElsewhere)
+            self._tasks.spawn(self._cancel_elsewhere, action, name="passing a cancellation on")
         elif kind is AnswerElsewhere:
             assert isinstance(action, AnswerElsewhere)
             self._tasks.spawn(self._send_elsewhere, action, name="routing an answer to its instance")
@@ -322,11 +326,19 @@ class Gateway:
                 "an answer for a question asked on %s was not delivered: %s", action.instance, exc.message
             )
 
+    async def _cancel_elsewhere(self, action: CancelElsewhere) -> None:
+        assert self.fleet is not None
+        try:
+            await self.fleet.inbox.send_to_others(action.session_id, action.message)
+        except StateUnavailable as exc:
+            log.warning("a cancellation could not be passed on: %s", exc.message)
+
     def _answer_from_elsewhere(self, session_id: str, message: Message) -> None:
-        """A client's answer that landed on another instance, for a question asked here."""
+        """What landed on another instance for a call or question here: an answer, a cancellation."""
         session = self.router.sessions.peek(session_id)
         if session is not None:
-            self.router.client_message(ClientContext.for_session(session), message, self._clock())
+            ctx = ClientContext.for_session(session, forwarded=True)
+            self.router.client_message(ctx, message, self._clock())
             self._drain()
 
     async def _refresh(self, link: Link, kinds: tuple[str, ...]) -> None:

@@ -71,6 +71,14 @@ class EndSession:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelElsewhere:
+    """In a fleet: a client cancelled a call this instance does not run; the one that does must hear it."""
+
+    session_id: str
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
 class Broadcast:
     """In a fleet: `message` for every session's stream, once, unless `digest` (the new view) was sent."""
 
@@ -104,5 +112,6 @@ Action = (
     | EndSession
     | AnswerElsewhere
     | Broadcast
+    | CancelElsewhere
     | Warn
 )

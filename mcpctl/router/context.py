@@ -47,6 +47,7 @@ class ClientContext:
     request_id: str = ""  # the edge's id for this HTTP request (audit correlation)
     # in a fleet: the shared rate limits' verdict on this request, per bucket (ms to wait; 0: taken)
     verdicts: tuple[int, ...] | None = None
+    forwarded: bool = False  # another instance of the fleet passed this message on
 
     @classmethod
     def for_session(cls, session: LegacySession, **request: Any) -> ClientContext:

@@ -18,7 +18,7 @@ from mcpctl.protocol.eras import LOG_LEVELS, MRTR_METHODS, Era, negotiate_legacy
 from mcpctl.protocol.jsonrpc import Kind, Message, error, kind_of, params_of, result
 from mcpctl.protocol.pagination import InvalidCursor
 from mcpctl.router import local
-from mcpctl.router.actions import Action, EndSession
+from mcpctl.router.actions import Action, CancelElsewhere, EndSession
 from mcpctl.router.asks import AskIds, Asks
 from mcpctl.router.backends import BackendSide
 from mcpctl.router.calls import Call
@@ -438,6 +438,8 @@ class Router:
             if call is not None:
                 reason = params_of(msg).get("reason")
                 self.calls.cancel(call, reason if isinstance(reason, str) else "cancelled by the client")
+            elif self.config.fleet and not ctx.forwarded:
+                self.out.append(CancelElsewhere(session.id, msg))  # the call may run on another instance
         elif method == "notifications/roots/list_changed" and session is not None:
             for slot in self.servers.values():
                 link = slot.session_links.get(session.id)
