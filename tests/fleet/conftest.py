@@ -17,6 +17,10 @@ ECHO = """
 [servers.echo]
 command = "{python}"
 args = ["{fixtures}/echo.py", "--era", "legacy"]
+
+[servers.slow]
+command = "{python}"
+args = ["{fixtures}/slow.py"]
 """
 
 

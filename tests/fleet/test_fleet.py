@@ -12,7 +12,7 @@ import orjson
 
 from mcpctl.protocol import codes
 from tests.fleet.conftest import Fleet, start_fleet
-from tests.support.mcp_http import LegacyClient, ModernClient
+from tests.support.mcp_http import ACCEPT, LegacyClient, ModernClient
 from tests.support.redis import RedisServer
 from tests.support.waiting import wait_until
 
@@ -174,3 +174,86 @@ def test_ready_reports_the_store_and_metrics_count_the_fleets_sessions(fleet: Fl
     finally:
         for client in clients:
             client.__exit__()
+
+
+ASKER = """
+[servers.asker]
+command = "{python}"
+args = ["{fixtures}/asker.py", "--era", "legacy"]
+"""
+
+
+def stream_call(
+    url: str, client: LegacyClient, body: dict[str, Any]
+) -> tuple[threading.Thread, list[dict[str, Any]]]:
+    """POST `body` on `client`'s session and collect what its SSE stream says, in a thread."""
+    seen: list[dict[str, Any]] = []
+
+    def run() -> None:
+        headers = {**client.headers(), "accept": ACCEPT}
+        try:
+            with httpx.stream("POST", url, json=body, headers=headers, timeout=60) as response:
+                for line in response.iter_lines():
+                    if line.startswith("data: "):
+                        seen.append(orjson.loads(line[6:]))
+        except httpx.HTTPError as exc:  # the instance went away mid-call (a test kills one)
+            seen.append({"transport_error": str(exc)})
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, seen
+
+
+def test_an_answer_to_a_question_may_land_on_any_instance(tmp_path: Path, redis_server: RedisServer) -> None:
+    fleet = start_fleet(tmp_path, redis_server, config=ASKER)
+    try:
+        a, b, c = (host.url for host in fleet.hosts)
+        with LegacyClient(a, capabilities={"sampling": {}}) as client:
+            body = {
+                "jsonrpc": "2.0",
+                "id": 7,
+                "method": "tools/call",
+                "params": {"name": "asker__ask_sampling", "arguments": {"prompt": "hi"}},
+            }
+            thread, seen = stream_call(b, client, body)
+            wait_until(lambda: any(m.get("method") == "sampling/createMessage" for m in seen), 20)
+            question = next(m for m in seen if m.get("method") == "sampling/createMessage")
+            answer = {
+                "jsonrpc": "2.0",
+                "id": question["id"],
+                "result": {"role": "assistant", "model": "m", "content": {"type": "text", "text": "hello"}},
+            }
+            on(client, c)
+            assert client.post(answer).status_code == 202  # on c; the question was b's
+            thread.join(30)
+            final = seen[-1]
+            assert final["id"] == 7
+            assert final["result"]["content"][0]["text"] == "sampled: hello"
+            tampered = {**answer, "id": question["id"][:-2] + "xx"}
+            assert client.post(tampered).status_code == 202  # accepted and dropped: nothing to route
+    finally:
+        fleet.stop()
+
+
+def test_an_instance_killed_mid_call_fails_fast_and_the_others_keep_the_session(fleet: Fleet) -> None:
+    import signal
+
+    import psutil
+
+    a, b, c = fleet.hosts
+    with LegacyClient(a.url) as client:
+        children = psutil.Process(b.proc.pid).children(recursive=True)
+        body = {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"name": "slow__sleep", "arguments": {"seconds": 30, "steps": 30}},
+        }
+        thread, _ = stream_call(b.url, client, body)
+        b.proc.send_signal(signal.SIGKILL)
+        thread.join(15)
+        assert not thread.is_alive()  # the stream broke at once; the call is lost with its instance
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive  # its children died with it
+        on(client, c.url)
+        assert client.call_tool("echo__echo", {"message": "on"})["content"][0]["text"] == "on"
