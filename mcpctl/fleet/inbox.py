@@ -1,4 +1,10 @@
-"""Each instance's inbox: what must reach the instance holding something live (an answer to its question)."""
+"""Each instance's inbox: what must reach the instance holding something live, and the way back.
+
+Entries are small JSON objects: `{"k": "session", "s": SESSION, "m": MESSAGE}` (a client's answer
+to a question, or a cancellation, for a session's call here) or `{"k": "retry", "m": MESSAGE,
+"p": PRINCIPAL, "r": REPLY}` (a 2026-07-28 retry whose call is held here; what the call says goes
+into the reply stream REPLY, which the forwarding instance relays to its client).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,8 @@ import contextlib
 import functools
 import json
 import logging
-from collections.abc import Callable
+import secrets
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from mcpctl.fleet.store import StateStore, StateUnavailable
@@ -17,9 +24,10 @@ log = logging.getLogger(__name__)
 
 KEEP = 10_000  # entries an inbox keeps (a reader far behind loses the oldest; answers are fresh or moot)
 BLOCK_MS = 1000
+REPLY_TTL_MS = 600_000  # a reply stream nobody reads any more goes away by itself
 
-# (session id, message) -> the instance that holds the session's question takes it from here
-Deliver = Callable[[str, Message], None]
+Entry = dict[str, Any]
+Deliver = Callable[[Entry], None]
 
 
 class OwnerGone(StateUnavailable):
@@ -32,52 +40,74 @@ class Inbox:
     def __init__(self, store: StateStore) -> None:
         self._store = store
 
-    async def send(self, instance: str, session_id: str, message: Message) -> None:
-        """Route `message` for `session_id` to `instance`; OwnerGone at once if that instance is dead."""
+    async def send(self, instance: str, entry: Entry) -> None:
+        """Put `entry` in `instance`'s inbox; OwnerGone at once if that instance is dead."""
         if not await self._store.alive(instance):
-            raise OwnerGone(f"the mcpctl instance {instance!r} that asked is gone")
+            raise OwnerGone(f"the mcpctl instance {instance!r} that holds the call is gone")
         key = self._store.key("in", instance)
-        entry: dict[Any, Any] = {"s": session_id, "m": json.dumps(message)}
-        await self._store.run(lambda: self._store.redis.xadd(key, entry, maxlen=KEEP, approximate=True))
+        fields: dict[Any, Any] = {"e": json.dumps(entry)}
+        await self._store.run(lambda: self._store.redis.xadd(key, fields, maxlen=KEEP, approximate=True))
 
-    async def send_to_others(self, session_id: str, message: Message) -> None:
-        """`message` for `session_id` to every other live instance (one of them runs what it is about)."""
+    async def send_to_others(self, entry: Entry) -> None:
+        """`entry` to every other live instance (one of them runs what it is about)."""
         for instance in await self._store.instances():
             if instance != self._store.instance:
                 with contextlib.suppress(OwnerGone):
-                    await self.send(instance, session_id, message)
+                    await self.send(instance, entry)
+
+    def reply_key(self) -> str:
+        return self._store.key("reply", secrets.token_hex(12))
+
+    async def reply(self, key: str, message: Message, final: bool) -> None:
+        """One message of a forwarded call, for the instance whose client waits for it."""
+
+        async def add() -> Any:
+            async with self._store.redis.pipeline(transaction=False) as pipe:
+                pipe.xadd(key, {"m": json.dumps(message), "f": "1" if final else "0"})
+                pipe.pexpire(key, REPLY_TTL_MS)
+                return await pipe.execute()
+
+        await self._store.run(add)
+
+    async def replies(self, key: str) -> AsyncIterator[tuple[Message, bool]]:
+        """What the holding instance says for a forwarded call, up to its final message."""
+        after = "0-0"
+        while True:
+            found: Any = await self._store.run(
+                functools.partial(self._store.redis.xread, {key: after}, count=100, block=BLOCK_MS)
+            )
+            for _, entries in found or []:
+                for entry_id, fields in entries:
+                    after = entry_id.decode()
+                    final = fields.get(b"f") == b"1"
+                    yield json.loads(fields[b"m"]), final
+                    if final:
+                        with contextlib.suppress(StateUnavailable):
+                            await self._store.run(lambda: self._store.redis.delete(key))
+                        return
 
     async def keep_reading(self, deliver: Deliver) -> None:
         """Hand each entry of this instance's inbox to `deliver`, for as long as the host runs."""
         key = self._store.key("in", self._store.instance)
-        after = (
-            ""  # from what is there when the reader first reaches Redis (older entries were a predecessor's)
-        )
+        after = ""  # from what is there when first reached (older entries were a predecessor's)
         while True:
-            if not after:
-                try:
-                    last: Any = await self._store.run(lambda: self._store.redis.xrevrange(key, count=1))
-                except StateUnavailable as exc:
-                    log.warning("fleet: inbox: %s", exc.message)
-                    await _pause()
-                    continue
-                after = last[0][0].decode() if last else "0-0"
             try:
+                if not after:
+                    last: Any = await self._store.run(lambda: self._store.redis.xrevrange(key, count=1))
+                    after = last[0][0].decode() if last else "0-0"
                 found: Any = await self._store.run(
                     functools.partial(self._store.redis.xread, {key: after}, count=100, block=BLOCK_MS)
                 )
             except StateUnavailable as exc:
                 log.warning("fleet: inbox: %s", exc.message)
-                await _pause()
+                await asyncio.sleep(1.0)  # Redis is down: look again in a second
                 continue
             for _, entries in found or []:
                 for entry_id, fields in entries:
                     after = entry_id.decode()
                     try:
-                        deliver(fields[b"s"].decode(), json.loads(fields[b"m"]))
+                        entry = json.loads(fields[b"e"])
                     except (KeyError, ValueError):
                         log.warning("fleet: inbox: dropped an entry that is not ours: %s", after)
-
-
-async def _pause() -> None:
-    await asyncio.sleep(1.0)  # Redis is down: look again in a second
+                        continue
+                    deliver(entry)

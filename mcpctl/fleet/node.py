@@ -32,7 +32,7 @@ class FleetNode:
         self.sessions = sessions
         self.events = events
         self.inbox = inbox
-        self.deliver: Deliver = lambda session_id, message: None  # set by the pump
+        self.deliver: Deliver = lambda entry: None  # set by the pump
         # the shared rate limits' buckets for (principal, method, server, name): (key, interval us,
         # burst) each; set by the limits part when it has call-level rules
         self.buckets: Callable[[str, str, str, str], list[tuple[str, int, int]]] = lambda *_: []
@@ -48,8 +48,8 @@ class FleetNode:
     async def _count(self) -> None:
         self.live_sessions = await self.sessions.count()
 
-    def _deliver(self, session_id: str, message: dict[str, object]) -> None:
-        self.deliver(session_id, message)
+    def _deliver(self, entry: dict[str, object]) -> None:
+        self.deliver(entry)
 
     async def drain(self) -> None:
         await self.store.close()

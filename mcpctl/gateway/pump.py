@@ -12,15 +12,13 @@ from typing import cast
 from mcpctl.errors import McpctlError
 from mcpctl.fleet.node import FleetNode
 from mcpctl.fleet.store import StateUnavailable
+from mcpctl.gateway.elsewhere import ELSEWHERE, Elsewhere
 from mcpctl.gateway.streams import CallStream, Outbox
 from mcpctl.mcpclient.connection import Connection
 from mcpctl.protocol import codes
 from mcpctl.protocol.catalog import Entry
 from mcpctl.protocol.jsonrpc import Kind, Message, kind_of
 from mcpctl.router.actions import (
-    AnswerElsewhere,
-    Broadcast,
-    CancelElsewhere,
     EndSession,
     OpenLink,
     PostToListener,
@@ -66,8 +64,7 @@ class Gateway:
     ) -> None:
         self.router = router
         self.fleet = fleet  # one of several instances: sessions live in the fleet's store
-        if fleet is not None:
-            fleet.deliver = self._answer_from_elsewhere
+        self._elsewhere = Elsewhere(self, fleet, tasks) if fleet is not None else None
         self._tasks = tasks
         self._open_link = open_link
         self._end_session = end_session
@@ -78,6 +75,11 @@ class Gateway:
         self._timer_at = math.inf
 
     # -- the edge's side -------------------------------------------------------------------------
+
+    def deliver(self, ctx: ClientContext, msg: Message) -> None:
+        """A client message that reached this instance through another (an answer, a cancellation)."""
+        self.router.client_message(ctx, msg, self._clock())
+        self._drain()
 
     def handle(self, ctx: ClientContext, msg: Message) -> Reply:
         """One validated client message; never raises for anything a client can send."""
@@ -303,43 +305,11 @@ class Gateway:
             if action.session.io is not None:
                 action.session.io.close()
             self._tasks.spawn(self._end_session, action.session.id, name="ending a session's servers")
-        elif kind is Broadcast:
-            assert isinstance(action, Broadcast)
-            if self.fleet is not None:
-                self.fleet.events.broadcast(action.message, action.digest)
-        elif kind is CancelElsewhere:
-            assert isinstance(action, CancelElsewhere)
-            self._tasks.spawn(self._cancel_elsewhere, action, name="passing a cancellation on")
-        elif kind is AnswerElsewhere:
-            assert isinstance(action, AnswerElsewhere)
-            self._tasks.spawn(self._send_elsewhere, action, name="routing an answer to its instance")
+        elif kind in ELSEWHERE and self._elsewhere is not None:
+            self._elsewhere.perform(action)  # type: ignore[arg-type]
         elif kind is Warn:
             assert isinstance(action, Warn)
             log.warning("%s", action.text)
-
-    async def _send_elsewhere(self, action: AnswerElsewhere) -> None:
-        assert self.fleet is not None
-        try:
-            await self.fleet.inbox.send(action.instance, action.session_id, action.message)
-        except StateUnavailable as exc:  # the instance that asked is gone (its call failed with it)
-            log.warning(
-                "an answer for a question asked on %s was not delivered: %s", action.instance, exc.message
-            )
-
-    async def _cancel_elsewhere(self, action: CancelElsewhere) -> None:
-        assert self.fleet is not None
-        try:
-            await self.fleet.inbox.send_to_others(action.session_id, action.message)
-        except StateUnavailable as exc:
-            log.warning("a cancellation could not be passed on: %s", exc.message)
-
-    def _answer_from_elsewhere(self, session_id: str, message: Message) -> None:
-        """What landed on another instance for a call or question here: an answer, a cancellation."""
-        session = self.router.sessions.peek(session_id)
-        if session is not None:
-            ctx = ClientContext.for_session(session, forwarded=True)
-            self.router.client_message(ctx, message, self._clock())
-            self._drain()
 
     async def _refresh(self, link: Link, kinds: tuple[str, ...]) -> None:
         connection: Connection = link.io

@@ -79,6 +79,16 @@ class CancelElsewhere:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryElsewhere:
+    """In a fleet: a retry whose call another instance holds. The pump sends it there and relays what
+    comes back onto `call`'s stream (the call is this instance's stand-in; the router keeps no state)."""
+
+    instance: str
+    call: Call
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
 class Broadcast:
     """In a fleet: `message` for every session's stream, once, unless `digest` (the new view) was sent."""
 
@@ -113,5 +123,6 @@ Action = (
     | AnswerElsewhere
     | Broadcast
     | CancelElsewhere
+    | RetryElsewhere
     | Warn
 )

@@ -50,9 +50,10 @@ class Sealer(Protocol):
 class StateRefused(Exception):
     """A retry's requestState cannot be honoured; `reason` goes into the error's data."""
 
-    def __init__(self, reason: str, text: str) -> None:
+    def __init__(self, reason: str, text: str, owner: str | None = None) -> None:
         super().__init__(text)
         self.reason = reason
+        self.owner = owner  # for owner_unavailable: the instance that holds the call
 
 
 @dataclass(slots=True)
@@ -206,9 +207,9 @@ class InputRounds:
         except ValueError as exc:
             raise StateRefused("invalid_request_state", f"Invalid or expired requestState: {exc}") from exc
         if claims.get("i") != self.instance:
-            raise StateRefused(
-                "owner_unavailable", "the mcpctl instance that holds this call is not available"
-            )
+            owner = str(claims.get("i"))
+            text = "the mcpctl instance that holds this call is not available"
+            raise StateRefused("owner_unavailable", text, owner)
         call = self.suspended.get(str(claims.get("h")))
         exchange = call.exchange if call is not None else None
         if (

@@ -18,7 +18,7 @@ from mcpctl.protocol.eras import LOG_LEVELS, MRTR_METHODS, Era, negotiate_legacy
 from mcpctl.protocol.jsonrpc import Kind, Message, error, kind_of, params_of, result
 from mcpctl.protocol.pagination import InvalidCursor
 from mcpctl.router import local
-from mcpctl.router.actions import Action, CancelElsewhere, EndSession
+from mcpctl.router.actions import Action, CancelElsewhere, EndSession, RetryElsewhere
 from mcpctl.router.asks import AskIds, Asks
 from mcpctl.router.backends import BackendSide
 from mcpctl.router.calls import Call
@@ -355,6 +355,11 @@ class Router:
             try:
                 resumed = self.rounds.resume(ctx, msg, now)
             except StateRefused as exc:
+                if exc.owner is not None and self.config.fleet and not ctx.forwarded:
+                    # Held by another instance of the fleet: the retry goes there, its answers come back.
+                    relay = Call(ctx, msg["id"], msg["method"], server, name, started=now)
+                    self.out.append(RetryElsewhere(exc.owner, relay, msg))
+                    return Forwarded(relay)
                 err = {"code": codes.INVALID_PARAMS, "message": str(exc), "data": {"reason": exc.reason}}
                 return self._refuse(ctx, msg, server, name, err, waiting)
             return Forwarded(resumed)

@@ -257,3 +257,33 @@ def test_an_instance_killed_mid_call_fails_fast_and_the_others_keep_the_session(
         assert not alive  # its children died with it
         on(client, c.url)
         assert client.call_tool("echo__echo", {"message": "on"})["content"][0]["text"] == "on"
+
+
+def test_a_retry_with_input_may_land_on_any_instance(tmp_path: Path, redis_server: RedisServer) -> None:
+    fleet = start_fleet(tmp_path, redis_server, config=ASKER)
+    try:
+        a, b, c = (host.url for host in fleet.hosts)
+        caps = {"elicitation": {}}
+        with ModernClient(a, capabilities=caps) as first:
+            params = {"name": "asker__ask_elicitation", "arguments": {"message": "who?"}}
+            asked = first.request("tools/call", params)[-1]["result"]
+        assert asked["resultType"] == "input_required"
+        [key] = asked["inputRequests"]
+        state = asked["requestState"]
+        answers = {key: {"action": "accept", "content": {"name": "Ada"}}}
+        with ModernClient(c, capabilities=caps) as other:
+            tampered = other.request(
+                "tools/call", {**params, "inputResponses": answers, "requestState": state + "x"}
+            )
+            assert tampered[-1]["error"]["code"] == codes.INVALID_PARAMS
+        with ModernClient(b, capabilities=caps) as retry:
+            done = retry.request("tools/call", {**params, "inputResponses": answers, "requestState": state})[
+                -1
+            ]
+            assert "Ada" in done["result"]["content"][0]["text"]
+            replay = retry.request(
+                "tools/call", {**params, "inputResponses": answers, "requestState": state}
+            )[-1]
+            assert replay["error"]["code"] == codes.INVALID_PARAMS  # good once, wherever it lands
+    finally:
+        fleet.stop()
