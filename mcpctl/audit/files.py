@@ -57,6 +57,7 @@ class Line:
     record: dict[str, Any] | None  # None: not a JSON object
     stored_hash: str | None
     intact: bool  # the stored hash matches the line
+    torn: bool = False  # the file's last line, without its end of line
 
 
 def read_lines(path: Path, *, partial: bool = False) -> Iterator[Line]:
@@ -73,7 +74,7 @@ def read_lines(path: Path, *, partial: bool = False) -> Iterator[Line]:
             if not raw.strip():
                 continue
             record, stored, intact = unseal(raw)
-            yield Line(path, number, raw.rstrip(b"\n"), record, stored, intact)
+            yield Line(path, number, raw.rstrip(b"\n"), record, stored, intact, not raw.endswith(b"\n"))
 
 
 def last_line(path: Path) -> tuple[bytes, int]:

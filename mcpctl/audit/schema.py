@@ -30,7 +30,7 @@ def seal(record: dict[str, Any]) -> tuple[bytes, str]:
     appended as its last member: a verifier recomputes it from the line's bytes, not by
     re-serialising, so it does not depend on any one JSON library.
     """
-    body = _dumps(record)
+    body = dumps(record)
     digest = hashlib.sha256(body).hexdigest()
     return body[:-1] + b',"hash":"' + digest.encode() + b'"}\n', digest
 
@@ -38,10 +38,7 @@ def seal(record: dict[str, Any]) -> tuple[bytes, str]:
 def unseal(line: bytes) -> tuple[dict[str, Any] | None, str | None, bool]:
     """(record, stored hash, whether the hash matches the line) for one line as read from a file."""
     match = _SEAL.search(line)
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None, None, False
+    record = loads(line)
     if not isinstance(record, dict):
         return None, None, False
     if match is None:
@@ -51,12 +48,31 @@ def unseal(line: bytes) -> tuple[dict[str, Any] | None, str | None, bool]:
     return record, stored, hashlib.sha256(body).hexdigest() == stored
 
 
-def _dumps(record: dict[str, Any]) -> bytes:
+def loads(line: bytes) -> Any:
+    """One JSON value as written to the trail, or None if the line is not JSON.
+
+    orjson refuses integers past a double's range (309 digits and more), which a client's JSON-RPC
+    id can be; the standard library reads them, so it takes over where orjson gives up. (Integers
+    past 64 bits come back from orjson as floats: fine for reading, since hashes cover the bytes
+    and `logs --json` prints lines as written.)
+    """
     try:
-        return orjson.dumps(record, default=str)
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(line)
+    except ValueError:  # not JSON, or a number past the interpreter's int-digits limit
+        return None
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON of a record or any part of one, integers of any size included."""
+    try:
+        return orjson.dumps(value, default=str)
     except TypeError:
         # Integers over 64 bits: the standard library writes them; a verifier only hashes bytes.
-        return json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
 class Clock:

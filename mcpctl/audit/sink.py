@@ -6,7 +6,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,11 +22,25 @@ PRUNE_EVERY: Final = 3600.0
 
 @dataclass(frozen=True)
 class Recovered:
-    """Where the chain stood when the last run stopped, and what a crash left half-written."""
+    """Where the chain stood when the last run stopped, what a crash left half-written, and what is
+    missing from the end: records the head marker names that are no longer on disk, or the marker."""
 
     seq: int
     prev: str
     torn_bytes: int
+    missing_through: int = 0  # head.json named this seq, but the files end before it
+    head_missing: bool = False  # records on disk, but no head.json to check their end against
+
+    def facts(self) -> dict[str, Any]:
+        """The fields of the `audit.recovered` record that says so (empty: nothing to say)."""
+        out: dict[str, Any] = {}
+        if self.torn_bytes:
+            out.update(file=CURRENT, discarded_bytes=self.torn_bytes)
+        if self.missing_through:
+            out.update(missing_from=self.seq + 1, missing_through=self.missing_through)
+        if self.head_missing:
+            out["head_missing"] = True
+        return out
 
 
 class AuditFile:
@@ -47,6 +61,8 @@ class AuditFile:
         self._fd: int | None = None
         self._size = 0
         self._head = Head(0, GENESIS, CURRENT)
+        self._head_written: Head | None = None
+        self._head_failing = False
         self._head_at = 0.0
         self._pruned_at = 0.0
         # what retention removed, for the writer to record (the trail's own `audit.pruned` records)
@@ -63,8 +79,19 @@ class AuditFile:
         self._head = Head(state.seq, state.prev, CURRENT)
         self._fd = os.open(self.current, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._size = os.fstat(self._fd).st_size
+        self._write_head()  # from the start: a trail without its head marker is a trail cut short
         self._prune(self._clock())
         return state
+
+    @property
+    def head_behind(self) -> bool:
+        """Records reached the file since the head marker was last written."""
+        return self._head != self._head_written
+
+    def flush_head(self) -> None:
+        """Bring the head marker up to the last record written (the writer calls this when idle)."""
+        if self.head_behind:
+            self._write_head()
 
     def close(self) -> None:
         if self._fd is None:
@@ -163,6 +190,16 @@ class AuditFile:
         self.pruned.append({"files": [p.name for p in victims], "through_seq": through, "when": now})
 
     def _recover(self) -> Recovered:
+        """Where the chain stands, checked against the head marker the last run left."""
+        state = self._last_on_disk()
+        head = read_head(self.directory)
+        if head is None:
+            return replace(state, head_missing=state.seq > 0)
+        if head.seq > state.seq:  # records the last run wrote are gone from the end
+            return replace(state, missing_through=head.seq)
+        return state
+
+    def _last_on_disk(self) -> Recovered:
         """The last sealed record on disk (its seq and hash); a torn last write is cut off."""
         torn = 0
         for path in reversed(audit_files(self.directory)):
@@ -189,4 +226,9 @@ class AuditFile:
         try:
             write_head(self.directory, self._head)
         except OSError as exc:
-            log.warning("audit: cannot write the head marker: %s", exc.strerror or exc)
+            if not self._head_failing:  # once per failing spell, not once a second
+                log.warning("audit: cannot write the head marker: %s", exc.strerror or exc)
+            self._head_failing = True
+        else:
+            self._head_written = self._head
+            self._head_failing = False

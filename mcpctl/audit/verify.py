@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from mcpctl.audit.files import CURRENT, Line, audit_files, read_head, read_lines
+from mcpctl.audit.files import CURRENT, Line, audit_files, last_line, read_head, read_lines
 from mcpctl.audit.schema import DROPPED, GENESIS, PRUNED, RECOVERED
+from mcpctl.audit.sink import HEAD_EVERY
 from mcpctl.errors import McpctlError
+
+SETTLE_SECONDS: Final = 1.0  # a torn last line still torn after this is not a write in progress
 
 
 class TrailBroken(McpctlError):
@@ -71,19 +75,27 @@ def verify(directory: Path) -> Report:
     entries: list[_Entry] = []
     pruned_through = 0
     for path in files:
-        # The current file's last line may be a write in progress; a rotated file's is final.
-        for line in read_lines(path, partial=path.name != CURRENT):
+        if path.name == CURRENT:
+            _settle(path)  # the current file's last line may be a write in progress
+        for line in read_lines(path, partial=True):
             entry = _entry(line)
-            if entry is None:
+            if line.torn:
+                detail = (
+                    f"the last line is cut short ({len(line.raw)} byte(s) with no end of line): the rest "
+                    "of it was removed, or the host crashed while writing it"
+                )
+                report.problems.append(Problem("deleted", path.name, line.number, None, detail))
+            elif entry is None:
                 detail = "not a sealed audit record (unreadable, or its hash was removed)"
                 report.problems.append(Problem("edited", path.name, line.number, None, detail))
-                continue
-            if not line.intact:
+            elif not line.intact:
                 report.problems.append(
                     Problem("edited", path.name, line.number, entry.seq, "changed after it was written")
                 )
+            if entry is None:
+                continue
             entries.append(entry)
-            pruned_through = max(pruned_through, _bookkeeping(line.record or {}, entry.seq, report))
+            pruned_through = max(pruned_through, _bookkeeping(line, entry.seq, report))
     report.records = len(entries)
     findings: list[_Finding] = []
     if entries:
@@ -105,17 +117,45 @@ def _entry(line: Line) -> _Entry | None:
     return _Entry(line, seq if isinstance(seq, int) else None, record["prev"], line.stored_hash)
 
 
-def _bookkeeping(record: dict[str, Any], seq: int | None, report: Report) -> int:
+def _settle(path: Path) -> None:
+    """Give a write in progress at the end of the file the moment it needs to finish."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while last_line(path)[1] and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _bookkeeping(line: Line, seq: int | None, report: Report) -> int:
     """Takes note of the trail's own records; returns the last seq retention removed (or 0)."""
+    record = line.record or {}
     kind = record.get("kind")
     if kind == DROPPED and isinstance(record.get("count"), int):
         report.dropped += record["count"]
     elif kind == RECOVERED:
-        cut = record.get("discarded_bytes")
-        report.notes.append(f"seq {seq}: {cut} byte(s) of a write cut short by a crash were discarded")
+        _recovered(line, record, seq, report)
     elif kind == PRUNED and isinstance(record.get("through_seq"), int):
         return int(record["through_seq"])
     return 0
+
+
+def _recovered(line: Line, record: dict[str, Any], seq: int | None, report: Report) -> None:
+    """What the host found when it started again: a crash's torn write (a note), or an end of the
+    trail that was not the one it left (a deletion it could see only then)."""
+    cut = record.get("discarded_bytes")
+    if cut:
+        report.notes.append(f"seq {seq}: {cut} byte(s) of a write cut short by a crash were discarded")
+    first, last = record.get("missing_from"), record.get("missing_through")
+    if isinstance(first, int) and isinstance(last, int):
+        detail = (
+            f"{_missing(first - 1, last + 1)} removed from the end of the trail while the host was "
+            "stopped (head.json named the last of them when it started again)"
+        )
+        report.problems.append(Problem("deleted", line.path.name, line.number, seq, detail))
+    if record.get("head_missing") is True:
+        detail = (
+            "head.json was removed while the host was stopped: records removed from the end before "
+            "this one cannot be ruled out"
+        )
+        report.problems.append(Problem("deleted", line.path.name, line.number, seq, detail))
 
 
 def _chain(entries: list[_Entry]) -> list[_Finding]:
@@ -187,34 +227,56 @@ def _missing(before: int | None, after: int | None) -> str:
 
 
 def _start(first: _Entry, pruned_through: int, report: Report) -> list[_Finding]:
+    """The trail starts at seq 1, or where retention's last `audit.pruned` record says it does:
+    retention removes whole rotated files and always says so in the chain."""
     if first.prev == GENESIS:
         return []
     if pruned_through and first.seq is not None and first.seq > pruned_through + 1:
         return [
             ("deleted", first, f"{_missing(pruned_through, first.seq)} missing after those retention removed")
         ]
-    report.notes.append(f"the trail starts at seq {first.seq}: older records were removed (retention)")
-    return []
+    if pruned_through:
+        report.notes.append(f"the trail starts at seq {first.seq}: older records were removed (retention)")
+        return []
+    detail = (
+        f"{_missing(0, first.seq)} missing before this record, and no audit.pruned record says "
+        "retention removed them"
+    )
+    return [("deleted", first, detail)]
 
 
 def _head(directory: Path, entries: list[_Entry], report: Report) -> list[_Finding]:
     """The head marker names the last record the writer wrote: records cut off the end show here."""
     head = read_head(directory)
-    if head is None or head.seq == 0:
-        return []
+    if head is None:
+        detail = (
+            "head.json is missing (the host keeps it beside the trail from its first start): records "
+            "removed from the end cannot be ruled out"
+        )
+        return [("deleted", entries[-1], detail)] if entries else []
     if not entries:
+        if head.seq == 0:
+            return []
         detail = f"every record is missing (head.json says the writer wrote seq {head.seq})"
         report.problems.append(Problem("deleted", CURRENT, 0, head.seq, detail))
         return []
     by_seq = {e.seq: e for e in entries if e.seq is not None}
+    newest = by_seq[max(by_seq)] if by_seq else entries[-1]
+    if newest.seq is not None and newest.seq > head.seq:
+        # The head marker lags the file while the host writes (and stays behind if it was killed).
+        report.notes.append(
+            f"unverifiable: seq {head.seq + 1}-{newest.seq} were written after head.json was last "
+            f"updated (at most {HEAD_EVERY:g} s behind a running host): records removed from the very "
+            "end since then would not show"
+        )
     entry = by_seq.get(head.seq)
     if entry is not None:
-        if entry.hash != head.hash:
-            return [("edited", entry, "not the record the writer wrote with this seq (head.json)")]
-        return []
-    newest = by_seq[max(by_seq)] if by_seq else entries[-1]
+        edited = entry.hash != head.hash
+        return (
+            [("edited", entry, "not the record the writer wrote with this seq (head.json)")] if edited else []
+        )
     if newest.seq is None or newest.seq > head.seq:
-        return []  # the head marker lags the file by up to a second: records after it are fine
+        return []
     missing = head.seq - newest.seq
     return [
         (

@@ -7,9 +7,7 @@ from collections import deque
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-import orjson
-
-from mcpctl.audit.schema import DROPPED, OK, PRUNED, RECOVERED
+from mcpctl.audit.schema import DROPPED, OK, PRUNED, RECOVERED, dumps
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -64,15 +62,27 @@ def detail_of(record: dict[str, Any]) -> str:
     if kind == PRUNED:
         return f"retention removed {', '.join(map(str, record.get('files') or []))}"
     if kind == RECOVERED:
-        return f"{record.get('discarded_bytes')} byte(s) of an incomplete write discarded"
+        return _recovered(record)
     for key in ("error", "reason"):
         text = record.get(key)
         if isinstance(text, str) and text:
             return _clip(text)
     args = record.get("arguments")
     if args:
-        return _clip(orjson.dumps(args).decode())
+        return _clip(dumps(args).decode())
     return ""
+
+
+def _recovered(record: dict[str, Any]) -> str:
+    """What the host found when it started again (README: Tamper evidence)."""
+    found = []
+    if record.get("discarded_bytes"):
+        found.append(f"{record['discarded_bytes']} byte(s) of an incomplete write discarded")
+    if record.get("missing_from") is not None:
+        found.append(f"seq {record['missing_from']}-{record.get('missing_through')} missing from the end")
+    if record.get("head_missing"):
+        found.append("head.json was missing")
+    return "; ".join(found)
 
 
 def local_time(ts: Any) -> str:

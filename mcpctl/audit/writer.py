@@ -13,7 +13,7 @@ from mcpctl.audit.chain import Chain
 from mcpctl.audit.iothread import FileThread
 from mcpctl.audit.records import Shaper
 from mcpctl.audit.schema import DROPPED, PRUNED, RECOVERED
-from mcpctl.audit.sink import AuditFile
+from mcpctl.audit.sink import HEAD_EVERY, AuditFile
 from mcpctl.errors import McpctlError
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,9 @@ class AuditWriter:
         self._closing = False
         self._closed = False
         self._warned_at = -WARN_EVERY
-        self.dropped = 0  # records the full queue turned away in this run, for metrics and tests
+        # Calls that never reached the file in this run, whatever the cause (a full queue, a disk that
+        # refused, the end of the run), for /metrics (mcp_audit_dropped_total) and tests.
+        self.dropped = 0
 
     @property
     def queue_depth(self) -> int:
@@ -88,6 +90,7 @@ class AuditWriter:
             try:
                 loop.call_soon_threadsafe(self.put_here, record)
             except RuntimeError:  # the loop has closed: the host is gone
+                self.dropped += 1
                 log.warning("audit: a %s record arrived after the host stopped; dropped", record.get("kind"))
             return
         self.put_here(record)
@@ -121,10 +124,13 @@ class AuditWriter:
                 hint="check that directory's permissions, or set enabled = false under [audit]",
             ) from exc
         self.chain = Chain(state.seq, state.prev)
-        if state.torn_bytes:
-            # A crash cut the last write short: those bytes were never a record; the chain says so.
-            torn = {"file": self.file.current.name, "discarded_bytes": state.torn_bytes}
-            self._own.append(Shaper.own(RECOVERED, torn, time.time()))
+        facts = state.facts()
+        if facts:
+            # A crash cut the last write short (those bytes were never a record), or the end of the
+            # trail is not what the last run left: the chain says so before it goes on.
+            self._own.append(Shaper.own(RECOVERED, facts, time.time()))
+            if state.missing_through or state.head_missing:
+                log.error("audit: the end of the trail was removed while the host was stopped: %s", facts)
         self._take_pruned()
         self._loop, self._loop_thread = loop, threading.get_ident()
         self._task = loop.create_task(self._run(), name="mcpctl-audit-writer")
@@ -146,6 +152,11 @@ class AuditWriter:
             )
             self._task.cancel()
         self._closed = True
+        unwritten = len(self._pending) + self._drops.count
+        if unwritten:  # the disk still refused at the end, or the writer ran out of time
+            self.dropped += len(self._pending)
+            log.error("audit: closing with %d record(s) that could not be written", unwritten)
+            self._pending = []
         try:
             await self._io.run(self.file.close)
         except OSError:
@@ -160,7 +171,8 @@ class AuditWriter:
 
     async def _run(self) -> None:
         while True:
-            await self._wake.wait()
+            if not await self._idle():
+                continue
             if not self._closing:
                 await asyncio.sleep(self._linger)
             self._wake.clear()
@@ -170,12 +182,28 @@ class AuditWriter:
                 log.exception("audit: writing a batch failed")
                 ok = False
             if self._closing and not ok:
-                log.error("audit: closing with %d record(s) that could not be written", self._drops.count)
-                return
+                return  # stop() counts and reports what is left
             if self._closing and not self._pending and not self._own:
                 return
             if not ok:
                 await asyncio.sleep(RETRY_SECONDS)  # the disk refused: don't spin; the queue holds
+
+    async def _idle(self) -> bool:
+        """Wait for records; True when some arrived. While the head marker lags the file, bring it
+        up to date after HEAD_EVERY without records, so an idle host leaves it current."""
+        if self._closing or not self.file.head_behind:
+            await self._wake.wait()
+            return True
+        try:
+            await asyncio.wait_for(self._wake.wait(), HEAD_EVERY)
+        except TimeoutError:
+            assert self._io is not None
+            try:
+                await self._io.run(self.file.flush_head)
+            except Exception:
+                log.exception("audit: writing the head marker failed")
+            return False
+        return True
 
     async def _write_batch(self) -> bool:
         """Seal what is queued and write it; False when the disk refused some of it."""
@@ -203,12 +231,23 @@ class AuditWriter:
         except Exception:
             written = 0
             log.exception("audit: writing %d record(s) failed", len(sealed))
+        if drops.count and written > len(own):  # the audit.dropped record reached the file
+            log.warning(
+                "audit: %d call(s) could not be recorded from %s to %s (queue full or disk refused); "
+                "an audit.dropped record says so",
+                drops.count,
+                span["first"],
+                span["last"],
+            )
         if written < len(sealed):
             self.chain.rewind(*(sealed[written - 1][1:3] if written else base))
             # The trail's own records are written again; the calls lost are counted, so the next
             # write that succeeds says how many never reached the file.
             self._own.extend(own[written:])
             self._drops.add(sum(weight for _, _, _, weight in sealed[written:]), time.time())
+            # Calls of this batch that missed the file are new losses (an unwritten audit.dropped
+            # record stands for losses already counted): the metric counts each loss once.
+            self.dropped += min(len(batch), len(sealed) - written)
             self._warn()
         self._take_pruned()
         if self._own or self._drops.count:

@@ -46,6 +46,11 @@ _LAUNCHERS = frozenset(
 )
 
 
+def _is_launcher(program: str) -> bool:
+    # python3.13, python3.12, pypy3.10, node22: versioned names of the same launchers
+    return program in _LAUNCHERS or re.fullmatch(r"(python|pypy|node)[0-9.]*", program) is not None
+
+
 def derive_name(command: list[str]) -> str:
     """A readable server name from a command: `npx -y @scope/server-x@1` -> `server-x`."""
     args = command[1:]
@@ -53,7 +58,7 @@ def derive_name(command: list[str]) -> str:
         token = args[args.index("-m") + 1]  # python -m package.module
     else:
         positional = [a for a in args if not a.startswith("-")]
-        token = positional[0] if Path(command[0]).name in _LAUNCHERS and positional else command[0]
+        token = positional[0] if _is_launcher(Path(command[0]).name) and positional else command[0]
     name = token.rstrip("/").rsplit("/", 1)[-1].split("@")[0]
     name = re.sub(r"\.(py|js|mjs|cjs|ts)$", "", name)
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:32] or "server"

@@ -11,6 +11,8 @@ import pytest
 from tests.cli.conftest import Mcpctl
 from tests.support.node import EVERYTHING, NODE, free_port, serve_everything
 
+pytestmark = pytest.mark.slow  # a real third-party server from npm
+
 
 @pytest.fixture(scope="module")
 def everything(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

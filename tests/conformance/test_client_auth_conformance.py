@@ -16,6 +16,8 @@ import pytest
 from tests.conformance.suite import ADAPTER, expected_failures, failing, passed_checks, run_suite
 from tests.support.secret_service import keyring_env, private_secret_service
 
+pytestmark = pytest.mark.slow  # the official conformance suite (Node)
+
 EXPECTED = Path(__file__).with_name("client-auth-expected-failures.yaml")
 
 SELECTIONS = {

@@ -9,6 +9,7 @@ import pytest
 from tests.conformance.suite import ADAPTER, expected_failures, failing, passed_checks, run_suite
 
 EXPECTED = Path(__file__).with_name("client-expected-failures.yaml")
+pytestmark = pytest.mark.slow  # the official conformance suite (Node)
 
 
 @pytest.mark.parametrize(

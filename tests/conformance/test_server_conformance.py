@@ -10,6 +10,8 @@ import pytest
 from tests.conformance.suite import expected_failures, failing, passed_checks, run_suite
 from tests.support.host import HostProcess, fixture, start_host
 
+pytestmark = pytest.mark.slow  # the official conformance suite (Node)
+
 EXPECTED = Path(__file__).with_name("server-expected-failures.yaml")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from tests.e2e.conftest import Launch
 from tests.support.host import admin, server_status, start_host, write_config
 from tests.support.mcp_http import LegacyClient, StreamingCall
 from tests.support.waiting import wait_until
@@ -22,8 +23,8 @@ args = ["{fixtures}/slow.py"]
 """
 
 
-def test_sigterm_lets_calls_in_flight_finish(home: Path) -> None:
-    host = start_host(home, "--config", str(write_config(home, SLOW)))
+def test_sigterm_lets_calls_in_flight_finish(home: Path, launch: Launch) -> None:
+    host = launch(home, "--config", str(write_config(home, SLOW)))
     call = StreamingCall(host.url, "slow__sleep", {"seconds": 1.5, "steps": 5})
     assert call.progressed.wait(20), "the call reached the child"
     host.proc.send_signal(signal.SIGTERM)
@@ -32,8 +33,8 @@ def test_sigterm_lets_calls_in_flight_finish(home: Path) -> None:
     assert host.proc.wait(20) == 0
 
 
-def test_a_second_signal_forces_the_shutdown(home: Path) -> None:
-    host = start_host(home, "--config", str(write_config(home, SLOW)))
+def test_a_second_signal_forces_the_shutdown(home: Path, launch: Launch) -> None:
+    host = launch(home, "--config", str(write_config(home, SLOW)))
     children = psutil.Process(host.proc.pid).children(recursive=True)
     call = StreamingCall(host.url, "slow__sleep", {"seconds": 60, "steps": 60})
     assert call.progressed.wait(20)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.support.host import server_status, start_host, write_config
 from tests.support.mcp_http import LegacyClient, ModernClient
 from tests.support.node import free_port, serve_everything
 from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow  # a real third-party server from npm
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -79,11 +79,10 @@ args = ["{{fixtures}}/echo.py"]
             assert client.call_tool("echo__echo", {"message": "fine"})["content"][0]["text"] == "fine"
             final = client.request("tools/call", {"name": "broken__echo", "arguments": {"message": "x"}})[-1]
             assert final["error"]["code"] == -32602  # its tools are not listed while it crash-loops
-        # Crash-loop stderr is kept for `mcpctl servers`.
-        assert (
-            any("crash" in line.lower() for line in server_status(host, "broken")["stderr"] or [""])
-            or server_status(host, "broken")["lastError"]
-        )
+        # Crash-loop stderr is kept for `mcpctl servers`: the last error quotes what the child said.
+        last_error = str(server_status(host, "broken")["lastError"])
+        assert "exited with code 3" in last_error, last_error
+        assert "stderr: [crashing] crashing at start (--crash-at-start)" in last_error, last_error
     finally:
         host.stop()
 

@@ -22,6 +22,8 @@ from tests.support.oauth import OAuthServer
 from tests.support.secret_service import without_keyring
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.slow  # a real OpenID provider and headless Chromium
+
 
 def stored(person: Person, issuer: str, resource: str) -> dict[str, Any]:
     text = person.keyring(token_user(issuer, resource))

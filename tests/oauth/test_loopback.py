@@ -58,25 +58,34 @@ def test_the_lock_is_exclusive_and_a_waiter_gives_up_in_time(tmp_path: Path) -> 
     order: list[str] = []
     waits: list[str] = []
 
-    async def first() -> None:
-        async with held(path, wait=5):
-            order.append("first in")
-            await asyncio.sleep(0.3)
-            order.append("first out")
-
-    async def second() -> None:
-        await asyncio.sleep(0.05)
-        async with held(path, wait=5, on_wait=lambda: waits.append("waiting")):
-            order.append("second in")
-
-    async def impatient() -> None:
-        async with held(path, wait=5):
-            await asyncio.sleep(1)
-
     async def go() -> None:
+        # Events, not sleeps, order the steps: the second waiter asks while the first holds.
+        first_in, second_waits, impatient_in = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def first() -> None:
+            async with held(path, wait=5):
+                order.append("first in")
+                first_in.set()
+                await asyncio.wait_for(second_waits.wait(), 5)  # it waits while this holds the lock
+                order.append("first out")
+
+        def waiting() -> None:
+            waits.append("waiting")
+            second_waits.set()
+
+        async def second() -> None:
+            await first_in.wait()
+            async with held(path, wait=5, on_wait=waiting):
+                order.append("second in")
+
+        async def impatient() -> None:
+            async with held(path, wait=5):
+                impatient_in.set()
+                await asyncio.Event().wait()  # holds the lock until cancelled
+
         await asyncio.gather(first(), second())
         holder = asyncio.get_running_loop().create_task(impatient())
-        await asyncio.sleep(0.1)
+        await asyncio.wait_for(impatient_in.wait(), 5)
         with pytest.raises(LockTimeout):
             async with held(path, wait=0.2):
                 pass

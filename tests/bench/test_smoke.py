@@ -1,0 +1,125 @@
+"""Each benchmark, run for a second or so: it still runs and prints every figure README quotes.
+
+Figures are parsed, never judged: a 2-core machine shared with other work says nothing about
+speed in a second. A benchmark exits 1 when its figure misses its target; that exit must agree
+with the verdict it printed, and any other exit is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.host import PYTHON, ROOT
+
+pytestmark = pytest.mark.slow  # real hosts under wrk, an OAuth server: on the main interpreter only
+
+NUMBER = r"(\d+(?:\.\d+)?)"
+SHORT = ["--seconds", "1", "--rounds", "1", "--connections", "2"]
+
+
+def bench(name: str, *args: str, judged: bool = True, timeout: float = 180) -> tuple[int, str]:
+    """Run one benchmark; a `judged` one may exit 1 (a missed target), any other only 0."""
+    done = subprocess.run(
+        [PYTHON, "-m", f"tests.bench.{name}", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode in ((0, 1) if judged else (0,)), (
+        f"{name} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+    )
+    return done.returncode, done.stdout
+
+
+def figures(pattern: str, out: str, count: int = 1) -> list[tuple[str, ...]]:
+    """Every match of `pattern` (a whole line) in the output; exactly `count` of them, all positive."""
+    found = re.findall(pattern, out, re.MULTILINE)
+    assert len(found) == count, f"expected {count} line(s) matching {pattern!r} in:\n{out}"
+    rows = [row if isinstance(row, tuple) else (row,) for row in found]
+    for row in rows:
+        for value in row:
+            if re.fullmatch(NUMBER, value):
+                assert float(value) > 0, f"a zero figure in {row} ({pattern!r})"
+    return rows
+
+
+def verdict(code: int, word: str) -> None:
+    assert (code == 0) == (word == "ok"), f"exit {code} but the verdict says {word!r}"
+
+
+def test_bench_audit_prints_its_rates_ratio_and_cpu_per_call(tmp_path: Path) -> None:
+    code, out = bench("bench_audit", *SHORT)
+    rows = figures(
+        rf"^round 1 audit (?:on |off): +{NUMBER} calls/s +{NUMBER} us CPU/call +p50 {NUMBER} ms *(.*)$",
+        out,
+        count=2,
+    )
+    assert re.fullmatch(r"\d+ records, chain ok", rows[1][-1]), rows  # the 'on' round's trail checked
+    (row,) = figures(
+        rf"^audit on/off: {NUMBER} / {NUMBER} calls/s = {NUMBER} \((ok|BELOW the 0\.9 target)\)$", out
+    )
+    verdict(code, row[-1].split()[0])
+    figures(rf"^gateway CPU per call, off/on \(medians\): {NUMBER} / {NUMBER} us = {NUMBER} ", out)
+
+
+def test_bench_limits_metrics_prints_its_rates_and_ratio() -> None:
+    code, out = bench("bench_limits_metrics", *SHORT)
+    figures(
+        rf"^round 1 (?:on |off): +{NUMBER} calls/s +p50 +{NUMBER} ms +host CPU +{NUMBER} us/call$",
+        out,
+        2,
+    )
+    (row,) = figures(
+        rf"^throughput on/off \(best rounds\): {NUMBER} / {NUMBER} calls/s = {NUMBER}, "
+        r"(ok|BELOW the [\d.]+ target)$",
+        out,
+    )
+    verdict(code, row[-1].split()[0])
+    figures(
+        rf"^host CPU per call on/off \(median\): {NUMBER} / {NUMBER} us = throughput ratio {NUMBER} ", out
+    )
+
+
+def test_bench_auth_prints_each_mode_and_the_layer_costs() -> None:
+    code, out = bench("bench_auth", *SHORT)
+    figures(rf"^round 1 +(?:none|api-key|oauth): +{NUMBER} calls/s +host CPU +{NUMBER} us/call$", out, 3)
+    figures(rf"^key-file change check \(os\.stat per API-key request\): {NUMBER} us$", out)
+    figures(rf"^auth layer alone, in-process: api-key {NUMBER} us/request, oauth {NUMBER} us/request$", out)
+    rows = figures(
+        rf"^(?:api-key|oauth)/none throughput \(best rounds\): {NUMBER} / {NUMBER} calls/s = {NUMBER} "
+        rf"\((ok|BELOW the [\d.]+ target)\); host CPU per call {NUMBER} / {NUMBER} us = {NUMBER}$",
+        out,
+        2,
+    )
+    verdict(code, "ok" if all(row[3] == "ok" for row in rows) else "below")
+
+
+def test_bench_gateway_prints_its_report() -> None:
+    _, out = bench(
+        "bench_gateway", "--seconds", "1", "--serial", "50", "--window", "4", "--sessions", "40", judged=False
+    )
+    report = json.loads(out.strip().splitlines()[-1])
+    for row in (report["direct"], report["gateway"]["shared"], report["gateway"]["split"]):
+        assert row["rps"] > 0 and 0 < row["p50_ms"] <= row["p99_ms"], row
+    assert report["memory"]["sessions"] == 40
+    assert report["throughput_ratio_shared"] > 0 and report["throughput_ratio_split"] > 0
+    figures(rf"^mcpctl, shared core  : +{NUMBER} req/s   p50 {NUMBER} ms   p99 {NUMBER} ms$", out)
+    figures(r"^p50 added            : (-?[\d.]+) ms  \(target < 0\.5 ms\)$", out)
+
+
+def test_bench_cli_prints_each_command_against_python_itself() -> None:
+    _, out = bench("bench_cli", "--runs", "1", judged=False)
+    rows = figures(rf"^  (.+?) +{NUMBER} ms +{NUMBER}x python -c pass$", out, 4)
+    assert [row[0] for row in rows] == [
+        "python -c pass",
+        "mcpctl --help",
+        "mcpctl call (warm host)",
+        "mcpctl tools (warm host)",
+    ]
