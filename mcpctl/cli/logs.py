@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from mcpctl.audit.follow import Follower
+    from mcpctl.audit.follow import Follower, Followers
     from mcpctl.audit.query import Filter
+    from mcpctl.audit.verify import Report
     from mcpctl.cli.console import Console
 
 logs_app = typer.Typer(
@@ -107,18 +108,40 @@ def verify(
     directory: Dir = None,
 ) -> None:
     """Check the hash chain; exit 1 naming file and line of each edited, deleted, inserted or moved record."""
+    from mcpctl.audit.files import trails
     from mcpctl.audit.verify import TrailBroken
-    from mcpctl.audit.verify import verify as check
     from mcpctl.cli.console import Console
 
     console = Console()
     audit_dir = _audit_dir(directory)
+    several = trails(audit_dir)
+    if len(several) > 1:  # a fleet's trails, side by side: each has a chain of its own
+        broken = [trail.name for trail in several if not _verify_one(console, trail, as_json=as_json).ok]
+        if broken:
+            raise TrailBroken(
+                f"{len(broken)} of {len(several)} audit trails fail verification: {', '.join(broken)}",
+                hint="run `mcpctl logs verify --dir` on each for the records named",
+            )
+        return
+    report = _verify_one(console, audit_dir, as_json=as_json)
+    if not report.ok and report.files:
+        raise TrailBroken(
+            f"the audit trail fails verification: {len(report.problems)} problem(s); "
+            f"first: {report.problems[0]}",
+            hint="the records named were changed after they were written; compare with a backup of the trail",
+        )
+
+
+def _verify_one(console: Console, audit_dir: Path, *, as_json: bool) -> Report:
+    """Check one trail and say what was found."""
+    from mcpctl.audit.verify import verify as check
+
     report = check(audit_dir)
     if as_json:
-        console.json(report.as_json())
+        console.json({"trail": str(audit_dir), **report.as_json()})
     if not report.files:
         console.info(f"no audit trail in {audit_dir} yet")
-        return
+        return report
     for note in report.notes:
         console.info(f"note: {note}")
     if report.dropped:
@@ -127,14 +150,13 @@ def verify(
         console.success(
             f"audit trail intact: {report.records} record(s) in {len(report.files)} file(s), "
             f"seq {report.first_seq}..{report.last_seq}, head {(report.head or '')[:16]}"
+            + (f" ({audit_dir.name})" if audit_dir.name != "audit" else "")
         )
-        return
+        return report
     for problem in report.problems[1:]:
         console.info(f"  also: {problem}")
-    raise TrailBroken(
-        f"the audit trail fails verification: {len(report.problems)} problem(s); first: {report.problems[0]}",
-        hint="the records named were changed after they were written; compare with a backup of the trail",
-    )
+    console.warn(f"{audit_dir.name}: {len(report.problems)} problem(s); first: {report.problems[0]}")
+    return report
 
 
 @logs_app.command("stats")
@@ -185,11 +207,11 @@ def _list(console: Console, audit_dir: Path, flt: Filter, limit: int | None, *, 
 def _follow(console: Console, audit_dir: Path, flt: Filter, backlog: int, *, as_json: bool) -> None:
     import time
 
-    from mcpctl.audit.follow import Follower
+    from mcpctl.audit.follow import follower_for
     from mcpctl.audit.query import last
     from mcpctl.audit.schema import unseal
 
-    follower = Follower(audit_dir, from_start=True)
+    follower = follower_for(audit_dir, from_start=True)
 
     def matches(raw: list[bytes]) -> list[tuple[bytes, dict[str, Any]]]:
         out = []
@@ -223,7 +245,7 @@ def _follow(console: Console, audit_dir: Path, flt: Filter, backlog: int, *, as_
 
 def _follow_live(
     console: Console,
-    follower: Follower,
+    follower: Follower | Followers,
     matches: Any,
     backlog: list[tuple[bytes, dict[str, Any]]],
     source: str,

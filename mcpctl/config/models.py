@@ -251,6 +251,9 @@ class AuditConfig(_Model):
     # about this many bytes of each call's output (and of its arguments) are kept, redacted
     output_summary_bytes: int = Field(default=1024, ge=0)
     arguments_bytes: int = Field(default=4096, ge=0)
+    # also write each sealed record, as the JSON line it is, to standard output (for log collectors:
+    # in a container or a Kubernetes pod, one stream carries every instance's trail)
+    stdout: bool = False
 
     @field_validator("redact_patterns")
     @classmethod

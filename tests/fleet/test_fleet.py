@@ -287,3 +287,39 @@ def test_a_retry_with_input_may_land_on_any_instance(tmp_path: Path, redis_serve
             assert replay["error"]["code"] == codes.INVALID_PARAMS  # good once, wherever it lands
     finally:
         fleet.stop()
+
+
+def test_the_fleets_trails_read_as_one_and_each_verifies(fleet: Fleet, tmp_path: Path) -> None:
+    import json as jsonlib
+    import subprocess
+
+    from tests.support.host import base_env, mcpctl_command
+
+    a, b = fleet.hosts[0], fleet.hosts[1]
+    with LegacyClient(a.url) as client:
+        for n in range(6):
+            on(client, (a if n % 2 else b).url)
+            client.call_tool("echo__echo", {"message": f"m{n}"})
+    shared = tmp_path / "shared-audit"  # what a volume every instance writes its trail to looks like
+    shared.mkdir()
+    for host in (a, b):
+        [trail] = [d for d in (host.home / "logs" / "audit").iterdir() if d.is_dir()]
+        (shared / trail.name).symlink_to(trail)
+
+    def logs(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            mcpctl_command("logs", *args, "--dir", str(shared)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=base_env(tmp_path / "reader"),
+            check=False,
+        )
+
+    listed = logs("--json", "--tool", "echo__echo")
+    records = [jsonlib.loads(line) for line in listed.stdout.splitlines()]
+    assert len(records) == 6
+    assert [r["ts"] for r in records] == sorted(r["ts"] for r in records)  # one ordered view
+    verified = logs("verify")
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stderr.count("audit trail intact") == 2
