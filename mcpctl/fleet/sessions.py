@@ -44,15 +44,15 @@ class FleetSessions:
         local = self._router.sessions.peek(session_id)
         if record is None:
             if local is not None and local.principal == principal:
-                self._router.close_session(local, now)  # ended elsewhere (DELETE) or expired
+                self._router.keeper.close(local, now)  # ended elsewhere (DELETE) or expired
             return None, verdicts
         fields = _fields(record)
         if local is None:
-            return self._router.adopt_session(session_id, principal, fields, now), verdicts
+            return self._router.keeper.adopt(session_id, principal, fields, now), verdicts
         if local.principal != principal:
             return None, verdicts
         self._router.sessions.get(session_id, now)  # touch the local copy too
-        self._router.refresh_session(local, fields)
+        self._router.keeper.refresh(local, fields)
         return local, verdicts
 
     async def opened(self, session: LegacySession) -> None:

@@ -91,7 +91,7 @@ class Gateway:
     def open_session(
         self, ctx: ClientContext, msg: Message, existing: LegacySession | None = None
     ) -> Immediate:
-        reply = self.router.open_session(ctx, msg, self._clock(), existing)
+        reply = self.router.keeper.open(ctx, msg, self._clock(), existing)
         self._attach(reply)
         self._drain()
         return reply
@@ -101,7 +101,7 @@ class Gateway:
 
         None when the session limits leave no room (every session in the way is busy).
         """
-        session = self.router.new_session(principal, self._clock(), transport="sse")
+        session = self.router.keeper.new(principal, self._clock(), transport="sse")
         self._drain()  # sessions that made room are ended
         if session is not None:
             session.protocol_version = "2024-11-05"
@@ -161,7 +161,7 @@ class Gateway:
             await self.fleet.sessions.ended(session.id)
 
     def close_session(self, session: LegacySession) -> None:
-        self.router.close_session(session, self._clock())
+        self.router.keeper.close(session, self._clock())
         self._drain()
 
     def cancel(self, call: Call, reason: str) -> None:

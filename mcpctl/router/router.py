@@ -10,28 +10,29 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from mcpctl.protocol import codes
 from mcpctl.protocol.catalog import LIST_KINDS, Catalog
-from mcpctl.protocol.eras import LOG_LEVELS, MRTR_METHODS, Era, negotiate_legacy
+from mcpctl.protocol.eras import LOG_LEVELS, MRTR_METHODS, Era
 from mcpctl.protocol.jsonrpc import Kind, Message, error, kind_of, params_of, result
 from mcpctl.protocol.pagination import InvalidCursor
 from mcpctl.router import local
-from mcpctl.router.actions import Action, CancelElsewhere, EndSession, RetryElsewhere
+from mcpctl.router.actions import Action, CancelElsewhere, RetryElsewhere
 from mcpctl.router.asks import AskIds, Asks
 from mcpctl.router.backends import BackendSide
 from mcpctl.router.calls import Call
-from mcpctl.router.context import ClientContext, Principal
+from mcpctl.router.context import ClientContext
 from mcpctl.router.fanout import Fanout
 from mcpctl.router.forward import Forwarder
 from mcpctl.router.hooks import CallHooks, NoHooks, Refusal
 from mcpctl.router.inbound import BackendInbound
+from mcpctl.router.keeper import SessionKeeper
 from mcpctl.router.links import Link
 from mcpctl.router.mrtr import InputRounds, Sealer, StateRefused
 from mcpctl.router.relay import Relay
 from mcpctl.router.servers import ServerRules, ServerSlot
-from mcpctl.router.sessions import LegacySession, SessionFields, SessionRegistry, new_session_id
+from mcpctl.router.sessions import SessionRegistry, new_session_id
 from mcpctl.router.streams import Accepted, Forwarded, Immediate, Listening, Reply
 from mcpctl.router.targets import target, unknown
 
@@ -102,7 +103,9 @@ class Router:
         )
         if config.fleet:
             self.fanout.fleet_digest = self._digest
-        self._new_id = new_id
+        self.keeper = SessionKeeper(
+            self.out, self.sessions, self.calls, self.fanout, self.servers, new_id, self._describe
+        )
         self._cache_scope = "private" if config.private_views else "public"
         self._unrouted: list[tuple[Call, Message]] = []  # asked while servers first start
         self._next_sweep = 0.0
@@ -129,7 +132,7 @@ class Router:
             text = f"Method not found: {method} is not part of 2026-07-28"
             return Immediate(error(msg["id"], codes.METHOD_NOT_FOUND, text))
         if method == "initialize":
-            return self.open_session(ctx, msg, now)
+            return self.keeper.open(ctx, msg, now)
         if method == "ping":
             return Immediate(result(msg["id"], {"resultType": "complete"} if ctx.era is Era.MODERN else {}))
         if method == "logging/setLevel":
@@ -147,94 +150,6 @@ class Router:
             return self._subscribe(ctx, msg)
         return self._forward_request(ctx, msg, now, None)
 
-    def open_session(
-        self, ctx: ClientContext, msg: Message, now: float, existing: LegacySession | None = None
-    ) -> Immediate:
-        """Answer `initialize`: a legacy session, in the version the client asked for if we speak it.
-
-        The 2024-11-05 HTTP+SSE transport creates its session when the stream opens, before
-        initialize; it passes that session as `existing`.
-        """
-        params = params_of(msg)
-        version = negotiate_legacy(params.get("protocolVersion"))
-        capabilities = params.get("capabilities")
-        client_info = params.get("clientInfo")
-        session = existing or self.new_session(ctx.principal, now)
-        if session is None:
-            return Immediate(self._too_many_sessions(msg["id"], ctx.principal), status=429)
-        session.protocol_version = version
-        session.capabilities = capabilities if isinstance(capabilities, dict) else {}
-        session.client_info = client_info if isinstance(client_info, dict) else {}
-        session.principal = ctx.principal
-        body = {
-            "protocolVersion": version,
-            "capabilities": self.capabilities(),
-            "serverInfo": self.server_info(),
-        }
-        instructions = self.instructions()
-        if instructions:
-            body["instructions"] = instructions
-        return Immediate(result(msg["id"], body), session=session)
-
-    def new_session(
-        self, principal: Principal, now: float, transport: Literal["streamable", "sse"] = "streamable"
-    ) -> LegacySession | None:
-        """A new session for `principal`, ending its least recently used idle one (or anyone's) past
-        the limits; None when every session in the way is busy (an open stream, a call in flight)."""
-        evict = self.sessions.make_room(principal)
-        if evict is None:
-            return None
-        for old in evict:
-            self.close_session(old, now)
-        session = LegacySession(self._new_id(), "", {}, {}, principal, transport)
-        self.sessions.add(session, now)
-        return session
-
-    def adopt_session(
-        self, session_id: str, principal: Principal, fields: SessionFields, now: float
-    ) -> LegacySession | None:
-        """A session another instance opened (its declarative part from the fleet's store): served here
-        too from now on. None when the session limits leave no room."""
-        evict = self.sessions.make_room(principal)
-        if evict is None:
-            return None
-        for old in evict:
-            self.close_session(old, now)
-        session = LegacySession(
-            session_id, fields.protocol_version, fields.capabilities, fields.client_info, principal
-        )
-        self.sessions.add(session, now)
-        self.refresh_session(session, fields)
-        return session
-
-    def refresh_session(self, session: LegacySession, fields: SessionFields) -> None:
-        """What another instance may have changed: the log level and the subscriptions."""
-        session.log_level = fields.log_level
-        if fields.subscriptions != session.subscriptions:
-            changed = fields.subscriptions ^ session.subscriptions
-            session.subscriptions = set(fields.subscriptions)
-            self.fanout.resync(changed)
-        if fields.log_level is not None:
-            self.fanout.apply_log_level(fields.log_level)
-
-    def _too_many_sessions(self, request_id: Any, principal: Principal) -> Message:
-        limits = f"{self.sessions.max_per_principal} per caller, {self.sessions.max_total} in all"
-        text = f"Too many open sessions ({limits}), all busy: end some (DELETE) or wait for one to finish"
-        return error(request_id, codes.RATE_LIMITED, text, {"principal": principal.name})
-
-    def close_session(self, session: LegacySession, now: float) -> None:
-        """DELETE, expiry or shutdown: cancel its calls, forget its subscriptions, end its streams."""
-        self.calls.now = now
-        self.sessions.remove(session.id)
-        for call in list(session.calls.values()):
-            self.calls.cancel(call, "the session ended")
-        session.asks.clear()
-        self.fanout.drop_session_subscriptions(session)
-        for slot in self.servers.values():
-            slot.session_links.pop(session.id, None)
-            self.calls.release(slot.opening.pop(session.id, []), None, 0.0, "the session ended")
-        self.out.append(EndSession(session))
-
     def cancel(self, call: Call, reason: str, now: float) -> None:
         """The client went away (closed the stream of its call) or the host is stopping."""
         self.calls.now = now
@@ -251,6 +166,13 @@ class Router:
         self.fanout.remove_listener(listener)
 
     # -- what the gateway says about itself ----------------------------------------------------
+
+    def _describe(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"capabilities": self.capabilities(), "serverInfo": self.server_info()}
+        instructions = self.instructions()
+        if instructions:
+            body["instructions"] = instructions
+        return body
 
     def _bridged(self) -> Link | None:
         return self.servers[self.config.bridge].shared if self.config.bridge else None
@@ -461,7 +383,7 @@ class Router:
         self.asks.expire(now)
         if now >= self._next_sweep:
             for session in self.sessions.expire(now):
-                self.close_session(session, now)
+                self.keeper.close(session, now)
             self._next_sweep = now + SWEEP_SECONDS
 
 
