@@ -26,7 +26,7 @@ from mcpctl.edge.security import OriginHostGuard, is_loopback_host
 from mcpctl.edge.status import StatusEndpoints
 from mcpctl.edge.streamable import StreamableEndpoint
 from mcpctl.errors import UsageError
-from mcpctl.extension import Builder, MetricsSource, Service, StatusFields
+from mcpctl.extension import Builder, MetricsSource, StatusFields
 from mcpctl.fleet.events import SessionEvents
 from mcpctl.fleet.inbox import Inbox
 from mcpctl.fleet.keys import fleet_keys
@@ -43,7 +43,7 @@ from mcpctl.router.router import Router, RouterConfig
 from mcpctl.router.servers import ServerRules
 from mcpctl.sealing import KeyRing
 from mcpctl.supervisor import Supervisor, TransportFactory
-from mcpctl.tasks import TaskHost
+from mcpctl.tasks import Service, TaskHost
 from mcpctl.transports import default_transports
 
 log = logging.getLogger("mcpctl")
@@ -237,7 +237,7 @@ class Host:
             if self.fleet is not None:
                 await self.tasks.start(self.fleet)
             for service in self.services:
-                await service.start()
+                await self.tasks.start(service)
             with self._signals(loop, server):
                 self.supervisor.start()
                 write_host_state(self.paths.host_state_file, state)
@@ -251,15 +251,13 @@ class Host:
                 finally:
                     clear_host_state(self.paths.host_state_file, os.getpid())
                     await self._stop(force=server.force_exit)
+        log.info("mcpctl stopped")  # after the services drained (the audit trail is complete)
 
     async def _stop(self, *, force: bool) -> None:
         for session in self.gateway.sessions():
             self.gateway.close_session(session)
         await self.supervisor.shutdown(grace=0.2 if force else None)
         self.gateway.stop()
-        for service in reversed(self.services):
-            await service.stop()
-        log.info("mcpctl stopped")
 
     @contextlib.contextmanager
     def _signals(self, loop: asyncio.AbstractEventLoop, server: _Server) -> Iterator[None]:

@@ -10,6 +10,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import anyio
+import anyio.abc
+
 from mcpctl.auth.secretbook import SECRET_NAME
 from mcpctl.auth.store import SecretStore, secret_user
 from mcpctl.config.models import Config
@@ -56,10 +59,12 @@ class SecretResolver:
         self._values: dict[str, str] = {}
         self._stamp: tuple[int, int] | None = None
         self._wanted = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
+    name = "secrets"
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         if not self._names:
+            task_status.started()
             return
         store = self._open_store()
         # No usable keyring: refuse to start, with the fix, rather than start servers without secrets.
@@ -72,13 +77,11 @@ class SecretResolver:
                 "secret(s) %s not set: the servers that use them stay down until `mcpctl secrets set NAME`",
                 ", ".join(missing),
             )
-        self._task = asyncio.get_running_loop().create_task(self._watch(), name="secrets:watch")
+        task_status.started()
+        await self._watch()
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def drain(self) -> None:
+        pass  # nothing of its own outlives the watch
 
     def resolve(self, server: str, value: str) -> str:
         if "${keyring:" not in value:

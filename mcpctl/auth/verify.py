@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import anyio
+import anyio.abc
 
 from mcpctl.auth.apikeys import (
     ID_END,
@@ -138,16 +140,16 @@ class UsageFlusher:
         self._path = path
         self._interval = interval
         self._written: dict[str, float] = {}
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="apikeys:usage")
+    name = "apikeys:usage"
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        while True:
+            await anyio.sleep(self._interval)
+            await self.flush()
+
+    async def drain(self) -> None:
         await self.flush()
 
     async def flush(self) -> None:
@@ -159,11 +161,6 @@ class UsageFlusher:
             self._written = pending
         except OSError as exc:
             log.warning("could not record API key usage in %s: %s", self._path, exc)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.flush()
 
 
 def _merge_usage(path: Path, pending: dict[str, float]) -> None:
