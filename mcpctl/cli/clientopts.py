@@ -114,13 +114,14 @@ def target_of(
     config: Path | None,
     headers: Sequence[str] | None,
 ) -> Target:
+    from mcpctl.cli.console import Console
     from mcpctl.client.targets import TargetOptions, resolve
     from mcpctl.paths import Paths
 
     options = TargetOptions(
         url=url, server=server, command=dash_command(ctx), config=config, headers=parse_headers(headers or [])
     )
-    return resolve(options, Paths.from_env())
+    return resolve(options, Paths.from_env(), Console())
 
 
 def parse_headers(values: Sequence[str]) -> dict[str, str]:

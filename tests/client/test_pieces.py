@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console as RichConsole
 
-from mcpctl.client.credentials import ApiKeyCredentials, local_key
+from mcpctl.client.credentials import ApiKeyCredentials, KeyChoice, local_key
 from mcpctl.client.errors import error_from_rpc
 from mcpctl.client.progress import ProgressDisplay
 from mcpctl.client.session import Endpoint
@@ -96,8 +96,8 @@ def test_the_api_key_is_looked_up_only_when_needed_and_tried_once() -> None:
 
 def test_the_environment_key_is_the_local_lookup_s_first_choice(tmp_path: Path) -> None:
     environ = {"MCPCTL_API_KEY": "from-env", "MCPCTL_HOME": str(tmp_path)}
-    assert local_key(environ)("https://remote.example/mcp") == "from-env"
-    assert local_key({"MCPCTL_HOME": str(tmp_path)})("https://remote.example/mcp") is None
+    assert local_key(environ, KeyChoice(None))("https://remote.example/mcp") == "from-env"
+    assert local_key({"MCPCTL_HOME": str(tmp_path)}, KeyChoice(None))("https://remote.example/mcp") is None
     none = ApiKeyCredentials("http://127.0.0.1:1/mcp", lambda url: None)
     assert asyncio.run(none.upgrade()) is False
 
