@@ -7,14 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from typer.core import TyperCommand
 
 from mcpctl import envvars
 from mcpctl.cli import completers
+from mcpctl.cli.usage import McpctlCommand
 
 if TYPE_CHECKING:
-    from typer._click import Context as ClickContext
-
     from mcpctl.cli.console import Console
     from mcpctl.client.answers import CliAnswerer
     from mcpctl.client.progress import ProgressDisplay
@@ -31,10 +29,10 @@ TARGET_HELP = (
 )
 
 
-class DashDashCommand(TyperCommand):
+class DashDashCommand(McpctlCommand):
     """Takes `-- COMMAND ARGS...` off the end before parsing, so it never mixes with key=value arguments."""
 
-    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if "--" in args:
             index = args.index("--")
             ctx.meta[COMMAND_KEY] = args[index + 1 :]
@@ -51,17 +49,25 @@ def dash_command(ctx: typer.Context) -> list[str]:
 
 Url = Annotated[
     str | None,
-    typer.Option("--url", help=f"An MCP server's URL (Streamable HTTP or HTTP+SSE). Env: {envvars.URL}."),
+    typer.Option(
+        "--url", metavar="URL", help=f"An MCP server's URL (Streamable HTTP or HTTP+SSE). Env: {envvars.URL}."
+    ),
 ]
 Server = Annotated[
     str | None,
     typer.Option(
-        "--server", "-s", help="A configured server, by name.", autocompletion=completers.server_names
+        "--server",
+        "-s",
+        metavar="NAME",
+        help="A configured server, by name.",
+        autocompletion=completers.server_names,
     ),
 ]
 ConfigFile = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help=f"Configuration file for --server. Env: {envvars.CONFIG}."),
+    typer.Option(
+        "--config", "-c", metavar="FILE", help=f"Configuration file for --server. Env: {envvars.CONFIG}."
+    ),
 ]
 Headers = Annotated[
     list[str] | None,

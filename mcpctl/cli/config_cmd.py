@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-config_app = typer.Typer(help="Configuration files: import, check, path.", no_args_is_help=True)
+from mcpctl.cli.usage import new_app
+
+config_app = new_app(help="Configuration files: import, check, path.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -19,7 +21,11 @@ def import_(
         ..., help="A JSON file with mcpServers (Claude Desktop, Cursor) or servers (VS Code)."
     ),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="Where to write the TOML (default: the default config path)."
+        None,
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Where to write the TOML (default: the default config path).",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
@@ -46,7 +52,7 @@ def import_(
 @config_app.command("check")
 def check(
     config: Path | None = typer.Option(
-        None, "--config", "-c", help="The file to check (default: the one serve would use)."
+        None, "--config", "-c", metavar="FILE", help="The file to check (default: the one serve would use)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the validated configuration as JSON."),
 ) -> None:

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mcpctl.cli.usage import new_app
+
 if TYPE_CHECKING:
     from mcpctl.cli.console import Console
     from mcpctl.oauth.records import Login
@@ -26,7 +28,7 @@ LOGIN_HELP = (
 
 STDIN = "-"  # --client-secret -: read it from stdin, out of the process list
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON (never tokens).")]
-auth_app = typer.Typer(help="OAuth logins made with `mcpctl login`.", no_args_is_help=True)
+auth_app = new_app(help="OAuth logins made with `mcpctl login`.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:

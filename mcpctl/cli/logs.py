@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mcpctl.cli.usage import new_app
+
 if TYPE_CHECKING:
     from mcpctl.audit.follow import Follower
     from mcpctl.audit.query import Filter
     from mcpctl.cli.console import Console
 
-logs_app = typer.Typer(
+logs_app = new_app(
     help="The audit trail of every call through the host: list, --follow, verify, stats.",
     invoke_without_command=True,
 )

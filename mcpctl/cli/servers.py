@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mcpctl.cli import completers
+from mcpctl.cli.usage import new_app
 
 if TYPE_CHECKING:
     from mcpctl.cli.console import Console
 
-servers_app = typer.Typer(
+servers_app = new_app(
     help=(
         "Show the running host's servers: state, pid, uptime, restarts, tool count and their last "
         "stderr lines. With no host running, the configured servers are listed as not running."
@@ -32,7 +33,8 @@ def servers(
     *,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="Configuration to list when no host runs.")
+        Path | None,
+        typer.Option("--config", "-c", metavar="FILE", help="Configuration to list when no host runs."),
     ] = None,
 ) -> None:
     if ctx.invoked_subcommand is not None:
