@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from mcpctl.backends.base import MessageSink, Transport
+from mcpctl.backends.stderr import StderrLog
 from mcpctl.backends.stdio import StdioSpec, StdioTransport
 from mcpctl.config.models import ServerConfig
 from mcpctl.errors import McpctlError, UnavailableError
@@ -71,6 +72,7 @@ class ManagedServer:
     sessions: dict[str, Upstream] = field(default_factory=dict)
     starting: Upstream | None = None  # the connection being set up, not yet handed to the gateway
     task: asyncio.Task[None] | None = None
+    stderr: StderrLog | None = None  # the latest child's, kept after it exits (why it is down)
 
 
 class Supervisor:
@@ -195,6 +197,7 @@ class Supervisor:
             log.warning("%s: %s", server.name, exc)
             return
         server.starting = upstream
+        server.stderr = getattr(upstream.transport, "stderr", None)
         problem = await self._connect(server, upstream)
         server.starting = None
         if problem is not None:
@@ -314,10 +317,11 @@ class Supervisor:
     def status(self, name: str) -> dict[str, Any]:
         server = self._get(name)
         upstream = server.upstream
-        stderr = getattr(upstream.transport, "stderr", None) if upstream else None
+        stderr = server.stderr
         now = time.monotonic()
         return {
             "name": server.name,
+            "prefix": server.name if server.config.prefix is None else server.config.prefix,
             "state": server.state.value,
             "required": server.config.required,
             "transport": "stdio" if server.config.command else "http",
@@ -333,6 +337,7 @@ class Supervisor:
             "lastError": server.last_error or None,
             "retryIn": round(max(server.retry_at - now, 0), 1) if server.retry_at else None,
             "stderr": stderr.tail(10) if stderr else [],
+            "log": str(stderr.path) if stderr and stderr.path else None,
         }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -11,12 +10,12 @@ from mcpctl.cli import clientopts as opts
 from mcpctl.cli import completers
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from mcpctl.cli.console import Console
     from mcpctl.client.answers import CliAnswerer
     from mcpctl.client.progress import ProgressDisplay
     from mcpctl.client.targets import Target
+    from mcpctl.client.toolcall import CallRequest, NoSuchTool
+    from mcpctl.errors import McpctlError
 
 HELP = (
     "Call a tool and print its result.\n\n"
@@ -55,6 +54,7 @@ def call(
     server: opts.Server = None,
     config: opts.ConfigFile = None,
     headers: opts.Headers = None,
+    key: opts.Key = None,
     as_json: opts.AsJson = False,
     timeout: opts.Timeout = opts.DEFAULT_TIMEOUT,
     roots: opts.Roots = None,
@@ -68,31 +68,43 @@ def call(
     from mcpctl.cli.console import Console
     from mcpctl.client.arguments import base_arguments
     from mcpctl.client.progress import ProgressDisplay
+    from mcpctl.client.render import show_tool_result
+    from mcpctl.client.toolcall import CallRequest, NoSuchTool
 
     console = Console()
     base = base_arguments(args, sys.stdin.read)
-    target = opts.target_of(ctx, url, server, config, headers)
+    target = opts.target_of(ctx, url, server, config, headers, key)
     progress = ProgressDisplay(console.err, tool)
     answerer = opts.answerer_of(
         target, console, progress, roots=roots, no_input=no_input, yes=yes, sampling_command=sampling_command
     )
     request = CallRequest(tool, list(pairs or []), base, timeout, check)
     try:
-        result = opts.run_async(_call(target, answerer, console, progress, request))
+        result = opts.run_client(target, _call(target, answerer, console, progress, request))
+    except NoSuchTool as exc:
+        raise unknown_tool(exc, target) from None
     finally:
         progress.close()
-    _show(result, console, tool, as_json=as_json, save_dir=opts.save_dir_of(save_dir))
+    show_tool_result(result, console, tool, as_json=as_json, save_dir=opts.save_dir_of(save_dir))
 
 
-@dataclass(frozen=True)
-class CallRequest:
-    """What the person asked for: the tool, its arguments as typed, and how to send them."""
+def unknown_tool(exc: NoSuchTool, target: Target) -> McpctlError:
+    """Why a tool is missing: its server is down (exit 3), or the key in use may not see it."""
+    from mcpctl.client.credentials import ApiKeyCredentials
+    from mcpctl.client.diagnose import down_on
+    from mcpctl.errors import UnavailableError
 
-    tool: str
-    pairs: list[str]
-    base: dict[str, Any]
-    deadline: float  # seconds
-    check: bool
+    for down in down_on(target):
+        if target.scoped or down.owns(exc.tool):
+            return UnavailableError(down.describe(), hint=down.fix())
+    credentials = target.endpoint.credentials
+    if isinstance(credentials, ApiKeyCredentials) and credentials.sent and credentials.choice.restricted:
+        choice = credentials.choice
+        globs = ", ".join(choice.restricted)
+        exc.hint = (
+            f"{exc.hint}; the API key {choice.name!r} may use only {globs}: choose another with --key NAME"
+        )
+    return exc
 
 
 async def _call(
@@ -100,39 +112,24 @@ async def _call(
 ) -> dict[str, Any]:
     import asyncio
 
-    from mcpctl.client.arguments import parse_pairs, suggest, validate
     from mcpctl.client.session import ClientSession
-    from mcpctl.client.toolcheck import header_problems
-    from mcpctl.errors import UsageError
+    from mcpctl.client.toolcall import call_params
 
-    label, tool = target.endpoint.label, request.tool
+    label = target.endpoint.label
     log = opts.log_printer(console, label)
     try:
         async with ClientSession(
             target.endpoint, answerer, on_log=log, startup_timeout=request.deadline
         ) as session:
             tools = await session.list("tools")
-            by_name = {t["name"]: t for t in tools if isinstance(t.get("name"), str)}
-            names = target.names(list(by_name))
-            wire = names.get(tool) or (tool if tool in names.values() else None)
-            if wire is None:
-                close = suggest(tool, list(names))
-                raise UsageError(
-                    f"no tool named {tool!r} on {label}",
-                    hint=(f"did you mean {', '.join(close)}? " if close else "")
-                    + "(`mcpctl tools` lists them)",
-                )
-            schema = by_name[wire].get("inputSchema")
-            problems = header_problems(schema)
-            if problems:
-                problem = "; ".join(problems)
-                raise UsageError(
-                    f"{tool} declares invalid x-mcp-header annotations, so mcpctl will not call it: {problem}"
-                )
-            arguments = {**request.base, **parse_pairs(request.pairs, schema)}
-            if request.check:
-                validate(arguments, schema, tool)
-            params = {"name": wire, "arguments": arguments}
+            params = call_params(
+                request,
+                tools,
+                target.names([t["name"] for t in tools if isinstance(t.get("name"), str)]),
+                where=label,
+                listing=target.command("tools"),
+                help_command=target.command("call", request.tool, "--help"),
+            )
             return await session.request(
                 "tools/call", params, within=request.deadline, on_progress=progress.update
             )
@@ -140,22 +137,3 @@ async def _call(
         progress.close()
         console.info("interrupted: the request was cancelled")
         raise
-
-
-def _show(result: dict[str, Any], console: Console, tool: str, *, as_json: bool, save_dir: Path) -> None:
-    from mcpctl.client.errors import ToolError
-    from mcpctl.client.render import Renderer, error_text
-
-    failed = result.get("isError") is True
-    if as_json:
-        console.json(result)
-        if failed:
-            raise ToolError(f"{tool} reported an error (isError)")
-        return
-    if failed:
-        text = error_text(result)
-        if text is not None:
-            raise ToolError(text)
-    Renderer(console, save_dir, tool).tool_result(result)
-    if failed:
-        raise ToolError(f"{tool} reported an error (isError)")

@@ -73,6 +73,15 @@ Headers = Annotated[
     list[str] | None,
     typer.Option("--header", "-H", metavar="'NAME: VALUE'", help="An HTTP header for --url (repeatable)."),
 ]
+Key = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        metavar="NAME",
+        help=f"The local API key to present (see `mcpctl keys list`). Default: {envvars.API_KEY}, else "
+        "the oldest key with access to every tool.",
+    ),
+]
 Timeout = Annotated[
     float, typer.Option("--timeout", metavar="S", help="Give up (and cancel) after S seconds.")
 ]
@@ -119,13 +128,19 @@ def target_of(
     server: str | None,
     config: Path | None,
     headers: Sequence[str] | None,
+    key: str | None = None,
 ) -> Target:
     from mcpctl.cli.console import Console
     from mcpctl.client.targets import TargetOptions, resolve
     from mcpctl.paths import Paths
 
     options = TargetOptions(
-        url=url, server=server, command=dash_command(ctx), config=config, headers=parse_headers(headers or [])
+        url=url,
+        server=server,
+        command=dash_command(ctx),
+        config=config,
+        headers=parse_headers(headers or []),
+        key=key,
     )
     return resolve(options, Paths.from_env(), Console())
 
@@ -221,6 +236,19 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     import asyncio
 
     return asyncio.run(coro)
+
+
+def run_client(target: Target, coro: Coroutine[Any, Any, T]) -> T:
+    """run_async for a command that talks to `target`: a refusal also says what was tried (which
+    key, or why none could be read) and gives a fix that runs as printed."""
+    from mcpctl.errors import AuthError
+
+    try:
+        return run_async(coro)
+    except AuthError as exc:
+        from mcpctl.client.targets import explain_refusal
+
+        raise explain_refusal(exc, target) from exc
 
 
 def save_dir_of(option: Path | None) -> Path:

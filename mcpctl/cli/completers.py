@@ -60,6 +60,7 @@ def _tools(ctx: typer.Context) -> list[tuple[str, str]]:
         ctx.params.get("server"),
         ctx.params.get("config"),
         ctx.params.get("headers") or [],
+        ctx.params.get("key"),
     )
     if target.host is None and not ctx.params.get("url"):
         return []  # a configured server without a host would have to be started: too slow for TAB

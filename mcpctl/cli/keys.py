@@ -106,11 +106,7 @@ def list_(
         )
         for r in rows
     ]
-    widths = [max(len(str(row[i])) for row in (header, *table)) for i in range(len(header))]
-    for row in (header, *table):
-        console.data(
-            "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    console.table([[str(cell) for cell in row] for row in table], header)
 
 
 @keys_app.command("rotate")

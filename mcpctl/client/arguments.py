@@ -40,7 +40,8 @@ def base_arguments(spec: str | None, read_stdin: Callable[[], str]) -> dict[str,
 
 
 def parse_pairs(pairs: Sequence[str], schema: object) -> dict[str, Any]:
-    """`key=value` (coerced by the property's schema) and `key:=json` (parsed as JSON)."""
+    """`key=value` (coerced by the property's schema) and `key:=json` (parsed as JSON); as in httpie,
+    `key=@FILE` takes the file's text and `key:=@FILE.json` its JSON (`key=\\@x` is the text "@x")."""
     properties = _properties(schema)
     arguments: dict[str, Any] = {}
     for pair in pairs:
@@ -50,6 +51,10 @@ def parse_pairs(pairs: Sequence[str], schema: object) -> dict[str, Any]:
             raise UsageError(
                 f"argument {pair!r} is not key=value or key:=json", hint="for example: message=hi count:=3"
             )
+        if value.startswith("@"):
+            value = _file_text(key, value[1:])
+        elif value.startswith("\\@"):
+            value = value[1:]
         if raw_json:
             try:
                 arguments[key] = json.loads(value)
@@ -58,6 +63,19 @@ def parse_pairs(pairs: Sequence[str], schema: object) -> dict[str, Any]:
         else:
             arguments[key] = coerce(value, properties.get(key), key)
     return arguments
+
+
+def _file_text(key: str, name: str) -> str:
+    path = Path(name).expanduser()
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"argument {key}: cannot read {path}: {exc.strerror}",
+            hint="write key=@FILE with a file that exists (key=\\@text for a value starting with @)",
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"argument {key}: {path} is not UTF-8 text") from exc
 
 
 def coerce(text: str, schema: object, key: str = "") -> Any:
@@ -172,10 +190,11 @@ def _properties(schema: object) -> dict[str, Any]:
     return props if isinstance(props, dict) else {}
 
 
-def validate(arguments: dict[str, Any], schema: object, tool: str) -> None:
+def validate(arguments: dict[str, Any], schema: object, tool: str, help_command: str | None = None) -> None:
     """Check the arguments against the tool's inputSchema (JSON Schema 2020-12 unless it says otherwise).
 
-    Raises UsageError listing every bad field with what was expected.
+    Raises UsageError listing every bad field with what was expected; the fix names `help_command`
+    (default: `mcpctl call TOOL --help`), which shows the tool's arguments.
     """
     if not isinstance(schema, dict) or not schema:
         return
@@ -191,7 +210,7 @@ def validate(arguments: dict[str, Any], schema: object, tool: str) -> None:
         lines = "\n".join(f"  {problem}" for problem in problems)
         raise UsageError(
             f"invalid arguments for {tool}:\n{lines}",
-            hint=f"see the schema with `mcpctl tools --schema` ({tool})",
+            hint=f"see `{help_command or f'mcpctl call {tool} --help'}`",
         )
 
 

@@ -34,6 +34,12 @@ class KeyChoice:
     name: str | None  # None: no local key (none made, or $MCPCTL_API_KEY decides)
     explicit: bool = False  # named with --key
     restricted: tuple[str, ...] = ()  # the key's tool globs (empty: whatever policy allows)
+    default: str | None = None  # the key used without --key
+
+    @property
+    def shown(self) -> bool:
+        """Whether to say which key is used: when it is not the one used by default."""
+        return self.name is not None and self.name != self.default
 
 
 def default_key(records: Mapping[str, KeyRecord], now: float) -> KeyRecord | None:
@@ -55,9 +61,10 @@ def choose_key(paths: Paths, name: str | None, environ: Mapping[str, str]) -> Ke
         return KeyChoice(None)
     now = time.time()
     records = KeyFile.at(paths).load().records
+    chosen = default_key(records, now)
+    default = chosen.name if chosen else None
     if name is None:
-        chosen = default_key(records, now)
-        return KeyChoice(chosen.name, restricted=chosen.tools) if chosen else KeyChoice(None)
+        return KeyChoice(default, restricted=chosen.tools, default=default) if chosen else KeyChoice(None)
     live = sorted({r.name for r in records.values() if r.usable(now)})
     matching = [r for r in records.values() if r.name == name and r.usable(now) and r.retires is None]
     if not matching:
@@ -65,7 +72,7 @@ def choose_key(paths: Paths, name: str | None, environ: Mapping[str, str]) -> Ke
             f"no usable API key named {name!r}",
             hint=f"use one of: {', '.join(live)}" if live else "create one with `mcpctl keys create NAME`",
         )
-    return KeyChoice(name, explicit=True, restricted=matching[0].tools)
+    return KeyChoice(name, explicit=True, restricted=matching[0].tools, default=default)
 
 
 def local_key(environ: Mapping[str, str], choice: KeyChoice) -> KeyLookup:
@@ -92,10 +99,13 @@ class ApiKeyCredentials:
     with the same two methods.
     """
 
-    def __init__(self, url: str, lookup: KeyLookup, choice: KeyChoice | None = None) -> None:
+    def __init__(
+        self, url: str, lookup: KeyLookup, choice: KeyChoice | None = None, notes: Notes | None = None
+    ) -> None:
         self._url = url
         self._lookup = lookup
         self.choice = choice or KeyChoice(None)
+        self._notes = notes
         self._key: str | None = None
         self._tried = False
         self.problem: McpctlError | None = None  # why no key could be read (said when refused)
@@ -115,6 +125,8 @@ class ApiKeyCredentials:
             self.problem = exc
             self._key = None
         self.sent = bool(self._key)
+        if self.sent and self.choice.shown and self._notes is not None:
+            self._notes.info(f"using API key {self.choice.name!r} (--key)")
         return self.sent
 
 
@@ -123,4 +135,6 @@ def credentials_for(url: str, environ: Mapping[str, str], notes: Notes, choice: 
     from mcpctl.oauth.wiring import client_bearer
 
     bearer = client_bearer(url, environ, info=notes.info, warn=notes.warn)
-    return bearer if bearer is not None else ApiKeyCredentials(url, local_key(environ, choice), choice)
+    if bearer is not None:
+        return bearer
+    return ApiKeyCredentials(url, local_key(environ, choice), choice, notes)

@@ -147,6 +147,28 @@ def _extension(mime: object) -> str:
     return _EXTENSIONS.get(base) or mimetypes.guess_extension(base) or ".bin"
 
 
+def show_tool_result(
+    result: dict[str, Any], out: Output, tool: str, *, as_json: bool, save_dir: Path
+) -> None:
+    """A tools/call result on stdout: raw with --json, else for a person; ToolError (exit 1) when the
+    tool reported isError (its message on stderr when it is all text)."""
+    from mcpctl.client.errors import ToolError
+
+    failed = result.get("isError") is True
+    if as_json:
+        out.json(result)
+        if failed:
+            raise ToolError(f"{tool} reported an error (isError)")
+        return
+    if failed:
+        text = error_text(result)
+        if text is not None:
+            raise ToolError(text)
+    Renderer(out, save_dir, tool).tool_result(result)
+    if failed:
+        raise ToolError(f"{tool} reported an error (isError)")
+
+
 def error_text(result: dict[str, Any]) -> str | None:
     """The message of an isError result when it is all text (else None: render it instead)."""
     blocks = _blocks(result.get("content"))

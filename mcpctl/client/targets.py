@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from mcpctl import envvars
 from mcpctl.backends.base import MessageSink, Transport
-from mcpctl.client.credentials import KeyChoice, Notes, choose_key, credentials_for
+from mcpctl.client.credentials import ApiKeyCredentials, KeyChoice, Notes, choose_key, credentials_for
 from mcpctl.client.hostapi import find_host, require_host, servers_report
 from mcpctl.client.session import Endpoint
-from mcpctl.errors import UsageError
+from mcpctl.errors import AuthError, McpctlError, UnavailableError, UsageError
 from mcpctl.hoststate import HostState
 from mcpctl.paths import Paths
 from mcpctl.protocol.naming import SEPARATOR
@@ -46,6 +46,13 @@ class Target:
     # Through the host, a server's tools carry its prefix: None means "find out from the names".
     prefix: str | None = None
     other_prefixes: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()  # the command-line flags that choose this target, for fix lines
+
+    def command(self, *words: str) -> str:
+        """`mcpctl WORDS` aimed at this same target, as a person can paste it."""
+        import shlex
+
+        return shlex.join(["mcpctl", *words, *self.flags])
 
     @property
     def scoped(self) -> bool:
@@ -83,6 +90,21 @@ def resolve(
     ]
     if len(given) > 1:
         raise UsageError(f"give only one of {' / '.join(given)}")
+    return replace(_resolve(options, paths, where), flags=_flags(options))
+
+
+def _flags(options: TargetOptions) -> tuple[str, ...]:
+    if options.command:
+        return ("--", *options.command)
+    if options.url:
+        return ("--url", options.url)
+    if options.server:
+        return ("--server", options.server)
+    return ()
+
+
+def _resolve(options: TargetOptions, paths: Paths, where: _Where) -> Target:
+    env = where.environ
     if options.command:
         return Target(command_endpoint(list(options.command)))
     if options.url:
@@ -231,3 +253,30 @@ def _load_config(option: Path | None, paths: Paths | None) -> Config | None:
             raise UsageError(f"{path}: no such configuration file")
         return None
     return load_config(path)
+
+
+def explain_refusal(exc: AuthError, target: Target) -> McpctlError:
+    """A refusal said in full: which local API key was sent, or why none could be (then exit 3 with
+    the keyring's fix); for the host, a fix about API keys (it has no OAuth login to offer)."""
+    credentials = target.endpoint.credentials
+    if not isinstance(credentials, ApiKeyCredentials) or "requires authentication" not in exc.message:
+        return exc
+    choice = credentials.choice
+    named = f" {choice.name!r}" if choice.name else ""
+    if credentials.problem is not None:
+        problem = credentials.problem
+        return UnavailableError(
+            f"{exc.message}\n  the local API key{named} could not be read: {problem.message}",
+            hint=problem.hint or f"set {envvars.API_KEY} to a key it accepts",
+        )
+    if target.host is None:
+        return exc
+    if credentials.sent:
+        return AuthError(
+            f"{exc.message} (API key{named} was refused)",
+            hint="see `mcpctl keys list`; `mcpctl keys rotate NAME` makes a new key for NAME",
+        )
+    return AuthError(
+        exc.message,
+        hint=f"create a key for local commands with `mcpctl keys create me`, or set {envvars.API_KEY}",
+    )
