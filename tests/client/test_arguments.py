@@ -131,3 +131,25 @@ def test_suggestions_find_the_same_tool_under_a_prefix_and_near_spellings() -> N
     assert suggest("echo", names)[0] == "everything__echo"
     assert suggest("everything__ecko", names)[0] == "everything__echo"
     assert suggest("zzz", names) == []
+
+
+def test_at_file_reads_a_value_from_a_file_as_httpie_does(tmp_path: Path) -> None:
+    text = tmp_path / "note.txt"
+    text.write_text("line one\nline two\n")
+    numbers = tmp_path / "tags.json"
+    numbers.write_text("[1, 2, 3]")
+    count = tmp_path / "count.txt"
+    count.write_text("7")
+    parsed = parse_pairs([f"message=@{text}", f"tags:=@{numbers}", f"count=@{count}"], SCHEMA)
+    # the text exactly (a string property keeps the newline); coerced like typed text otherwise
+    assert parsed == {"message": "line one\nline two\n", "tags": [1, 2, 3], "count": 7}
+    assert parse_pairs(["message=\\@home"], SCHEMA) == {"message": "@home"}
+
+
+def test_a_missing_at_file_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"argument message: cannot read .*nowhere\.txt"):
+        parse_pairs([f"message=@{tmp_path / 'nowhere.txt'}"], SCHEMA)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    with pytest.raises(UsageError, match=r"argument options: .* is not valid JSON"):
+        parse_pairs([f"options:=@{bad}"], SCHEMA)
