@@ -30,8 +30,28 @@ HELP = (
 )
 
 
+TOOL_HELP_KEY = "mcpctl.tool_help"
+HELP_FLAGS = ("--help", "-h")
+
+
+class CallCommand(opts.DashDashCommand):
+    """`mcpctl call TOOL --help` shows the tool's own arguments; `mcpctl call --help` the command's."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        if not any(a in HELP_FLAGS for a in args[:end]):
+            return super().parse_args(ctx, args)
+        rest = [a for a in args[:end] if a not in HELP_FLAGS] + args[end:]
+        try:
+            parsed = super().parse_args(ctx, rest)
+        except Exception:  # no TOOL (or another mistake): the command's own help, as asked
+            return super().parse_args(ctx, args)
+        ctx.meta[TOOL_HELP_KEY] = True
+        return parsed
+
+
 def register(app: typer.Typer) -> None:
-    app.command("call", cls=opts.DashDashCommand, help=HELP, no_args_is_help=True)(call)
+    app.command("call", cls=CallCommand, help=HELP, no_args_is_help=True)(call)
 
 
 def call(
@@ -40,7 +60,12 @@ def call(
         str, typer.Argument(metavar="TOOL", help="The tool's name.", autocompletion=completers.tool_names)
     ],
     pairs: Annotated[
-        list[str] | None, typer.Argument(metavar="[key=value | key:=json]...", help="Tool arguments.")
+        list[str] | None,
+        typer.Argument(
+            metavar="[key=value | key:=json]...",
+            help="Tool arguments (`mcpctl call TOOL --help` lists them).",
+            autocompletion=completers.argument_names,
+        ),
     ] = None,
     *,
     args: Annotated[
@@ -72,8 +97,11 @@ def call(
     from mcpctl.client.toolcall import CallRequest, NoSuchTool
 
     console = Console()
-    base = base_arguments(args, sys.stdin.read)
     target = opts.target_of(ctx, url, server, config, headers, key)
+    if ctx.meta.get(TOOL_HELP_KEY):
+        _tool_help(target, console, tool, timeout)
+        return
+    base = base_arguments(args, sys.stdin.read)
     progress = ProgressDisplay(console.err, tool)
     answerer = opts.answerer_of(
         target, console, progress, roots=roots, no_input=no_input, yes=yes, sampling_command=sampling_command
@@ -86,6 +114,35 @@ def call(
     finally:
         progress.close()
     show_tool_result(result, console, tool, as_json=as_json, save_dir=opts.save_dir_of(save_dir))
+
+
+def _tool_help(target: Target, console: Console, tool: str, timeout: float) -> None:
+    from mcpctl.client.toolcall import NoSuchTool
+    from mcpctl.client.toolhelp import tool_help
+
+    tools = opts.run_client(target, _tools(target, console, timeout))
+    names = target.names([t["name"] for t in tools if isinstance(t.get("name"), str)])
+    wire = names.get(tool) or (tool if tool in names.values() else None)
+    entry = next((t for t in tools if t.get("name") == wire), None)
+    if entry is None:
+        from mcpctl.client.arguments import suggest
+
+        error = NoSuchTool(tool, target.endpoint.label, suggest(tool, list(names)), target.command("tools"))
+        raise unknown_tool(error, target)
+    options = f"Options (target, output, timeouts): see `{target.command('call', '--help')}`."
+    width = console.out.width if console.interactive else 80
+    console.data(tool_help(tool, entry, options, width=min(width, 100)).rstrip("\n"))
+
+
+async def _tools(target: Target, console: Console, seconds: float) -> list[dict[str, Any]]:
+    from mcpctl.client.answers import CliAnswerer
+    from mcpctl.client.elicit import RefusingElicitor
+    from mcpctl.client.session import ClientSession
+
+    refuse = RefusingElicitor("this command only lists")
+    answerer = CliAnswerer(target.endpoint.label, roots=[], elicitor=refuse, warn=console.warn)
+    async with ClientSession(target.endpoint, answerer, startup_timeout=seconds) as session:
+        return await session.list("tools")
 
 
 def unknown_tool(exc: NoSuchTool, target: Target) -> McpctlError:

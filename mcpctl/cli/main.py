@@ -7,7 +7,19 @@ import sys
 import typer
 
 from mcpctl import __version__
-from mcpctl.cli import call, completions, config_cmd, keys, listing, login, logs, secrets, serve, servers
+from mcpctl.cli import (
+    call,
+    completions,
+    config_cmd,
+    keys,
+    listing,
+    login,
+    logs,
+    request,
+    secrets,
+    serve,
+    servers,
+)
 from mcpctl.cli.usage import new_app
 
 app = new_app(
@@ -40,6 +52,7 @@ config_cmd.register(app)
 logs.register(app)
 call.register(app)
 listing.register(app)
+request.register(app)
 servers.register(app)
 completions.register(app)
 keys.register(app)
