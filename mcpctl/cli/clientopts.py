@@ -10,7 +10,10 @@ import typer
 
 from mcpctl import envvars
 from mcpctl.cli import completers
+from mcpctl.cli.answering import DEFAULT_TIMEOUT
 from mcpctl.cli.usage import McpctlCommand
+
+__all__ = ["DEFAULT_TIMEOUT"]
 
 if TYPE_CHECKING:
     from mcpctl.cli.console import Console
@@ -20,7 +23,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 COMMAND_KEY = "mcpctl.command"
-DEFAULT_TIMEOUT = 300.0
 TARGET_HELP = (
     "\n\nTarget: the running host by default (`mcpctl serve`, found through its state file; honours "
     f"{envvars.HOME}); --url URL for any MCP server over HTTP (default ${envvars.URL}); --server NAME "
@@ -167,68 +169,24 @@ def answerer_of(
     yes: bool,
     sampling_command: str | None,
 ) -> CliAnswerer:
-    """How this command answers the server: a terminal form, defaults (--yes), or a clear refusal."""
-    import sys
+    """How this command answers the server (see cli.answering.answerer_for)."""
+    from mcpctl.cli.answering import answerer_for
 
-    from mcpctl.client.answers import CliAnswerer, Elicitor
-    from mcpctl.client.elicit import DefaultsElicitor, RefusingElicitor, TerminalElicitor
-
-    elicitor: Elicitor
-    if no_input:
-        elicitor = RefusingElicitor("--no-input was given")
-    elif yes:
-        elicitor = DefaultsElicitor()
-    elif sys.stdin.isatty():
-        elicitor = TerminalElicitor(
-            ConsoleTerminal(console), progress.paused if progress else _no_pause, _open_url
-        )
-    else:
-        elicitor = RefusingElicitor("stdin is not a terminal")
-    return CliAnswerer(
+    return answerer_for(
         target.endpoint.label,
-        roots=list(roots or []) or [Path.cwd()],
-        elicitor=elicitor,
-        warn=console.warn,
+        console,
+        progress,
+        roots=roots,
+        no_input=no_input,
+        yes=yes,
         sampling_command=sampling_command,
     )
 
 
-class ConsoleTerminal:
-    """The person at the terminal: prompts on stderr (through the console), answers from stdin."""
-
-    def __init__(self, console: Console) -> None:
-        self._console = console
-
-    def write(self, text: str) -> None:
-        self._console.err.print(text, end="", markup=False, highlight=False)
-
-    def read_line(self, prompt: str) -> str | None:
-        self.write(prompt)
-        try:
-            return input()
-        except EOFError:
-            return None
-
-
 def log_printer(console: Console, label: str) -> Any:
-    """Server log notifications (warning and above) as lines on stderr."""
-    import json
+    from mcpctl.cli.answering import log_printer as printer
 
-    from mcpctl.protocol.eras import log_level_rank
-
-    threshold = log_level_rank("warning")
-
-    def show(params: dict[str, Any]) -> None:
-        level = params.get("level")
-        if log_level_rank(level) < threshold:
-            return
-        data = params.get("data")
-        logger = params.get("logger")
-        source = f"{label}" + (f" ({logger})" if isinstance(logger, str) else "")
-        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-        console.err.print(f"{source} [{level}]: {text}", markup=False, highlight=False)
-
-    return show
+    return printer(console, label)
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
@@ -252,18 +210,6 @@ def run_client(target: Target, coro: Coroutine[Any, Any, T]) -> T:
 
 
 def save_dir_of(option: Path | None) -> Path:
-    from mcpctl.paths import Paths
+    from mcpctl.cli.answering import save_dir_of as where
 
-    return option if option is not None else Paths.from_env().data_dir / "files"
-
-
-def _open_url(url: str) -> None:
-    import webbrowser
-
-    webbrowser.open(url)
-
-
-def _no_pause() -> Any:
-    import contextlib
-
-    return contextlib.nullcontext()
+    return where(option)

@@ -70,7 +70,7 @@ def choose_key(paths: Paths, name: str | None, environ: Mapping[str, str]) -> Ke
     if not matching:
         raise UsageError(
             f"no usable API key named {name!r}",
-            hint=f"use one of: {', '.join(live)}" if live else "create one with `mcpctl keys create NAME`",
+            hint=f"use one of: {', '.join(live)}" if live else f"create it with `mcpctl keys create {name}`",
         )
     return KeyChoice(name, explicit=True, restricted=matching[0].tools, default=default)
 

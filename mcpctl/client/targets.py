@@ -274,7 +274,8 @@ def explain_refusal(exc: AuthError, target: Target) -> McpctlError:
     if credentials.sent:
         return AuthError(
             f"{exc.message} (API key{named} was refused)",
-            hint="see `mcpctl keys list`; `mcpctl keys rotate NAME` makes a new key for NAME",
+            hint="see `mcpctl keys list`"
+            + (f"; `mcpctl keys rotate {choice.name}` makes a new key for it" if choice.name else ""),
         )
     return AuthError(
         exc.message,
