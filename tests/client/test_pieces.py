@@ -176,3 +176,13 @@ def test_a_sampling_command_answers_with_json_or_text(tmp_path: Path) -> None:
     )
     answer = asyncio.run(run_sampling_command(f"{sys.executable} {script}", {"messages": [1, 2]}))
     assert answer == {"content": {"type": "text", "text": "2"}, "model": "m", "role": "assistant"}
+
+
+def test_a_login_is_suggested_only_for_a_server_named_by_its_url() -> None:
+    challenge = {"wwwAuthenticate": 'Bearer resource_metadata="http://127.0.0.1:1/.well-known/x"'}
+    by_url = error_from_rpc(codes.UNAUTHORIZED, "refused", challenge, "http://127.0.0.1:1/mcp")
+    assert "`mcpctl login http://127.0.0.1:1/mcp`" in str(by_url)
+    host = error_from_rpc(
+        codes.UNAUTHORIZED, "refused", challenge, "the mcpctl host at http://127.0.0.1:1/mcp"
+    )
+    assert "mcpctl login" not in str(host)  # was `mcpctl login the mcpctl host at ...` (issue 13)
