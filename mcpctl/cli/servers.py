@@ -235,8 +235,9 @@ def _show(console: Console, report: dict[str, Any]) -> None:
         problem = server.get("lastError") or server.get("lastExit")
         notes = ([f"({problem})"] if problem else []) + tail
         line = down[name].line if name in down else None
-        if line:
-            notes = [line] + ([f"({problem})"] if problem else [])
+        if line:  # the line that says why first; the supervisor's words without their own stderr quote
+            brief = str(problem).split("; stderr: ")[0] if problem else ""
+            notes = [line] + ([f"({brief})"] if brief else [])
         rows.append(
             [
                 name,
