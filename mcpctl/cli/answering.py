@@ -1,7 +1,4 @@
-"""What client commands share that needs no typer: answering the server, its logs, where files go.
-
-The fast `mcpctl call` (cli.fastcall) uses these too, so both paths behave the same.
-"""
+"""What client commands share without typer (the fast `mcpctl call` too): answers, logs, progress, files."""
 
 from __future__ import annotations
 

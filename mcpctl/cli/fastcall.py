@@ -1,12 +1,11 @@
-"""`mcpctl call TOOL ...` through the running host, fast: stdlib HTTP, without typer, rich, httpx or pydantic.
+"""`mcpctl call` through the running host, fast: stdlib HTTP, without typer, rich, httpx or pydantic."""
 
-It does what the full command does, with the same pieces (argument checks, rendering, answers to
-the server, error mapping), for the common case: the host as target and only --json, --timeout,
---no-validate. Whatever it cannot do exactly as the full command would -- another target or
-option, a host that wants credentials, an unknown tool (the full command says which server is
-down), anything unexpected before the tool is called -- it leaves to the full command (`run`
-returns None), which is safe because nothing was called yet.
-"""
+# It does what the full command does, with the same pieces (argument checks, rendering, answers to
+# the server, error mapping), for the common case: the host as target and only --json, --timeout,
+# --no-validate. Whatever it cannot do exactly as the full command would -- another target or
+# option, a host that wants credentials, an unknown tool (the full command says which server is
+# down), anything unexpected before the tool is called -- it leaves to the full command (`run`
+# returns None), which is safe because nothing was called yet.
 
 from __future__ import annotations
 

@@ -182,7 +182,8 @@ def logout(
 def status(as_json: AsJson = False) -> None:
     """The stored logins: server, authorization server, scopes and expiry (never tokens).
 
-    Exits 1 when there is none (as `gh auth status` does), so scripts can test for a login.
+    Exits 1 when there is none (as `gh auth status` does), so scripts can test for a login; with
+    --json the list is the answer (`[]` included) and the exit code 0, as for every listing.
     """
     import time
 
@@ -195,12 +196,10 @@ def status(as_json: AsJson = False) -> None:
     entries = [entry for _, entry in sorted(read_index(index_path(Paths.from_env())).items())]
     if as_json:
         console.json([_public(entry) for entry in entries])
-    elif not entries:
-        console.info("no logins (sign in with `mcpctl login URL`)")
-    if not entries:
-        raise typer.Exit(int(ExitCode.FAILURE))
-    if as_json:
         return
+    if not entries:
+        console.info("no logins (sign in with `mcpctl login URL`)")
+        raise typer.Exit(int(ExitCode.FAILURE))
     now = time.time()
     for entry in entries:
         expires = entry.get("expiresAt")

@@ -1,9 +1,8 @@
-"""Usage errors and help that read the same under every typer release mcpctl allows.
+"""Usage errors and help that read the same under every typer release mcpctl allows."""
 
-typer 0.26 started bundling its own copy of click (`typer._click`), and 0.29 changed how help
-shows arguments (`{TOOL}`, `<str>`). So mcpctl finds click's exception classes through typer's
-public `BadParameter`, and draws usage lines and argument lists itself.
-"""
+# typer 0.26 started bundling its own copy of click (`typer._click`), and 0.29 changed how help
+# shows arguments (`{TOOL}`, `<str>`). So mcpctl finds click's exception classes through typer's
+# public `BadParameter`, and draws usage lines and argument lists itself.
 
 from __future__ import annotations
 
