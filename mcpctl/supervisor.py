@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from mcpctl.backends.base import MessageSink, Transport
+from mcpctl.backends.stderr import StderrLog
 from mcpctl.config.models import ServerConfig
 from mcpctl.errors import McpctlError, UnavailableError
 from mcpctl.mcpclient.connection import Connection, Handler, Settings
@@ -75,6 +76,7 @@ class ManagedServer:
     sessions: dict[str, Connection] = field(default_factory=dict)
     starting: Connection | None = None  # the connection being set up, not yet handed to the gateway
     task: asyncio.Task[None] | None = None
+    stderr: StderrLog | None = None  # the latest child's, kept after it exits (why it is down)
 
 
 class Supervisor:
@@ -189,6 +191,7 @@ class Supervisor:
             log.warning("%s: %s", server.name, exc)
             return
         server.starting = connection
+        server.stderr = getattr(connection.transport, "stderr", None)
         connected = await self._connect(server, connection)
         server.starting = None
         if isinstance(connected, str):
@@ -306,10 +309,11 @@ class Supervisor:
     def status(self, name: str) -> dict[str, Any]:
         server = self._get(name)
         connection = server.connection
-        stderr = getattr(connection.transport, "stderr", None) if connection else None
+        stderr = server.stderr
         now = time.monotonic()
         return {
             "name": server.name,
+            "prefix": server.name if server.config.prefix is None else server.config.prefix,
             "state": server.state.value,
             "required": server.config.required,
             "transport": "stdio" if server.config.command else "http",
@@ -325,4 +329,5 @@ class Supervisor:
             "lastError": server.last_error or None,
             "retryIn": round(max(server.retry_at - now, 0), 1) if server.retry_at else None,
             "stderr": stderr.tail(10) if stderr else [],
+            "log": str(stderr.path) if stderr and stderr.path else None,
         }

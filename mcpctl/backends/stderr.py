@@ -46,6 +46,11 @@ class StderrLog:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
         self.feed(f"[mcpctl {stamp}] {text}\n".encode())
 
+    @property
+    def path(self) -> Path | None:
+        """The log file the lines are appended to (None: kept in memory only)."""
+        return self._path
+
     def tail(self, count: int = 20) -> list[str]:
         return list(self.recent)[-count:]
 

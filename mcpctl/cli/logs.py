@@ -7,13 +7,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mcpctl.cli.usage import new_app
+
 if TYPE_CHECKING:
     from mcpctl.audit.follow import Follower, Followers
     from mcpctl.audit.query import Filter
     from mcpctl.audit.verify import Report
     from mcpctl.cli.console import Console
 
-logs_app = typer.Typer(
+logs_app = new_app(
     help="The audit trail of every call through the host: list, --follow, verify, stats.",
     invoke_without_command=True,
 )
@@ -288,11 +290,9 @@ def _printer(console: Console, *, as_json: bool) -> Any:
 
 
 def _print_stats(console: Console, figures: dict[str, Any]) -> None:
-    from rich import box
-    from rich.table import Table
-
+    """The summary line, then a table per tool and per principal: all of it data, on stdout."""
     since = figures["since"] or "the beginning"
-    console.info(
+    console.data(
         f"{figures['calls']} call(s) from {since} to {figures['until']}: {figures['errors']} not ok "
         f"({figures['error_rate']:.1%}), p50 {_ms(figures['p50_ms'])}, p95 {_ms(figures['p95_ms'])}"
     )
@@ -301,18 +301,16 @@ def _print_stats(console: Console, figures: dict[str, Any]) -> None:
     for key, rows in (("tool", figures["by_tool"]), ("principal", figures["by_principal"])):
         if not rows:
             continue
-        table = Table(box=box.SIMPLE, title=f"by {key}", title_justify="left", highlight=False)
-        table.add_column(key)
-        if key == "tool":
-            table.add_column("server")
-        for column in ("calls", "errors", "error rate", "p50", "p95"):
-            table.add_column(column, justify="right")
+        headers = [key.upper()] + (["SERVER"] if key == "tool" else [])
+        headers += ["CALLS", "ERRORS", "ERROR RATE", "P50", "P95"]
+        table = []
         for row in rows:
             cells = [str(row[key])] + ([str(row["server"] or "-")] if key == "tool" else [])
             cells += [str(row["calls"]), str(row["errors"]), f"{row['error_rate']:.1%}"]
             cells += [_ms(row["p50_ms"]), _ms(row["p95_ms"])]
-            table.add_row(*cells)
-        console.out.print(table)
+            table.append(cells)
+        console.data(f"\nby {key}")
+        console.table(table, headers)
 
 
 def _ms(value: float | None) -> str:

@@ -32,23 +32,34 @@ def serve(
         None, metavar="[-- COMMAND ARGS...]", help="A stdio server to bridge."
     ),
     config: Path | None = typer.Option(
-        None, "--config", "-c", help=f"Configuration file (TOML or mcpServers JSON). Env: {envvars.CONFIG}."
+        None,
+        "--config",
+        "-c",
+        metavar="FILE",
+        help=f"Configuration file (TOML or mcpServers JSON). Env: {envvars.CONFIG}.",
     ),
-    host: str | None = typer.Option(None, "--host", help="Address to listen on (default 127.0.0.1)."),
+    host: str | None = typer.Option(
+        None, "--host", metavar="HOST", help="Address to listen on (default 127.0.0.1)."
+    ),
     port: int | None = typer.Option(
-        None, "--port", "-p", help="Port to listen on (default 8765; 0 picks a free one)."
+        None, "--port", "-p", metavar="PORT", help="Port to listen on (default 8765; 0 picks a free one)."
     ),
     name: str | None = typer.Option(
-        None, "--name", help="Name of the bridged server (default: from the command)."
+        None, "--name", metavar="NAME", help="Name of the bridged server (default: from the command)."
     ),
     allow_unauthenticated: bool = typer.Option(
         False,
         "--allow-unauthenticated",
         help="Allow listening on a non-loopback address without authentication.",
     ),
-    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    log_level: str = typer.Option(
+        "info", "--log-level", metavar="LEVEL", help="debug, info, warning or error."
+    ),
     auth: str | None = typer.Option(
-        None, "--auth", help="Authentication: none, api-key, oauth or both (overrides [auth] mode)."
+        None,
+        "--auth",
+        metavar="MODE",
+        help="Authentication: none, api-key, oauth or both (overrides [auth] mode).",
     ),
     state: str | None = typer.Option(
         None,

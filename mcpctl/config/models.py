@@ -12,6 +12,8 @@ from mcpctl.protocol.naming import is_valid_prefix
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# VS Code's prompt for a value (`${input:token}`): a client feature mcpctl has no way to show.
+INPUT_REFERENCE = re.compile(r"\$\{input:([^}]*)\}")
 
 
 def parse_duration(value: Any) -> Any:
@@ -109,6 +111,20 @@ class ServerConfig(_Model):
                 '`url` must start with http:// or https://; write it in full, e.g. "https://example.com/mcp"'
             )
         return self
+
+    @field_validator("command", "args", "env", "cwd", "url", "headers")
+    @classmethod
+    def _no_prompts(cls, value: Any) -> Any:
+        texts = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+        for text in texts:
+            found = INPUT_REFERENCE.search(text) if isinstance(text, str) else None
+            if found:
+                name = re.sub(r"[^A-Za-z0-9_.-]", "_", found.group(1)) or "secret"
+                raise ValueError(
+                    f"{found.group(0)} asks VS Code to prompt for a value, which mcpctl cannot do; "
+                    f"store the value with `mcpctl secrets set {name}` and write ${{keyring:{name}}} instead"
+                )
+        return value
 
     @field_validator("prefix")
     @classmethod
