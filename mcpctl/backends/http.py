@@ -82,7 +82,7 @@ class HttpTransport:
         # 2024-11-05 HTTP+SSE: the POST endpoint announced on the GET stream
         self._sse_endpoint: str | None = None
         self._sse_ready: asyncio.Event = asyncio.Event()
-        # inputSchemas of the server's tools, for the Mcp-Param-* headers (set by the Upstream)
+        # inputSchemas of the server's tools, for the Mcp-Param-* headers (see tools_listed)
         self.tool_schemas: dict[str, object] = {}
 
     @property
@@ -91,6 +91,10 @@ class HttpTransport:
 
     def describe(self) -> str:
         return self.url
+
+    def tools_listed(self, tools: list[dict[str, Any]]) -> None:
+        """Remember the tools' inputSchemas: 2026-07-28 calls mirror x-mcp-header arguments."""
+        self.tool_schemas = {t["name"]: t.get("inputSchema") for t in tools if isinstance(t.get("name"), str)}
 
     async def start(self) -> None:
         if self._client is None:

@@ -224,6 +224,11 @@ class Connection(MessageSink):
         for kind in kinds:
             method, capability = LIST_METHODS[kind]
             lists[kind] = await self._read_all(method, kind) if capability in self.capabilities else []
+        if "tools" in lists:
+            # HTTP transports mirror x-mcp-header arguments into Mcp-Param-* headers (SEP-2243)
+            tools_listed = getattr(self.transport, "tools_listed", None)
+            if tools_listed is not None:
+                tools_listed(lists["tools"])
         return lists
 
     async def _read_all(self, method: str, key: str) -> list[dict[str, Any]]:
