@@ -88,6 +88,7 @@ class Host:
                 max_call_timeout=cfg.max_call_timeout,
                 startup_timeout=cfg.startup_timeout,
                 roots=tuple(cfg.roots) if cfg.roots is not None else None,
+                input_ttl=cfg.input_ttl,
             )
             for name, cfg in servers.items()
         }

@@ -81,6 +81,9 @@ class ServerConfig(_Model):
     # what a roots/list the server asks outside any call is answered (none: refused, so that it
     # asks again during a call, where the calling client answers)
     roots: list[str] | None = None
+    # how long a 2026-07-28 client has to come back with the input a 2025-era server asked for; an
+    # unanswered round keeps the call open that long (and, on a shared child, calls that could be asked)
+    input_ttl: Duration = Field(default=50.0, gt=0)
     # "auto" probes server/discover and falls back to initialize; pin it to skip the probe
     era: Literal["auto", "legacy", "modern"] = "auto"
     # how long the server/discover probe waits before assuming a legacy server that stays silent

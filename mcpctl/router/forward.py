@@ -132,8 +132,10 @@ class Forwarder:
         return bool(link.queue)  # behind a call that waits to run alone: first come, first served
 
     def _beside(self, call: Call, link: Link) -> bool:
-        """Tools that never asked may run beside the exclusive call (a question is still not theirs)."""
-        return call.name in self._servers[link.server].quiet and not link.queue
+        """Calls that cannot be asked about (tools that never asked, clients that cannot answer) may run
+        beside the exclusive call, in arrival order: a question during both waits to know whose it is.
+        So a client that left a round unanswered holds up only the calls that could be asked things."""
+        return not self._askable(call, link) and not link.queue
 
     def _advance(self, link: Link) -> None:
         """The link's exclusive call ended, or a call left it: start what waited, in order."""
@@ -150,7 +152,7 @@ class Forwarder:
 
     def _must_wait_in_line(self, call: Call, link: Link) -> bool:
         if link.exclusive is not None:
-            return call.name not in self._servers[link.server].quiet
+            return self._askable(call, link)
         if self._askable(call, link):
             if any(c.ctx is not None for c in link.pending.values()):
                 return True

@@ -22,9 +22,9 @@ from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext, principal_tag
 from mcpctl.router.forward import Forwarder
 from mcpctl.router.links import Link
+from mcpctl.router.servers import INPUT_TTL, ServerSlot
 
 SETTLE: Final = 0.05  # seconds to wait for more questions before answering input_required
-INPUT_TTL: Final = 50.0  # how long a round waits for the retry: below the 60 s TypeScript servers wait
 MAX_ROUNDS: Final = 16
 KEY_HINT: Final = "dev.mcpctl/inputKey"  # a server may name the key its question goes under
 # What a question still open when its round is abandoned gets, by method (as a client that left)
@@ -88,8 +88,16 @@ def arguments_digest(method: str, params: dict[str, Any] | None) -> str:
 class InputRounds:
     """Plans each round of a modern client's input for a legacy server."""
 
-    def __init__(self, out: list[Action], calls: Forwarder, sealer: Sealer, instance: str) -> None:
+    def __init__(
+        self,
+        out: list[Action],
+        calls: Forwarder,
+        sealer: Sealer,
+        instance: str,
+        servers: dict[str, ServerSlot] | None = None,
+    ) -> None:
         self._out = out
+        self._servers = servers or {}
         self._calls = calls
         self._sealer = sealer
         self.instance = instance
@@ -170,6 +178,8 @@ class InputRounds:
             text = f"server {call.server!r} still asked for input after {MAX_ROUNDS} rounds; call cancelled"
             self._calls.end_round(call, error(call.client_id, codes.INTERNAL_ERROR, text), "error")
             return
+        slot = self._servers.get(call.server)
+        ttl = slot.rules.input_ttl if slot is not None else INPUT_TTL
         exchange.round += 1
         exchange.nonce = secrets.token_hex(8)
         exchange.phase = "suspended"
@@ -182,7 +192,7 @@ class InputRounds:
             "m": call.method,
             "t": call.name,
             "a": arguments_digest(call.method, call.params),
-            "e": round(now + INPUT_TTL, 3),  # on this instance's clock: only the holder checks it
+            "e": round(now + ttl, 3),  # on this instance's clock: only the holder checks it
         }
         requests = {key: {"method": h.method, "params": h.params} for key, h in exchange.held.items()}
         body = {
@@ -191,7 +201,7 @@ class InputRounds:
             "requestState": self._sealer.seal(claims),
         }
         self.suspended[exchange.handle] = call
-        call.idle_deadline = now + INPUT_TTL
+        call.idle_deadline = now + ttl
         self._calls.earliest = min(self._calls.earliest, call.expires)
         self._calls.end_round(call, result(call.client_id, body), "input_required")
 
@@ -316,4 +326,4 @@ def _shape_problem(method: str, answer: object) -> str | None:
     return None
 
 
-__all__ = ["NEEDS", "InputRounds", "Sealer", "StateRefused"]
+__all__ = ["INPUT_TTL", "NEEDS", "InputRounds", "Sealer", "StateRefused"]

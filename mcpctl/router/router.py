@@ -83,7 +83,7 @@ class Router:
         self.fanout = Fanout(self.out, self.sessions, self.servers, self.resource_owner, config.client_info)
         ids = AskIds(config.instance, sealer, config.fleet)
         self.relay = Relay(self.out, self.calls, ids)
-        self.rounds = InputRounds(self.out, self.calls, sealer, config.instance)
+        self.rounds = InputRounds(self.out, self.calls, sealer, config.instance, self.servers)
         self.asks = Asks(
             self.out, self.sessions, self.servers, self.relay, self.rounds, lambda: self.calls.now, ids
         )

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
 # A call for a server that is restarting or backing off waits this long for it before failing.
 READY_WAIT = 5.0
+# how long a round of a legacy server's questions waits for a modern client's retry (by default):
+# below the 60 s TypeScript servers wait for an answer before giving up on their own
+INPUT_TTL = 50.0
 QUIET_AFTER = 3  # solo runs without a question before a tool counts as one that never asks
 
 State = Literal["starting", "ready", "backoff", "crash-loop", "stopped"]
@@ -29,6 +32,7 @@ class ServerRules:
     max_call_timeout: float = 600.0  # seconds in all
     startup_timeout: float = 30.0  # how long calls wait for its first start
     roots: tuple[str, ...] | None = None  # what a roots/list outside any call is answered (None: refused)
+    input_ttl: float = INPUT_TTL  # seconds a modern client has to retry with a legacy server's input
 
 
 @dataclass(eq=False)

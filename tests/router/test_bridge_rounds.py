@@ -9,6 +9,7 @@ from mcpctl.protocol.eras import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
 from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext, Principal
 from mcpctl.router.mrtr import INPUT_TTL, SETTLE
+from mcpctl.router.servers import ServerRules
 from mcpctl.router.streams import Forwarded, Immediate
 from tests.router.harness import Pair, final, make, streamed, tools
 
@@ -213,3 +214,32 @@ def test_progress_after_a_retry_goes_to_the_retrys_token() -> None:
     }
     [(note, _)] = streamed(pair.from_backend(a, progress), call)
     assert note["params"]["progressToken"] == "p2"
+
+
+def test_a_round_left_unanswered_holds_up_only_the_calls_that_could_be_asked_things() -> None:
+    """A client that never retries keeps the shared legacy child for the round's lifetime, but only
+    from calls whose clients could be asked things: a client without those capabilities goes on."""
+    pair = make()
+    a, call, _ = started(pair)
+    pair.from_backend(a, ELICIT)
+    assert final(pair.tick(SETTLE), call)["result"]["resultType"] == "input_required"
+    plain = request(pair, pair.modern(caps={}), 2)
+    asking = request(pair, pair.modern(caps=CAPS), 3)
+    assert isinstance(plain, Forwarded) and isinstance(asking, Forwarded)
+    sent = [m for m in pair.sent_to(a, pair.take()) if m.get("method") == "tools/call"]
+    assert [m["id"] for m in sent] == [plain.call.backend_id]  # the asking client waits its turn
+    # a question while both run cannot be told apart: it waits, for nobody's client yet
+    assert pair.from_backend(a, {**SAMPLE, "id": "s2"}) == []
+    assert pair.tick(SETTLE) == []
+
+
+def test_how_long_a_round_waits_for_the_retry_is_set_per_server() -> None:
+    pair = make({"a": ServerRules(prefix="a", input_ttl=2.0), "b": ServerRules(prefix="b")})
+    a, call, _ = started(pair)
+    pair.from_backend(a, ELICIT)
+    body = final(pair.tick(SETTLE), call)["result"]
+    assert pair.sent_to(a, pair.tick(1.5)) == []
+    assert {"jsonrpc": "2.0", "id": "e1", "result": {"action": "cancel"}} in pair.sent_to(a, pair.tick(1.0))
+    late = request(pair, pair.modern(caps=CAPS), 2, inputResponses={}, requestState=body["requestState"])
+    assert isinstance(late, Immediate)
+    assert late.message["error"]["data"]["reason"] == "invalid_request_state"
