@@ -47,6 +47,9 @@ def request_for_backend(
         # Two clients may both use token 1: the backend sees our unique id instead.
         meta["progressToken"] = request_id
     out_params = dict(params)
+    if backend_era is Era.LEGACY:  # input rounds are ours to run with a legacy backend (mrtr.py)
+        out_params.pop("inputResponses", None)
+        out_params.pop("requestState", None)
     if meta:
         out_params["_meta"] = meta
     else:

@@ -243,3 +243,25 @@ def test_how_long_a_round_waits_for_the_retry_is_set_per_server() -> None:
     late = request(pair, pair.modern(caps=CAPS), 2, inputResponses={}, requestState=body["requestState"])
     assert isinstance(late, Immediate)
     assert late.message["error"]["data"]["reason"] == "invalid_request_state"
+
+
+def test_an_answer_the_request_already_carries_is_given_once_without_a_round() -> None:
+    pair = make()
+    a = pair.up("a", tools("greet"))
+    pair.up("b")
+    ctx = pair.modern(caps=CAPS)
+    accepted = {"action": "accept", "content": {"name": "Alice"}}
+    responses = {"user_name": accepted, "unknown": {"action": "accept"}, "bad": 12345}
+    reply = request(pair, ctx, 1, inputResponses=responses)
+    assert isinstance(reply, Forwarded)
+    [sent] = pair.sent_to(a, pair.take())
+    assert "inputResponses" not in sent["params"]  # the server never sees them
+    hinted = {**ELICIT, "params": {**ELICIT["params"], "_meta": {"dev.mcpctl/inputKey": "user_name"}}}
+    [answer] = pair.sent_to(a, pair.from_backend(a, hinted))
+    assert answer == {"jsonrpc": "2.0", "id": "e1", "result": accepted}
+    # the same key again, and a key whose offered answer has the wrong shape: asked of the client
+    pair.from_backend(a, {**hinted, "id": "e2"})
+    pair.from_backend(a, {**ELICIT, "id": "e3", "params": {"_meta": {"dev.mcpctl/inputKey": "bad"}}})
+    body = final(pair.tick(SETTLE), reply.call)["result"]
+    assert body["resultType"] == "input_required"
+    assert len(body["inputRequests"]) == 2 and "bad" in body["inputRequests"]
