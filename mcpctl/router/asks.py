@@ -135,7 +135,16 @@ class Asks:
             self._outside_calls(link, msg)
 
     def call_ended(self, call: Call) -> None:
-        """A call left its link: questions that waited to know whose they are may know now."""
+        """A call left its link: questions that waited to know whose they are may know now, and
+        questions asked for it (a relayed round, ended by a cancel) are withdrawn from its client."""
+        session = call.ctx.session if call.ctx is not None else None
+        if call.round is not None and session is not None:
+            call.round = None
+            for ask_id, ask in list(session.asks.items()):
+                if isinstance(ask, RelayAsk) and ask.call is call:
+                    del session.asks[ask_id]
+                    params = {"requestId": ask_id, "reason": "the call it was asked for is over"}
+                    self._out.append(PostToSession(session, notification("notifications/cancelled", params)))
         for item in list(self.waiting):
             if call in item.candidates:
                 item.candidates.remove(call)
