@@ -11,6 +11,7 @@ from mcpctl.router.context import ClientContext, Principal
 from mcpctl.router.mrtr import INPUT_TTL, SETTLE
 from mcpctl.router.servers import ServerRules
 from mcpctl.router.streams import Forwarded, Immediate
+from mcpctl.sealing import KeyRing
 from tests.router.harness import Pair, final, make, streamed, tools
 
 CAPS = {"sampling": {}, "elicitation": {}, "roots": {}}
@@ -265,3 +266,27 @@ def test_an_answer_the_request_already_carries_is_given_once_without_a_round() -
     body = final(pair.tick(SETTLE), reply.call)["result"]
     assert body["resultType"] == "input_required"
     assert len(body["inputRequests"]) == 2 and "bad" in body["inputRequests"]
+
+
+def test_a_state_another_instance_holds_is_refused_as_owner_unavailable() -> None:
+    """Instances that share the sealing key (scale-out) know a state is genuine but not theirs; the
+    call it belongs to waits at the instance that minted it (forwarding to it is not built yet)."""
+    keys = KeyRing.random()
+    first, second = make(keys=keys, instance="A"), make(keys=keys, instance="B")
+    a, call, _ = started(first)
+    first.from_backend(a, ELICIT)
+    body = final(first.tick(SETTLE), call)["result"]
+    [key] = body["inputRequests"]
+    second.up("a", tools("greet"))
+    second.up("b")
+    answers = {key: {"action": "accept", "content": {}}}
+    elsewhere = request(
+        second, second.modern(caps=CAPS), 2, inputResponses=answers, requestState=body["requestState"]
+    )
+    assert isinstance(elsewhere, Immediate)
+    assert elsewhere.message["error"]["code"] == codes.INVALID_PARAMS
+    assert elsewhere.message["error"]["data"]["reason"] == "owner_unavailable"
+    home = request(
+        first, first.modern(caps=CAPS), 3, inputResponses=answers, requestState=body["requestState"]
+    )
+    assert isinstance(home, Forwarded) and home.call is call  # still good where it was minted
