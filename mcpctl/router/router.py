@@ -283,7 +283,9 @@ class Router:
                     self.out.append(RetryElsewhere(exc.owner, relay, msg))
                     return Forwarded(relay)
                 err = {"code": codes.INVALID_PARAMS, "message": str(exc), "data": {"reason": exc.reason}}
-                return self._refuse(ctx, msg, server, name, err, waiting)
+                refused = self._refuse(ctx, msg, server, name, err, waiting)
+                # a request the client got wrong: 400, as 2026-07-28 servers answer invalid params
+                return Immediate(refused.message, 400) if isinstance(refused, Immediate) else refused
             return Forwarded(resumed)
         meta = params.get("_meta")
         token = meta.get("progressToken") if isinstance(meta, dict) else None

@@ -131,6 +131,7 @@ def test_a_state_is_good_once_and_only_for_its_own_request() -> None:
     assert isinstance(first, Forwarded)
     assert isinstance(replay, Immediate)
     assert replay.message["error"]["data"]["reason"] == "invalid_request_state"
+    assert replay.status == 400
 
 
 def test_an_abandoned_round_answers_the_servers_questions_and_cancels_the_call() -> None:
@@ -192,8 +193,16 @@ def test_a_server_that_answers_between_rounds_has_its_answer_kept_for_the_retry(
 
 
 def test_progress_after_a_retry_goes_to_the_retrys_token() -> None:
+    """The first request asked for no progress, yet the server has a token: the retry may ask."""
     pair = make()
     a, call, sent = started(pair)
+    assert sent["params"]["_meta"]["progressToken"] == sent["id"]
+    progress = {
+        "jsonrpc": "2.0",
+        "method": "notifications/progress",
+        "params": {"progressToken": sent["id"], "progress": 1},
+    }
+    assert streamed(pair.from_backend(a, progress), call) == []  # nobody asked for it yet
     pair.from_backend(a, ELICIT)
     body = final(pair.tick(SETTLE), call)["result"]
     [key] = body["inputRequests"]
@@ -208,11 +217,6 @@ def test_progress_after_a_retry_goes_to_the_retrys_token() -> None:
     )
     assert isinstance(retry, Forwarded)
     pair.take()
-    progress = {
-        "jsonrpc": "2.0",
-        "method": "notifications/progress",
-        "params": {"progressToken": sent["id"], "progress": 1},
-    }
     [(note, _)] = streamed(pair.from_backend(a, progress), call)
     assert note["params"]["progressToken"] == "p2"
 
