@@ -22,7 +22,7 @@ from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext, principal_tag
 from mcpctl.router.forward import Forwarder
 from mcpctl.router.links import Link
-from mcpctl.router.servers import INPUT_TTL, ServerSlot
+from mcpctl.router.servers import ServerSlot
 
 SETTLE: Final = 0.05  # seconds to wait for more questions before answering input_required
 MAX_ROUNDS: Final = 16
@@ -95,10 +95,10 @@ class InputRounds:
         calls: Forwarder,
         sealer: Sealer,
         instance: str,
-        servers: dict[str, ServerSlot] | None = None,
+        servers: dict[str, ServerSlot],
     ) -> None:
         self._out = out
-        self._servers = servers or {}
+        self._servers = servers
         self._calls = calls
         self._sealer = sealer
         self.instance = instance
@@ -187,8 +187,7 @@ class InputRounds:
             text = f"server {call.server!r} still asked for input after {MAX_ROUNDS} rounds; call cancelled"
             self._calls.end_round(call, error(call.client_id, codes.INTERNAL_ERROR, text), "error")
             return
-        slot = self._servers.get(call.server)
-        ttl = slot.rules.input_ttl if slot is not None else INPUT_TTL
+        ttl = self._servers[call.server].rules.input_ttl
         exchange.round += 1
         exchange.nonce = secrets.token_hex(8)
         exchange.phase = "suspended"
@@ -343,4 +342,4 @@ def _shape_problem(method: str, answer: object) -> str | None:
     return None
 
 
-__all__ = ["INPUT_TTL", "NEEDS", "InputRounds", "Sealer", "StateRefused"]
+__all__ = ["NEEDS", "InputRounds", "Sealer", "StateRefused"]

@@ -41,6 +41,8 @@ MODERN_CLIENT = [
     ),
 ]
 LEGACY_CLIENT = [
+    "server-initialize",
+    "ping",
     "tools-call-sampling",
     "tools-call-elicitation",
     "elicitation-sep1034-defaults",

@@ -8,8 +8,8 @@ from mcpctl.protocol import codes
 from mcpctl.protocol.eras import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
 from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext, Principal
-from mcpctl.router.mrtr import INPUT_TTL, SETTLE
-from mcpctl.router.servers import ServerRules
+from mcpctl.router.mrtr import SETTLE
+from mcpctl.router.servers import INPUT_TTL, ServerRules
 from mcpctl.router.streams import Forwarded, Immediate
 from mcpctl.sealing import KeyRing
 from tests.router.harness import Pair, final, make, streamed, tools
