@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -22,7 +23,7 @@ from mcpctl.config.models import Config
 from mcpctl.edge.app import MCP_PATH, EdgeApp
 from mcpctl.edge.asgi import ASGIApp
 from mcpctl.edge.legacy_sse import LegacySSEEndpoint
-from mcpctl.edge.security import OriginHostGuard, is_loopback_host
+from mcpctl.edge.security import OriginHostGuard
 from mcpctl.edge.status import StatusEndpoints
 from mcpctl.edge.streamable import StreamableEndpoint
 from mcpctl.errors import UsageError
@@ -111,12 +112,18 @@ class Host:
         )
         for layer in reversed(self.layers):  # the first listed ends up outermost
             edge = layer(edge)
-        return OriginHostGuard(
-            edge,
-            loopback_bind=is_loopback_host(gw.host),
-            allowed_origins=gw.allowed_origins,
-            allowed_hosts=gw.allowed_hosts,
-        )
+        return OriginHostGuard(edge, allowed_origins=gw.allowed_origins, allowed_hosts=self._allowed_hosts())
+
+    def _allowed_hosts(self) -> list[str]:
+        """Host values clients may use beyond IP addresses and loopback names: the configured ones,
+        and the host of `[auth] public_url` (the name a proxy in front of us passes on)."""
+        hosts = list(self.config.gateway.allowed_hosts)
+        public = self.config.auth.public_url
+        if public:
+            netloc = urlsplit(public).netloc.rpartition("@")[2]
+            if netloc:
+                hosts.append(netloc)
+        return hosts
 
     async def serve(self) -> None:
         """Bind, start the servers, serve until SIGINT/SIGTERM, then shut down within deadlines."""
