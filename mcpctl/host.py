@@ -24,6 +24,7 @@ from mcpctl.edge.app import MCP_PATH, EdgeApp
 from mcpctl.edge.asgi import ASGIApp
 from mcpctl.edge.legacy_sse import LegacySSEEndpoint
 from mcpctl.edge.security import OriginHostGuard
+from mcpctl.edge.server import ProtocolLimits, limited_protocol
 from mcpctl.edge.status import StatusEndpoints
 from mcpctl.edge.streamable import StreamableEndpoint
 from mcpctl.errors import UsageError
@@ -135,7 +136,14 @@ class Host:
             uvicorn.Config(
                 self.app(),
                 lifespan="off",
-                http="httptools",
+                http=limited_protocol(
+                    ProtocolLimits(
+                        max_header_bytes=gw.max_header_bytes,
+                        max_headers=gw.max_headers,
+                        header_timeout=gw.header_timeout,
+                        body_timeout=gw.body_timeout,
+                    )
+                ),
                 log_config=None,
                 access_log=False,
                 timeout_graceful_shutdown=max(int(gw.shutdown_grace), 1),

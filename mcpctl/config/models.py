@@ -126,6 +126,14 @@ class GatewayConfig(_Model):
     port: int = Field(default=8765, ge=0, le=65535)
     # POST bodies over this are refused with 413 and a JSON-RPC error
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # the request line and headers together; more gets 431 and the connection closed
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    # header fields per request; more gets 431 and the connection closed
+    max_headers: int = Field(default=100, ge=8)
+    # a request's headers must arrive within this of the connection opening (or of the request's
+    # first byte on a kept-alive connection), its body within body_timeout of the headers: else 408
+    header_timeout: Duration = Field(default=10.0, gt=0)
+    body_timeout: Duration = Field(default=60.0, gt=0)
     # extra Origin values allowed beyond the loopback ones (e.g. "https://app.example.com")
     allowed_origins: list[str] = Field(default_factory=list)
     # extra Host values allowed beyond the loopback ones (e.g. "mcp.internal:8765")
