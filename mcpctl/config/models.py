@@ -162,6 +162,10 @@ class AuthConfig(_Model):
     # claim names; a dotted path reaches into nested claims (e.g. "realm_access.roles")
     groups_claim: str = "groups"
     roles_claim: str = "roles"
+    # auth.failure records per client address: this many at once, then `failure_records_per_minute`;
+    # the failures beyond are counted and summed up in one record once the address may be recorded again
+    failure_records_burst: int = Field(default=20, ge=1)
+    failure_records_per_minute: int = Field(default=10, ge=1)
 
     @field_validator("algorithms")
     @classmethod
