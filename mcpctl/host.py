@@ -19,6 +19,7 @@ import uvicorn
 
 from mcpctl import __version__
 from mcpctl.audit.api import AuditRecorder, NullRecorder
+from mcpctl.audit.redact import KnownSecrets
 from mcpctl.config.models import Config
 from mcpctl.edge.app import MCP_PATH, EdgeApp
 from mcpctl.edge.asgi import ASGIApp
@@ -70,6 +71,9 @@ class Host:
         self.collectors: list[MetricsSource] = []
         # the audit part replaces this; other parts record auth events and refusals through it
         self.audit: AuditRecorder = NullRecorder()
+        # the secret values resolved for servers: the secrets layer adds them, every writer and
+        # the admin API scrub them out of what they write or serve
+        self.secrets = KnownSecrets()
         self.sessions = MemorySessionStore(gw.session_ttl)
         self.gateway = Gateway(
             order=list(servers),
@@ -82,7 +86,7 @@ class Host:
             bridge=self.bridge,
             hooks=self.hooks,
         )
-        factory = self.transport_factory or default_transports(self.paths, self._resolve)
+        factory = self.transport_factory or default_transports(self.paths, self._resolve, self.secrets.scrub)
         self.supervisor = Supervisor(servers, self.gateway, factory)
         self.admin_token = secrets.token_urlsafe(32)
         for build in self.builders:
@@ -109,7 +113,9 @@ class Host:
         edge: ASGIApp = EdgeApp(
             StreamableEndpoint(self.gateway, gw.max_body_bytes),
             LegacySSEEndpoint(self.gateway, gw.max_body_bytes),
-            StatusEndpoints(self.gateway, self.supervisor, self.admin_token, self.status_fields),
+            StatusEndpoints(
+                self.gateway, self.supervisor, self.admin_token, self.status_fields, self.secrets.scrub_all
+            ),
         )
         for layer in reversed(self.layers):  # the first listed ends up outermost
             edge = layer(edge)
@@ -153,7 +159,8 @@ class Host:
                 proxy_headers=False,
             )
         )
-        ensure_private_dir(self.paths.runtime_dir)
+        for directory in (self.paths.state_dir, self.paths.log_dir, self.paths.runtime_dir):
+            ensure_private_dir(directory)  # before any part creates files in them
         state = HostState(
             url=url,
             pid=os.getpid(),

@@ -336,10 +336,13 @@ class Supervisor:
         }
 
 
-def default_transports(paths: Paths, resolve: Callable[[str, str], str]) -> TransportFactory:
+def default_transports(
+    paths: Paths, resolve: Callable[[str, str], str], scrub: Callable[[str], str] | None = None
+) -> TransportFactory:
     """Transports for configured servers: a stdio child, or a remote URL.
 
-    `resolve(server, value)` expands secret references in env and header values.
+    `resolve(server, value)` expands secret references in env and header values; `scrub(text)`
+    replaces their values in what a child prints on stderr.
     """
     log_dir = paths.server_log_dir
 
@@ -368,6 +371,7 @@ def default_transports(paths: Paths, resolve: Callable[[str, str], str]) -> Tran
             max_line_bytes=cfg.max_line_bytes,
             shutdown_timeout=cfg.shutdown_timeout,
             stderr_path=log_dir / f"{name}.log",
+            scrub=scrub,
         )
         return StdioTransport(spec, sink)
 

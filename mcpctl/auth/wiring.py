@@ -31,7 +31,7 @@ def build(host: Host) -> Extension:
     auth = config.auth
     check_auth_config(auth, config.gateway)
     policy = Policy(config.policy, auth.roles_claim)
-    resolver = SecretResolver(config, lambda: open_store(host.paths), index_path(host.paths))
+    resolver = SecretResolver(config, lambda: open_store(host.paths), index_path(host.paths), host.secrets)
     part = Extension(hooks=[] if _unrestricted(auth, policy) else [PolicyHook(policy, host.audit)])
     part.services.append(resolver)
     part.resolve = resolver.resolve

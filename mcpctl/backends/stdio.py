@@ -9,7 +9,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -77,6 +77,8 @@ class StdioSpec:
     max_line_bytes: int = 32 * 1024 * 1024
     shutdown_timeout: float = 5.0
     stderr_path: Path | None = None
+    # replaces known secret values in each stderr line before it is kept or written
+    scrub: Callable[[str], str] | None = None
 
 
 def child_environment(spec: StdioSpec, parent: Mapping[str, str]) -> dict[str, str]:
@@ -124,7 +126,7 @@ class StdioTransport:
         self._sink = sink
         self._environ = os.environ if environ is None else environ
         self._lines = LineSplitter(spec.max_line_bytes)
-        self.stderr = StderrLog(spec.stderr_path)
+        self.stderr = StderrLog(spec.stderr_path, spec.scrub)
         self._transport: asyncio.SubprocessTransport | None = None
         self._stdin: asyncio.WriteTransport | None = None
         self._outgoing: list[bytes] = []

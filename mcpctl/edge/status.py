@@ -34,11 +34,14 @@ class StatusEndpoints:
         supervisor: Supervisor,
         admin_token: str,
         status_fields: Sequence[Callable[[str], dict[str, Any]]] = (),
+        scrub: Callable[[Any], Any] | None = None,
     ) -> None:
         self._gateway = gateway
         self._supervisor = supervisor
         self._admin_token = admin_token
         self._status_fields = status_fields
+        # what a child printed (stderr tail, errors) can hold a secret mcpctl gave it
+        self._scrub = scrub or (lambda value: value)
         self._started = time.monotonic()
 
     async def health(self, request: Request, send: Send) -> None:
@@ -81,7 +84,7 @@ class StatusEndpoints:
             await send_json(send, 404, _error("unknown admin endpoint"))
 
     def servers_report(self) -> dict[str, Any]:
-        return {
+        report = {
             "servers": [
                 {**self._supervisor.status(name), **self._contributed(name)}
                 for name in self._supervisor.servers
@@ -89,6 +92,7 @@ class StatusEndpoints:
             "collisions": [c.describe() for c in self._gateway.catalog.collisions],
             "sessions": self._gateway.sessions.count(),
         }
+        return self._scrub(report)  # type: ignore[no-any-return]
 
     def _contributed(self, server: str) -> dict[str, Any]:
         fields: dict[str, Any] = {}
