@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import cast
 
 from mcpctl.backends.base import MessageSink
+from mcpctl.backends.reaper import REAPER
 from mcpctl.backends.stderr import StderrLog
 from mcpctl.errors import UnavailableError
 from mcpctl.protocol.jsonrpc import Message, ParseError, dumps, loads, parse_message
@@ -166,6 +167,7 @@ class StdioTransport:
         except OSError as exc:
             raise UnavailableError(f"cannot start {self._spec.command!r}: {exc.strerror}") from exc
         self._transport = transport
+        REAPER.watch(transport.get_pid())  # its group dies with mcpctl, however mcpctl dies
         # uvloop's pipe transports quack like asyncio.WriteTransport without subclassing it
         self._stdin = cast(asyncio.WriteTransport, transport.get_pipe_transport(0))
 
@@ -237,6 +239,8 @@ class StdioTransport:
         self.returncode = self._transport.get_returncode()
         # Whatever the child left behind in its group (npx's node, a shell's children) goes with it.
         self._signal_group(signal.SIGKILL)
+        if self.pid is not None:
+            REAPER.forget(self.pid)
         # Pipes held open by a stray grandchild must not keep us waiting for connection_lost.
         asyncio.get_running_loop().call_later(1.0, self._all_closed)
 
