@@ -223,6 +223,9 @@ class Supervisor:
         await upstream.close(self._grace)
 
     async def _after_exit(self, server: ManagedServer) -> None:
+        if server.config.url is not None:
+            await self._reconnect_later(server)
+            return
         now = time.monotonic()
         policy = server.config.restart
         if server.started_at is not None and now - server.started_at >= policy.reset_after:
@@ -246,6 +249,24 @@ class Supervisor:
             server.state = ServerState.BACKOFF
             delay = min(policy.max_backoff, policy.initial_backoff * 2 ** (len(server.failures) - 1))
             await self._sleep(server, self._rng.uniform(delay / 2, delay))  # jitter: no thundering herd
+        if not self._stopping:
+            server.restarts += 1
+            server.restart_requested = False
+
+    async def _reconnect_later(self, server: ManagedServer) -> None:
+        """A remote that dropped or cannot be reached is having an outage, not crashing: retry at a
+        capped pace for as long as it lasts (never a crash loop), keeping its tools listed (calls
+        get the cause), so it is back within seconds of the remote."""
+        policy = server.config.reconnect
+        if server.started_at is not None:
+            server.failures.clear()  # it was up: this outage starts the backoff over
+        server.started_at = None
+        server.failures.append(time.monotonic())
+        if len(server.failures) > 32:  # only its length matters here, and past this the cap does
+            server.failures.popleft()
+        server.state = ServerState.BACKOFF
+        delay = min(policy.max_backoff, policy.initial_backoff * 2 ** (len(server.failures) - 1))
+        await self._sleep(server, self._rng.uniform(delay / 2, delay))
         if not self._stopping:
             server.restarts += 1
             server.restart_requested = False
@@ -301,12 +322,13 @@ class Supervisor:
             text = f"did not become ready within {server.config.startup_timeout:g}s"
         else:
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if upstream.close_reason:
+        if upstream.close_reason and upstream.close_reason not in text:
             text += f" ({upstream.close_reason})"
         tail = getattr(upstream.transport, "stderr", None)
         if tail is not None and tail.tail(1):
             text += f"; stderr: {tail.tail(1)[0][:300]}"
-        log.warning("%s: %s", server.name, text)
+        if server.config.url is None or text != server.last_error:  # a remote's outage: said once
+            log.warning("%s: %s", server.name, text)
         return text
 
     # -- status --------------------------------------------------------------------------------
@@ -360,7 +382,14 @@ def default_transports(
 
                 logins = logins or HostLogins(paths)
                 auth = logins.bearer(cfg.url)
-            return HttpTransport(cfg.url, sink, headers=headers, auth=auth, mode=cfg.transport)
+            return HttpTransport(
+                cfg.url,
+                sink,
+                headers=headers,
+                auth=auth,
+                mode=cfg.transport,
+                health_interval=cfg.reconnect.health_interval,
+            )
         assert cfg.command is not None
         spec = StdioSpec(
             command=cfg.command,

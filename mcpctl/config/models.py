@@ -49,6 +49,18 @@ class RestartPolicy(_Model):
     crash_loop_cooldown: Duration = 300.0
 
 
+class ReconnectPolicy(_Model):
+    """How the supervisor treats a remote server (`url`) that cannot be reached or whose connection
+    dropped: an outage, not a crash. It is retried at this pace for as long as it lasts (never a
+    crash loop), and its tools stay listed meanwhile (calls are answered with the cause)."""
+
+    initial_backoff: Duration = 0.5
+    max_backoff: Duration = 5.0
+    # a connection nothing used for this long is checked (any HTTP answer will do), so an outage
+    # shows in /ready before a call fails; 0 turns the check off
+    health_interval: Duration = 10.0
+
+
 class BreakerConfig(_Model):
     """A per-server circuit breaker: fail fast while a backend keeps failing."""
 
@@ -87,7 +99,9 @@ class ServerConfig(_Model):
     max_call_timeout: Duration = 600.0
     shutdown_timeout: Duration = 5.0
     max_line_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
+    # stdio children only; remote servers follow `reconnect`
     restart: RestartPolicy = Field(default_factory=RestartPolicy)
+    reconnect: ReconnectPolicy = Field(default_factory=ReconnectPolicy)
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
 
     @model_validator(mode="after")
