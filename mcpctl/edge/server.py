@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -12,6 +11,8 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import dumps, error
+
+_HEAD, _BODY = 0, 1  # which deadline a connection is under
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,61 @@ class ProtocolLimits:
     header_timeout: float = 10.0  # connection start (or a request's first byte) to the end of its headers
     body_timeout: float = 60.0  # from the end of the headers to the end of the body
 
+    @property
+    def tick(self) -> float:
+        """How often deadlines are looked at: they fire up to this late."""
+        return min(0.5, self.header_timeout / 4, self.body_timeout / 4)
+
+
+class _State:
+    """A connection's limit bookkeeping, in one slotted object: more attributes on the protocol
+    itself would push its instances past CPython's shared-key dicts (30 keys), which slowed every
+    attribute access in uvicorn's code too (7 µs a request, measured)."""
+
+    __slots__ = ("deadline", "head_read", "reading", "refusal", "scope", "seen_bytes", "stage")
+
+    def __init__(self) -> None:
+        self.scope: object = None  # the request last seen beginning (uvicorn makes a scope per request)
+        self.head_read = 0  # bytes read while a head arrives: bounds what httptools accumulates
+        self.reading = 0  # size of the read being parsed
+        self.refusal: tuple[int, str] | None = None
+        self.seen_bytes = False
+        self.deadline: float | None = None  # loop time by which the current stage must be done
+        self.stage = _HEAD
+
 
 class _Refused(Exception):
-    """Raised inside a parser callback to stop parsing; `LimitedProtocol._refusal` says why."""
+    """Raised inside a parser callback to stop parsing; `_State.refusal` says why."""
+
+
+class Deadlines:
+    """One timer per server looks at every connection's deadline each `tick` seconds.
+
+    A timer per request (armed at its first byte, moved at the end of its headers, cancelled at
+    the end of its body) cost more than everything else here together; a deadline is one float.
+    """
+
+    def __init__(self, tick: float) -> None:
+        self._tick = tick
+        self._connections: set[LimitedProtocol] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, protocol: LimitedProtocol) -> None:
+        self._connections.add(protocol)
+        if self._timer is None or self._loop is not protocol.loop:
+            self._loop = protocol.loop
+            self._timer = protocol.loop.call_later(self._tick, self._sweep, protocol.loop)
+
+    def discard(self, protocol: LimitedProtocol) -> None:
+        self._connections.discard(protocol)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        late = [p for p in self._connections if p.state.deadline is not None and p.state.deadline <= now]
+        for protocol in late:
+            protocol.expired()
+        self._timer = loop.call_later(self._tick, self._sweep, loop) if self._connections else None
 
 
 class LimitedProtocol(HttpToolsProtocol):
@@ -35,40 +88,39 @@ class LimitedProtocol(HttpToolsProtocol):
     request that never finishes no deadline: eight clients sending 50 MiB headers held 430 MB,
     and slowloris sockets stayed open for over ten minutes. Here:
 
-    - the request line and headers may take `max_header_bytes` and `max_headers` (431 and close);
+    - the request line and headers may take `max_header_bytes` and `max_headers` (431 and close):
+      counted per read while they arrive, so at most one read (256 KiB) more is ever held;
     - they must arrive within `header_timeout` of the connection opening (or, on a kept-alive
       connection, of the request's first byte), and the body within `body_timeout` of the
       headers (408 and close; a connection that never sent a byte is closed without an answer).
 
-    The costs on the hot path are an addition per read while headers arrive, one per header, and
-    a timer armed and cancelled per request.
+    On the hot path that is a few attribute updates per request.
     """
 
     limits: ClassVar[ProtocolLimits] = ProtocolLimits()
+    deadlines: ClassVar[Deadlines]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._in_head = True  # headers of the current (or next) request are still arriving
-        self._head_read = 0  # bytes read while in the head: bounds what httptools accumulates
-        self._head_size = 0  # exact size of the request line and headers parsed so far
-        self._header_count = 0
-        self._refusal: tuple[int, str] | None = None
-        self._deadline: asyncio.TimerHandle | None = None
-        self._seen_bytes = False
+        self.state = _State()
 
     # -- connection ----------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm(self.limits.header_timeout, self._head_expired)
+        self.state.deadline = self.loop.time() + self.limits.header_timeout
+        self.deadlines.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        self.deadlines.discard(self)
+        self.state.deadline = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         self._unset_keepalive_if_required()
-        self._seen_bytes = True
+        state = self.state
+        state.seen_bytes = True
+        state.reading = len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -78,58 +130,54 @@ class LimitedProtocol(HttpToolsProtocol):
                 self._unsupported_upgrade_warning()
             return
         except httptools.HttpParserError:
-            refusal = self._refusal
-            if refusal is not None:
-                self._refuse(*refusal)
+            if state.refusal is not None:
+                self._refuse(*state.refusal)
             else:
                 self.logger.warning("Invalid HTTP request received.")
                 self.send_400_response("Invalid HTTP request received.")
             return
-        if self._in_head:
-            self._head_read += len(data)
-            if self._head_read > self.limits.max_header_bytes:
-                self._refuse(431, self._too_large())
+        # Where the head of a request is still arriving, count it and give it its deadline. (Done
+        # here rather than in on_message_begin: an override there costs every request a call.)
+        scope: Any = self.scope  # None until the first request begins (uvicorn types it otherwise)
+        if scope is None or "method" in scope:
+            return  # no request yet, or its headers are complete (on_headers_complete took over)
+        if scope is not state.scope:  # it began in this read
+            if state.scope is not None:
+                # a later request gets a deadline of its own; the first one's runs from the connection
+                state.deadline = self.loop.time() + self.limits.header_timeout
+                state.stage = _HEAD
+            state.scope = scope
+        state.head_read += len(data)
+        if state.head_read > self.limits.max_header_bytes:
+            self._refuse(431, self._too_large())
 
     # -- parser callbacks ----------------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._in_head = True
-        self._head_read = self._head_size = self._header_count = 0
-        if self._deadline is None:  # the first request's deadline runs from the connection's start
-            self._arm(self.limits.header_timeout, self._head_expired)
-
-    def on_url(self, url: bytes) -> None:
-        self._head_size += len(url)
-        if self._head_size > self.limits.max_header_bytes:
-            self._stop(431, self._too_large())
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._head_size += len(name) + len(value) + 4  # ": " and CRLF
-        self._header_count += 1
-        if self._head_size > self.limits.max_header_bytes:
-            self._stop(431, self._too_large())
-        if self._header_count > self.limits.max_headers:
-            self._stop(
-                431,
-                f"Request header fields too large: more than {self.limits.max_headers} header fields "
-                "(gateway.max_headers)",
-            )
-        super().on_header(name, value)
-
     def on_headers_complete(self) -> None:
-        self._in_head = False
-        self._disarm()
-        super().on_headers_complete()
-        if not self.pipeline:  # a queued request's body is read only once its turn comes
-            self._arm(self.limits.body_timeout, self._body_expired)
-
-    def on_message_complete(self) -> None:
-        self._disarm()
-        super().on_message_complete()
+        state, limits = self.state, self.limits
+        if len(self.headers) > limits.max_headers:
+            self._stop(
+                f"Request header fields too large: more than {limits.max_headers} header fields "
+                "(gateway.max_headers)"
+            )
+        # Headers that arrived within one read were not counted yet; measure them only then.
+        if (
+            state.head_read + state.reading > limits.max_header_bytes
+            and self._head_size() > limits.max_header_bytes
+        ):
+            self._stop(self._too_large())
+        HttpToolsProtocol.on_headers_complete(self)
+        state.scope = self.scope
+        state.head_read = 0
+        state.stage = _BODY
+        # A queued request's body is read only once its turn comes; the end of a body is not
+        # hooked (it would cost every request a call): the sweep sees it in the cycle.
+        state.deadline = None if self.pipeline else self.loop.time() + limits.body_timeout
 
     # -- limits --------------------------------------------------------------------------------
+
+    def _head_size(self) -> int:
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
 
     def _too_large(self) -> str:
         return (
@@ -137,41 +185,28 @@ class LimitedProtocol(HttpToolsProtocol):
             "(gateway.max_header_bytes)"
         )
 
-    def _stop(self, status: int, message: str) -> None:
-        self._refusal = (status, message)
+    def _stop(self, message: str) -> None:
+        self.state.refusal = (431, message)
         raise _Refused(message)
 
-    def _arm(self, seconds: float, expired: Callable[[], None]) -> None:
-        self._disarm()
-        self._deadline = self.loop.call_later(seconds, expired)
-
-    def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _head_expired(self) -> None:
-        self._deadline = None
-        if not self._seen_bytes:  # an idle connection (a browser's preconnect): nothing to answer
+    def expired(self) -> None:
+        """The current stage's deadline passed (called by `Deadlines`)."""
+        self.state.deadline = None
+        cycle = self.cycle
+        if self.state.stage == _BODY and cycle is not None and not cycle.more_body:
+            return  # the body arrived in time (uvicorn's keep-alive timeout covers what follows)
+        if self.state.stage == _BODY:
+            what, seconds, setting = "the body", self.limits.body_timeout, "body_timeout"
+        elif self.state.seen_bytes:
+            what, seconds, setting = "the headers", self.limits.header_timeout, "header_timeout"
+        else:  # an idle connection (a browser's preconnect): nothing to answer
             self.transport.close()
             return
-        self._refuse(
-            408,
-            f"Request timeout: the headers did not arrive within {self.limits.header_timeout:g}s "
-            "(gateway.header_timeout)",
-        )
-
-    def _body_expired(self) -> None:
-        self._deadline = None
-        self._refuse(
-            408,
-            f"Request timeout: the body did not arrive within {self.limits.body_timeout:g}s "
-            "(gateway.body_timeout)",
-        )
+        self._refuse(408, f"Request timeout: {what} did not arrive within {seconds:g}s (gateway.{setting})")
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer `status` with a JSON-RPC error (unless a response is under way) and close."""
-        self._disarm()
+        self.state.deadline = None
         if self.transport.is_closing():
             return
         cycle = self.cycle
@@ -197,5 +232,7 @@ class LimitedProtocol(HttpToolsProtocol):
 
 
 def limited_protocol(limits: ProtocolLimits) -> type[LimitedProtocol]:
-    """The protocol class to hand uvicorn (`http=`), with these limits."""
-    return type("LimitedProtocol", (LimitedProtocol,), {"limits": limits})
+    """The protocol class to hand uvicorn (`http=`), with these limits (one class per server)."""
+    return type(
+        "LimitedProtocol", (LimitedProtocol,), {"limits": limits, "deadlines": Deadlines(limits.tick)}
+    )
