@@ -14,6 +14,7 @@ What it cannot reach: a process that leaves its group (`setsid`, daemonizing). W
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import subprocess
@@ -45,6 +46,7 @@ class Reaper:
     def __init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
         self._groups: set[int] = set()
+        self._registered = False  # close() runs at exit
 
     def watch(self, pgid: int) -> None:
         self._groups.add(pgid)
@@ -54,6 +56,16 @@ class Reaper:
         if pgid in self._groups:
             self._groups.discard(pgid)
             self._send(f"- {pgid}\n")
+
+    def close(self) -> None:
+        """At a normal exit: the watchdog ends what is still registered (nothing, normally) and goes."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.stdin is None:
+            return
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(1.0)
 
     def _send(self, line: str) -> None:
         # A few bytes to a pipe the watchdog drains at once: never blocks in practice.
@@ -86,6 +98,9 @@ class Reaper:
         except OSError as exc:
             log.warning("cannot start the watchdog that cleans up after a hard exit: %s", exc)
             return
+        if not self._registered:
+            atexit.register(self.close)
+            self._registered = True
         assert proc.stdin is not None
         with contextlib.suppress(OSError):
             proc.stdin.write("".join(f"+ {g}\n" for g in self._groups).encode())
