@@ -180,7 +180,8 @@ class HttpTransport:
         if self._old_sse is not None:
             return  # the open SSE stream is the check: it ends when the server goes
         assert self._client is not None
-        headers = await self._headers({"accept": "application/json"})
+        # No credentials from the auth source (no token refresh for a check): a 401 is an answer too.
+        headers = {**self._static, "accept": "application/json"}
         async with self._client.stream("GET", self.url, headers=headers, timeout=self._timeout.connect):
             pass
 

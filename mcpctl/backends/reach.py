@@ -22,7 +22,8 @@ def describe(exc: BaseException) -> str:
     while seen is not None:
         errno = getattr(seen, "errno", None)
         if isinstance(seen, OSError) and isinstance(errno, int):
-            text = seen.strerror or (os.strerror(errno) if errno > 0 else "")
+            # the system's words for errno (asyncio puts "Connect call failed (...)" in strerror)
+            text = os.strerror(errno) if errno > 0 else seen.strerror or ""
             if text:
                 return text[0].lower() + text[1:]
         seen = seen.__cause__ or seen.__context__
