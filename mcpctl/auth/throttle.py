@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcpctl.audit.api import AuditRecorder
-from mcpctl.limits.buckets import Bucket, MemoryLimiter
+from mcpctl.limits.buckets import Bucket, Decision, MemoryLimiter
 
 # Addresses whose suppressed failures are counted one by one; past this, further ones are
 # counted together (an attacker with many addresses cannot grow the table).
@@ -38,16 +38,17 @@ class FailureThrottle:
     def __init__(self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
         rate = per_minute / 60.0
         self._per_address = (float(burst), rate)
-        self._everyone = Bucket("auth-failures", float(burst * 10), rate * 10)
-        self._limiter = MemoryLimiter(clock, max_buckets=MAX_ADDRESSES + 1)
+        self._limiter = MemoryLimiter(clock, max_buckets=MAX_ADDRESSES)
+        # in a limiter of its own, so that evicting addresses can never evict it
+        self._everyone = (Bucket("everyone", float(burst * 10), rate * 10),)
+        self._global = MemoryLimiter(clock)
         self._clock = clock
         self._suppressed: dict[str, int] = {}
         self._retry_at: dict[str, float] = {}  # address -> when its bucket has a token again
 
     def admit(self, address: str) -> bool:
         """Record this failure from `address`? If not, it is counted for a later summary."""
-        capacity, rate = self._per_address
-        decision = self._limiter.acquire((Bucket(address, capacity, rate), self._everyone))
+        decision = self._take(address)
         if decision.allowed:
             return True
         key = address if address in self._suppressed or len(self._suppressed) < MAX_ADDRESSES else OTHERS
@@ -69,14 +70,20 @@ class FailureThrottle:
             if at > now:
                 continue
             if key != OTHERS:
-                capacity, rate = self._per_address
-                decision = self._limiter.acquire((Bucket(key, capacity, rate), self._everyone))
+                decision = self._take(key)
                 if not decision.allowed:  # someone else took the token: try again when there is one
                     self._retry_at[key] = now + max(decision.retry_after, 1e-3)
                     continue
             del self._retry_at[key]
             ready.append(Suppressed(key, self._suppressed.pop(key)))
         return ready
+
+    def _take(self, address: str) -> Decision:
+        """A token from the address's bucket, then from everyone's (a refusal there costs the
+        address its token: the bound only gets stricter)."""
+        capacity, rate = self._per_address
+        decision = self._limiter.acquire((Bucket(address, capacity, rate),))
+        return self._global.acquire(self._everyone) if decision.allowed else decision
 
     def pending(self) -> list[Suppressed]:
         """Every count not yet summed up (at shutdown)."""
