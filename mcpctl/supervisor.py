@@ -18,6 +18,7 @@ from mcpctl.backends.stdio import StdioSpec, StdioTransport
 from mcpctl.config.models import ServerConfig
 from mcpctl.errors import McpctlError, UnavailableError
 from mcpctl.gateway.upstream import Upstream, UpstreamEvents, UpstreamSettings
+from mcpctl.outages import count_attempt, reconnect_delay
 from mcpctl.paths import Paths
 
 log = logging.getLogger(__name__)
@@ -254,19 +255,11 @@ class Supervisor:
             server.restart_requested = False
 
     async def _reconnect_later(self, server: ManagedServer) -> None:
-        """A remote that dropped or cannot be reached is having an outage, not crashing: retry at a
-        capped pace for as long as it lasts (never a crash loop), keeping its tools listed (calls
-        get the cause), so it is back within seconds of the remote."""
-        policy = server.config.reconnect
-        if server.started_at is not None:
-            server.failures.clear()  # it was up: this outage starts the backoff over
+        """A remote's outage is not a crash (see `outages`): tried again, capped, as long as it lasts."""
+        attempts = count_attempt(server.failures, was_up=server.started_at is not None)
         server.started_at = None
-        server.failures.append(time.monotonic())
-        if len(server.failures) > 32:  # only its length matters here, and past this the cap does
-            server.failures.popleft()
-        server.state = ServerState.BACKOFF
-        delay = min(policy.max_backoff, policy.initial_backoff * 2 ** (len(server.failures) - 1))
-        await self._sleep(server, self._rng.uniform(delay / 2, delay))
+        server.state = ServerState.BACKOFF  # its tools stay listed; calls get the cause
+        await self._sleep(server, reconnect_delay(server.config.reconnect, attempts, self._rng))
         if not self._stopping:
             server.restarts += 1
             server.restart_requested = False
