@@ -13,16 +13,19 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 
 from mcpctl import __version__
 from mcpctl.audit.api import AuditRecorder, NullRecorder
+from mcpctl.audit.redact import KnownSecrets
 from mcpctl.config.models import Config
 from mcpctl.edge.app import MCP_PATH, EdgeApp
 from mcpctl.edge.asgi import ASGIApp
 from mcpctl.edge.legacy_sse import LegacySSEEndpoint
-from mcpctl.edge.security import OriginHostGuard, is_loopback_host
+from mcpctl.edge.security import OriginHostGuard
+from mcpctl.edge.server import ProtocolLimits, limited_protocol
 from mcpctl.edge.status import StatusEndpoints
 from mcpctl.edge.streamable import StreamableEndpoint
 from mcpctl.errors import UsageError
@@ -80,6 +83,9 @@ class Host:
         self.collectors: list[MetricsSource] = []
         # the audit part replaces this; other parts record auth events and refusals through it
         self.audit: AuditRecorder = NullRecorder()
+        # the secret values resolved for servers: the secrets layer adds them, every writer and
+        # the admin API scrub them out of what they write or serve
+        self.secrets = KnownSecrets()
         rules = {
             name: ServerRules(
                 prefix="" if name == self.bridge else self.config.prefix_of(name),
@@ -113,7 +119,7 @@ class Host:
         self.fleet = self._fleet(instance)
         self.tasks = TaskHost()
         self.gateway = Gateway(self.router, self.tasks, self._open_link, self._end_session, fleet=self.fleet)
-        factory = self.transport_factory or default_transports(self.paths, self._resolve)
+        factory = self.transport_factory or default_transports(self.paths, self._resolve, self.secrets.scrub)
         self.supervisor = Supervisor(servers, self.gateway, factory)
         self.admin_token = secrets.token_urlsafe(32)
         for build in self.builders:
@@ -193,16 +199,22 @@ class Host:
         edge: ASGIApp = EdgeApp(
             StreamableEndpoint(self.gateway, gw.max_body_bytes),
             LegacySSEEndpoint(self.gateway, self.tasks, gw.max_body_bytes),
-            StatusEndpoints(self, self.admin_token, self.status_fields),
+            StatusEndpoints(self, self.admin_token, self.status_fields, self.secrets.scrub_all),
         )
         for layer in reversed(self.layers):  # the first listed ends up outermost
             edge = layer(edge)
-        return OriginHostGuard(
-            edge,
-            loopback_bind=is_loopback_host(gw.host),
-            allowed_origins=gw.allowed_origins,
-            allowed_hosts=gw.allowed_hosts,
-        )
+        return OriginHostGuard(edge, allowed_origins=gw.allowed_origins, allowed_hosts=self._allowed_hosts())
+
+    def _allowed_hosts(self) -> list[str]:
+        """Host values clients may use beyond IP addresses and loopback names: the configured ones,
+        and the host of `[auth] public_url` (the name a proxy in front of us passes on)."""
+        hosts = list(self.config.gateway.allowed_hosts)
+        public = self.config.auth.public_url
+        if public:
+            netloc = urlsplit(public).netloc.rpartition("@")[2]
+            if netloc:
+                hosts.append(netloc)
+        return hosts
 
     async def serve(self) -> None:
         """Bind, start the servers, serve until SIGINT/SIGTERM, then shut down within deadlines."""
@@ -214,7 +226,14 @@ class Host:
             uvicorn.Config(
                 self.app(),
                 lifespan="off",
-                http="httptools",
+                http=limited_protocol(
+                    ProtocolLimits(
+                        max_header_bytes=gw.max_header_bytes,
+                        max_headers=gw.max_headers,
+                        header_timeout=gw.header_timeout,
+                        body_timeout=gw.body_timeout,
+                    )
+                ),
                 log_config=None,
                 access_log=False,
                 timeout_graceful_shutdown=max(int(gw.shutdown_grace), 1),
@@ -224,7 +243,8 @@ class Host:
                 proxy_headers=False,
             )
         )
-        ensure_private_dir(self.paths.runtime_dir)
+        for directory in (self.paths.state_dir, self.paths.log_dir, self.paths.runtime_dir):
+            ensure_private_dir(directory)  # before any part creates files in them
         state = HostState(
             url=url,
             pid=os.getpid(),

@@ -18,6 +18,7 @@ from mcpctl.backends.stderr import StderrLog
 from mcpctl.config.models import ServerConfig
 from mcpctl.errors import McpctlError, UnavailableError
 from mcpctl.mcpclient.connection import Connection, Handler, Settings
+from mcpctl.outages import count_attempt, reconnect_delay
 from mcpctl.protocol.catalog import Entry
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,9 @@ class Supervisor:
         await connection.close(self._grace)
 
     async def _after_exit(self, server: ManagedServer) -> None:
+        if server.config.url is not None:
+            await self._reconnect_later(server)
+            return
         now = time.monotonic()
         policy = server.config.restart
         if server.started_at is not None and now - server.started_at >= policy.reset_after:
@@ -243,6 +247,17 @@ class Supervisor:
             pause = self._rng.uniform(delay / 2, delay)  # jitter: no thundering herd
             self._set_state(server, ServerState.BACKOFF, pause)
             await self._sleep(server, pause)
+        if not self._stopping:
+            server.restarts += 1
+            server.restart_requested = False
+
+    async def _reconnect_later(self, server: ManagedServer) -> None:
+        """A remote's outage is not a crash (see `outages`): tried again, capped, as long as it lasts."""
+        attempts = count_attempt(server.failures, was_up=server.started_at is not None)
+        server.started_at = None
+        pause = reconnect_delay(server.config.reconnect, attempts, self._rng)
+        self._set_state(server, ServerState.BACKOFF, pause)  # its tools stay listed; calls get the cause
+        await self._sleep(server, pause)
         if not self._stopping:
             server.restarts += 1
             server.restart_requested = False
@@ -296,12 +311,13 @@ class Supervisor:
             text = f"did not become ready within {server.config.startup_timeout:g}s"
         else:
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if connection.close_reason:
+        if connection.close_reason and connection.close_reason not in text:
             text += f" ({connection.close_reason})"
         tail = getattr(connection.transport, "stderr", None)
         if tail is not None and tail.tail(1):
             text += f"; stderr: {tail.tail(1)[0][:300]}"
-        log.warning("%s: %s", server.name, text)
+        if server.config.url is None or text != server.last_error:  # a remote's outage: said once
+            log.warning("%s: %s", server.name, text)
         return text
 
     # -- status --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ def build(host: Host) -> Extension:
     from mcpctl.audit.writer import AuditWriter
 
     shaper = Shaper(
-        Redactor(cfg.redact_keys, cfg.redact_patterns),
+        Redactor(cfg.redact_keys, cfg.redact_patterns, host.secrets),
         output_budget=cfg.output_summary_bytes,
         arguments_budget=cfg.arguments_bytes,
     )

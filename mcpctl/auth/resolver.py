@@ -13,6 +13,7 @@ from pathlib import Path
 import anyio
 import anyio.abc
 
+from mcpctl.audit.redact import KnownSecrets
 from mcpctl.auth.secretbook import SECRET_NAME
 from mcpctl.auth.store import SecretStore, secret_user
 from mcpctl.config.models import Config
@@ -51,8 +52,16 @@ class SecretResolver:
     keyring itself (D-Bus round trips) is only ever called from a worker thread.
     """
 
-    def __init__(self, config: Config, open_store: Callable[[], SecretStore], index: Path) -> None:
+    def __init__(
+        self,
+        config: Config,
+        open_store: Callable[[], SecretStore],
+        index: Path,
+        known: KnownSecrets | None = None,
+    ) -> None:
         self._names = sorted(references(config))
+        # every value loaded is told to the redaction point, before any child can print it
+        self._known = known if known is not None else KnownSecrets()
         self._open_store = open_store
         self._index = index
         self._store: SecretStore | None = None
@@ -106,6 +115,7 @@ class SecretResolver:
         if store is None:
             return
         values = await asyncio.to_thread(_fetch, store, self._names)
+        self._known.add(values.values())
         self._values = values
 
     async def _watch(self) -> None:

@@ -13,6 +13,7 @@ from mcpctl.auth.resolver import SecretResolver
 from mcpctl.auth.resource import ProtectedResource
 from mcpctl.auth.secretbook import index_path
 from mcpctl.auth.store import open_store
+from mcpctl.auth.throttle import FailureAudit
 from mcpctl.config.models import AuthConfig, GatewayConfig
 from mcpctl.edge.asgi import ASGIApp
 from mcpctl.edge.security import is_loopback_host
@@ -30,7 +31,7 @@ def build(host: Host) -> Extension:
     auth = config.auth
     check_auth_config(auth, config.gateway)
     policy = Policy(config.policy, auth.roles_claim)
-    resolver = SecretResolver(config, lambda: open_store(host.paths), index_path(host.paths))
+    resolver = SecretResolver(config, lambda: open_store(host.paths), index_path(host.paths), host.secrets)
     part = Extension(hooks=[] if _unrestricted(auth, policy) else [PolicyHook(policy, host.audit)])
     part.services.append(resolver)
     part.resolve = resolver.resolve
@@ -63,6 +64,8 @@ def build(host: Host) -> Extension:
         extra_scopes=policy.scopes_supported(),
     )
     max_body = config.gateway.max_body_bytes
+    failures = FailureAudit(host.audit, auth.failure_records_per_minute, auth.failure_records_burst)
+    part.services.append(failures)
 
     def layer(app: ASGIApp) -> ASGIApp:
         return AuthLayer(
@@ -73,6 +76,7 @@ def build(host: Host) -> Extension:
             max_body=max_body,
             keys=keys,
             tokens=tokens,
+            failures=failures,
         )
 
     part.layers.append(layer)

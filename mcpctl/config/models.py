@@ -51,6 +51,18 @@ class RestartPolicy(_Model):
     crash_loop_cooldown: Duration = 300.0
 
 
+class ReconnectPolicy(_Model):
+    """How the supervisor treats a remote server (`url`) that cannot be reached or whose connection
+    dropped: an outage, not a crash. It is retried at this pace for as long as it lasts (never a
+    crash loop), and its tools stay listed meanwhile (calls are answered with the cause)."""
+
+    initial_backoff: Duration = 0.5
+    max_backoff: Duration = 5.0
+    # a connection nothing used for this long is checked (any HTTP answer will do), so an outage
+    # shows in /ready before a call fails; 0 turns the check off
+    health_interval: Duration = 10.0
+
+
 class BreakerConfig(_Model):
     """A per-server circuit breaker: fail fast while a backend keeps failing."""
 
@@ -95,7 +107,9 @@ class ServerConfig(_Model):
     max_call_timeout: Duration = 600.0
     shutdown_timeout: Duration = 5.0
     max_line_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
+    # stdio children only; remote servers follow `reconnect`
     restart: RestartPolicy = Field(default_factory=RestartPolicy)
+    reconnect: ReconnectPolicy = Field(default_factory=ReconnectPolicy)
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
 
     @model_validator(mode="after")
@@ -148,6 +162,14 @@ class GatewayConfig(_Model):
     port: int = Field(default=8765, ge=0, le=65535)
     # POST bodies over this are refused with 413 and a JSON-RPC error
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # the request line and headers together; more gets 431 and the connection closed
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    # header fields per request; more gets 431 and the connection closed
+    max_headers: int = Field(default=100, ge=8)
+    # a request's headers must arrive within this of the connection opening (or of the request's
+    # first byte on a kept-alive connection), its body within body_timeout of the headers: else 408
+    header_timeout: Duration = Field(default=10.0, gt=0)
+    body_timeout: Duration = Field(default=60.0, gt=0)
     # extra Origin values allowed beyond the loopback ones (e.g. "https://app.example.com")
     allowed_origins: list[str] = Field(default_factory=list)
     # extra Host values allowed beyond the loopback ones (e.g. "mcp.internal:8765")
@@ -180,6 +202,10 @@ class AuthConfig(_Model):
     # claim names; a dotted path reaches into nested claims (e.g. "realm_access.roles")
     groups_claim: str = "groups"
     roles_claim: str = "roles"
+    # auth.failure records per client address: this many at once, then `failure_records_per_minute`;
+    # the failures beyond are counted and summed up in one record once the address may be recorded again
+    failure_records_burst: int = Field(default=20, ge=1)
+    failure_records_per_minute: int = Field(default=10, ge=1)
 
     @field_validator("algorithms")
     @classmethod

@@ -49,10 +49,13 @@ class StatusEndpoints:
         host: HostStatus,
         admin_token: str,
         status_fields: Sequence[Callable[[str], dict[str, Any]]] = (),
+        scrub: Callable[[Any], Any] | None = None,
     ) -> None:
         self._host = host
         self._admin_token = admin_token
         self._status_fields = status_fields
+        # what a child printed (stderr tail, errors) can hold a secret mcpctl gave it
+        self._scrub = scrub or (lambda value: value)
         self._started = time.monotonic()
 
     async def health(self, request: Request, send: Send) -> None:
@@ -101,7 +104,7 @@ class StatusEndpoints:
             await send_json(send, 404, _error("unknown admin endpoint"))
 
     def servers_report(self) -> dict[str, Any]:
-        return {
+        report = {
             "servers": [
                 {**self._host.server_status(name), **self._contributed(name)}
                 for name in self._host.server_names()
@@ -109,6 +112,7 @@ class StatusEndpoints:
             "collisions": self._host.collisions(),
             "sessions": self._host.session_count(),
         }
+        return self._scrub(report)  # type: ignore[no-any-return]
 
     def _contributed(self, server: str) -> dict[str, Any]:
         fields: dict[str, Any] = {}
