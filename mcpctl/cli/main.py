@@ -7,7 +7,19 @@ import sys
 import typer
 
 from mcpctl import __version__
-from mcpctl.cli import call, completions, config_cmd, keys, listing, login, logs, secrets, serve, servers
+from mcpctl.cli import (
+    call,
+    completions,
+    config_cmd,
+    deploy,
+    keys,
+    listing,
+    login,
+    logs,
+    secrets,
+    serve,
+    servers,
+)
 
 app = typer.Typer(
     name="mcpctl",
@@ -44,6 +56,7 @@ completions.register(app)
 keys.register(app)
 secrets.register(app)
 login.register(app)
+deploy.register(app)
 
 
 def run() -> None:

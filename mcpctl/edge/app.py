@@ -14,6 +14,10 @@ from mcpctl.protocol.jsonrpc import error
 log = logging.getLogger(__name__)
 
 MCP_PATH = "/mcp"
+SSE_PATH = "/sse"  # the 2024-11-05 HTTP+SSE transport: its stream, then its POSTs
+MESSAGES_PATH = "/messages"
+HEALTH_PATH = "/health"
+READY_PATH = "/ready"
 
 
 class EdgeApp:
@@ -25,11 +29,11 @@ class EdgeApp:
         self._routes = {
             MCP_PATH: streamable.__call__,
             MCP_PATH + "/": streamable.__call__,
-            "/sse": legacy.stream,
-            "/messages": legacy.message,
-            "/messages/": legacy.message,
-            "/health": status.health,
-            "/ready": status.ready,
+            SSE_PATH: legacy.stream,
+            MESSAGES_PATH: legacy.message,
+            MESSAGES_PATH + "/": legacy.message,
+            HEALTH_PATH: status.health,
+            READY_PATH: status.ready,
         }
         self._admin = status.admin
 
