@@ -46,8 +46,8 @@ class Facts:
     @property
     def origin(self) -> str:
         """Where the file was rendered from, for a comment at its top."""
-        where = str(self.source) if self.source else "no configuration (the bundled demo server)"
-        return f"mcpctl {self.version}, from {where}"
+        where = f"from {self.source}" if self.source else "no configuration: the bundled demo server"
+        return f"mcpctl {self.version}, {where}"
 
     def serve_command(self) -> list[str]:
         """The argv a container runs: `mcpctl serve` with the real command's own flag names."""
