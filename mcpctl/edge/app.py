@@ -6,18 +6,13 @@ import logging
 
 from mcpctl.edge.asgi import Receive, Request, Scope, Send, send_json
 from mcpctl.edge.legacy_sse import LegacySSEEndpoint
+from mcpctl.edge.routes import ADMIN_PREFIX, HEALTH_PATH, MCP_PATH, MESSAGES_PATH, READY_PATH, SSE_PATH
 from mcpctl.edge.status import StatusEndpoints
 from mcpctl.edge.streamable import StreamableEndpoint
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import error
 
 log = logging.getLogger(__name__)
-
-MCP_PATH = "/mcp"
-SSE_PATH = "/sse"  # the 2024-11-05 HTTP+SSE transport: its stream, then its POSTs
-MESSAGES_PATH = "/messages"
-HEALTH_PATH = "/health"
-READY_PATH = "/ready"
 
 
 class EdgeApp:
@@ -42,7 +37,7 @@ class EdgeApp:
             return
         request = Request(scope, receive)
         handler = self._routes.get(request.path)
-        if handler is None and request.path.startswith("/admin/"):
+        if handler is None and request.path.startswith(ADMIN_PREFIX):
             handler = self._admin
         try:
             if handler is None:

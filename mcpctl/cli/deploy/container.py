@@ -6,7 +6,7 @@ import json
 
 from mcpctl import envvars
 from mcpctl.cli.deploy.facts import CONTAINER_CONFIG, CONTAINER_HOME, CONTAINER_UID, Facts
-from mcpctl.edge.app import HEALTH_PATH
+from mcpctl.edge.routes import HEALTH_PATH
 
 BASE_IMAGE = "python:3.12-slim"
 # Programs the image gets for the servers that are started with them (anything else: add it yourself).

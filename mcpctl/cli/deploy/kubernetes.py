@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from mcpctl import envvars
 from mcpctl.auth.apikeys import KEYS_FILE
 from mcpctl.cli.deploy.facts import CONTAINER_CONFIG, CONTAINER_HOME, CONTAINER_UID, Facts, quoted
-from mcpctl.edge.app import HEALTH_PATH, READY_PATH, SSE_PATH
+from mcpctl.edge.routes import HEALTH_PATH, READY_PATH, SSE_PATH
 from mcpctl.errors import UsageError
 
 NAME = "mcpctl"

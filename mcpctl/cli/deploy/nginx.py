@@ -7,9 +7,16 @@ import re
 
 from mcpctl import envvars
 from mcpctl.cli.deploy.facts import Facts, serve_flag
-from mcpctl.edge.app import HEALTH_PATH, MCP_PATH, MESSAGES_PATH, READY_PATH, SSE_PATH
+from mcpctl.edge.routes import (
+    ADMIN_PREFIX,
+    HEALTH_PATH,
+    MCP_PATH,
+    MESSAGES_PATH,
+    METRICS_PATH,
+    READY_PATH,
+    SSE_PATH,
+)
 from mcpctl.errors import UsageError
-from mcpctl.metrics.endpoint import METRICS_PATH
 
 _ADDRESS = re.compile(r"^(?:(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):)?(?P<port>\d{1,5})$")
 _UNSPECIFIED = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "[::]": "[::1]"}  # noqa: S104
@@ -133,7 +140,7 @@ server {{
     }}
 
     # Each instance's admin API (`mcpctl servers`) is local, behind a token of its own run.
-    location /admin/ {{
+    location {ADMIN_PREFIX} {{
         return 404;
     }}
 }}
