@@ -107,6 +107,7 @@ def test_a_container_gets_the_runtimes_its_servers_are_started_with(home: Path) 
     assert "apt-get install -y --no-install-recommends nodejs npm" in done.stdout
     assert "RUN pip install --no-cache-dir uv" in done.stdout
     assert "install what these servers' commands need: thing" in done.stdout
+    assert "paths on the machine this was rendered on: /opt/tool/bin/thing" in done.stdout
     assert "--allow-unauthenticated" not in done.stdout  # authentication is on
 
 

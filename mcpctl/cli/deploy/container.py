@@ -53,6 +53,8 @@ def render(facts: Facts) -> str:
         ]
     if others:
         lines.append(f"# install what these servers' commands need: {', '.join(others)}")
+    if absolute := facts.absolute_commands():
+        lines.append(f"# these commands are paths on the machine this was rendered on: {', '.join(absolute)}")
     lines += [
         "COPY pyproject.toml README.md /src/",
         "COPY mcpctl /src/mcpctl",

@@ -111,6 +111,18 @@ class Facts:
         children = max((s.shutdown_timeout for s in self.config.enabled_servers().values()), default=0.0)
         return math.ceil(self.config.gateway.shutdown_grace + children) + 5
 
+    def absolute_commands(self) -> list[str]:
+        """Servers' commands written as absolute paths: the image must have them at the same place."""
+        if self.source is None:
+            return []  # the bundled demo runs on the image's own Python
+        return sorted(
+            {
+                s.command
+                for s in self.config.enabled_servers().values()
+                if s.command and s.command.startswith("/")
+            }
+        )
+
     def launchers(self) -> set[str]:
         """The programs the enabled stdio servers are started with (npx, uvx, ...)."""
         return {Path(s.command).name for s in self.config.enabled_servers().values() if s.command}

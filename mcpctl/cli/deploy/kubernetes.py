@@ -10,6 +10,7 @@ from mcpctl.auth.apikeys import KEYS_FILE
 from mcpctl.cli.deploy.facts import CONTAINER_CONFIG, CONTAINER_HOME, CONTAINER_UID, Facts, quoted
 from mcpctl.edge.routes import HEALTH_PATH, READY_PATH, SSE_PATH
 from mcpctl.errors import UsageError
+from mcpctl.paths import Paths
 
 NAME = "mcpctl"
 SECRET = "mcpctl-fleet"  # noqa: S105 (the Secret's name)
@@ -102,7 +103,8 @@ def _deployment(facts: Facts, scale: Scale) -> str:
         )
         volumes.append(f"        - name: config\n          configMap: {{name: {NAME}-config}}")
     if facts.uses_api_keys:
-        path = quoted(f"{CONTAINER_HOME}/state/{KEYS_FILE}")
+        # where serve looks for the key hashes under the image's $MCPCTL_HOME
+        path = quoted(str(Paths.from_env({envvars.HOME: CONTAINER_HOME}).state_dir / KEYS_FILE))
         mounts.append(
             f"            - {{name: api-keys, mountPath: {path}, subPath: {KEYS_FILE}, readOnly: true}}"
         )
