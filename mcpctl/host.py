@@ -21,9 +21,10 @@ from mcpctl import __version__
 from mcpctl.audit.api import AuditRecorder, NullRecorder
 from mcpctl.audit.redact import KnownSecrets
 from mcpctl.config.models import Config
-from mcpctl.edge.app import MCP_PATH, EdgeApp
+from mcpctl.edge.app import EdgeApp
 from mcpctl.edge.asgi import ASGIApp
 from mcpctl.edge.legacy_sse import LegacySSEEndpoint
+from mcpctl.edge.routes import MCP_PATH
 from mcpctl.edge.security import OriginHostGuard
 from mcpctl.edge.server import ProtocolLimits, limited_protocol
 from mcpctl.edge.status import StatusEndpoints

@@ -11,6 +11,7 @@ from mcpctl.cli import (
     call,
     completions,
     config_cmd,
+    deploy,
     keys,
     listing,
     login,
@@ -58,6 +59,7 @@ completions.register(app)
 keys.register(app)
 secrets.register(app)
 login.register(app)
+deploy.register(app)
 
 
 def run(argv: list[str] | None = None) -> None:
