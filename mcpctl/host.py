@@ -261,7 +261,7 @@ class Host:
             for service in self.services:
                 await self.tasks.start(service)
             with self._signals(loop, server):
-                self.supervisor.start()
+                self.supervisor.start(self.tasks)
                 write_host_state(self.paths.host_state_file, state)
                 log.info(
                     "mcpctl %s serving %d server(s) at %s", __version__, len(self.supervisor.servers), url

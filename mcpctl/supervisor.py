@@ -8,10 +8,12 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
+
+import anyio
 
 from mcpctl.backends.base import MessageSink, Transport
 from mcpctl.backends.stderr import StderrLog
@@ -20,6 +22,7 @@ from mcpctl.errors import McpctlError, UnavailableError
 from mcpctl.mcpclient.connection import Connection, Handler, Settings
 from mcpctl.outages import count_attempt, reconnect_delay
 from mcpctl.protocol.catalog import Entry
+from mcpctl.tasks import TaskHost
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +79,8 @@ class ManagedServer:
     era_hint: str = "auto"
     sessions: dict[str, Connection] = field(default_factory=dict)
     starting: Connection | None = None  # the connection being set up, not yet handed to the gateway
-    task: asyncio.Task[None] | None = None
+    scope: anyio.CancelScope | None = None  # its supervision loop's, while it runs
+    done: asyncio.Event = field(default_factory=asyncio.Event)  # set when its loop has ended
     stderr: StderrLog | None = None  # the latest child's, kept after it exits (why it is down)
 
 
@@ -95,18 +99,17 @@ class Supervisor:
         self._transport_factory = transport_factory
         self._rng = rng or random.Random()  # noqa: S311 (backoff jitter, not cryptography)
         self.servers = {name: ManagedServer(name, cfg, era_hint=cfg.era) for name, cfg in servers.items()}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
         self._stopping = False
         self._grace: float | None = None
 
     # -- running -------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start every server's loop in the background; returns at once."""
-        loop = asyncio.get_running_loop()
+    def start(self, tasks: TaskHost) -> None:
+        """Start every server's loop in the host's task group; returns at once."""
+        self._started = True
         for server in self.servers.values():
-            server.task = loop.create_task(self._supervise(server), name=f"supervise:{server.name}")
-        self._tasks = [s.task for s in self.servers.values() if s.task is not None]
+            tasks.spawn(self._supervise, server, name=f"supervising {server.name}")
 
     async def shutdown(self, grace: float | None = None) -> None:
         """Stop every child at once, each within its shutdown_timeout (or `grace` when forced)."""
@@ -114,9 +117,11 @@ class Supervisor:
         self._grace = grace
         for server in self.servers.values():
             server.wakeup.set()
-            if server.starting is not None and server.task is not None:
-                server.task.cancel()  # a child that never gets ready must not hold up the shutdown
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            if server.starting is not None and server.scope is not None:
+                server.scope.cancel()  # a child that never gets ready must not hold up the shutdown
+        for server in self.servers.values():
+            if self._started:
+                await server.done.wait()
         stragglers = [s.starting.close(grace) for s in self.servers.values() if s.starting is not None]
         await asyncio.gather(*stragglers, return_exceptions=True)
         closing = [up.close(grace) for s in self.servers.values() for up in s.sessions.values()]
@@ -162,19 +167,23 @@ class Supervisor:
 
     async def _supervise(self, server: ManagedServer) -> None:
         try:
-            while not self._stopping:
-                await self._run_once(server)
-                if self.stopping:  # (a property: mypy would assume the loop test still holds)
-                    break
-                if server.restart_requested:
-                    server.restart_requested = False
-                    server.restarts += 1
-                    continue
-                await self._after_exit(server)
+            with anyio.CancelScope() as server.scope:
+                while not self._stopping:
+                    await self._run_once(server)
+                    if self.stopping:  # (a property: mypy would assume the loop test still holds)
+                        break
+                    if server.restart_requested:
+                        server.restart_requested = False
+                        server.restarts += 1
+                        continue
+                    await self._after_exit(server)
         except Exception:  # a bug here must not take the other servers down with it
             log.exception("supervision of %s failed", server.name)
             server.state = ServerState.STOPPED
             server.last_error = "internal error in mcpctl's supervisor (see mcpctl's log)"
+        finally:
+            server.scope = None
+            server.done.set()
 
     def _set_state(self, server: ManagedServer, state: ServerState, retry_in: float | None = None) -> None:
         server.state = state
@@ -205,13 +214,7 @@ class Supervisor:
         server.last_error = ""
         self._set_state(server, ServerState.READY)
         self._events.server_up(server.name, connection, connected)
-        closed = asyncio.ensure_future(connection.wait_closed())
-        woken = asyncio.ensure_future(server.wakeup.wait())
-        try:
-            await asyncio.wait({closed, woken}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            closed.cancel()
-            woken.cancel()
+        await _first_of(connection.wait_closed, server.wakeup.wait)
         server.wakeup.clear()
         server.connection = None
         reason = connection.close_reason or (
@@ -347,3 +350,15 @@ class Supervisor:
             "stderr": stderr.tail(10) if stderr else [],
             "log": str(stderr.path) if stderr and stderr.path else None,
         }
+
+
+async def _first_of(*waits: Callable[[], Awaitable[object]]) -> None:
+    """Wait until the first of these returns; the others are cancelled."""
+    async with anyio.create_task_group() as group:
+
+        async def until(wait: Callable[[], Awaitable[object]]) -> None:
+            await wait()
+            group.cancel_scope.cancel()
+
+        for wait in waits:
+            group.start_soon(until, wait)

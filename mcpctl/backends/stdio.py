@@ -134,7 +134,6 @@ class StdioTransport:
         self._closed = asyncio.Event()
         self._reported = False
         self.returncode: int | None = None
-        self.skipped_lines = 0
 
     @property
     def pid(self) -> int | None:
@@ -215,7 +214,6 @@ class StdioTransport:
     def _stdout(self, data: bytes) -> None:
         for line in self._lines.feed(data):
             if isinstance(line, Oversized):
-                self.skipped_lines += 1
                 limit = self._spec.max_line_bytes
                 reason = f"a message of {line.size} bytes is over this server's max_line_bytes ({limit})"
                 self.stderr.note(f"skipped a stdout line: {reason}")
@@ -229,7 +227,6 @@ class StdioTransport:
                 msg = parse_message(line)
             except ParseError:
                 # npx and friends print banners on stdout; skip them rather than fail the server.
-                self.skipped_lines += 1
                 self.stderr.note(f"skipped non-JSON stdout line: {line[:200].decode('utf-8', 'replace')}")
                 continue
             self._sink.message_received(msg)
