@@ -81,6 +81,43 @@ class Deadlines:
         self._timer = loop.call_later(self._tick, self._sweep, loop) if self._connections else None
 
 
+class CorkedTransport:
+    """A connection's transport whose writes within one loop turn leave as one.
+
+    uvicorn writes a response's head and its body separately: two syscalls, and over loopback two
+    TCP segments for the client to take in. Held until the end of the turn, a small answer leaves
+    in one (so do SSE events made together). Everything but write and close is the transport's.
+    """
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if self._held:
+            self._held.append(data)
+        else:
+            self._held = [data]
+            self._loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        held = self._held
+        if held:
+            self._held = []
+            if not self._transport.is_closing():
+                self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class LimitedProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with limits it lacks (it keeps its graceful drain).
 
@@ -94,7 +131,8 @@ class LimitedProtocol(HttpToolsProtocol):
       connection, of the request's first byte), and the body within `body_timeout` of the
       headers (408 and close; a connection that never sent a byte is closed without an answer).
 
-    On the hot path that is a few attribute updates per request.
+    On the hot path that is a few attribute updates per request. Writes go through a
+    `CorkedTransport`.
     """
 
     limits: ClassVar[ProtocolLimits] = ProtocolLimits()
@@ -107,7 +145,8 @@ class LimitedProtocol(HttpToolsProtocol):
     # -- connection ----------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        corked: Any = CorkedTransport(transport, self.loop)  # (an asyncio.Transport in all but name)
+        super().connection_made(corked)
         self.state.deadline = self.loop.time() + self.limits.header_timeout
         self.deadlines.add(self)
 
