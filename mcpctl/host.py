@@ -42,6 +42,7 @@ from mcpctl.hoststate import HostState, clear_host_state, write_host_state
 from mcpctl.mcpclient import CLIENT_INFO
 from mcpctl.mcpclient.connection import Connection
 from mcpctl.paths import Paths, ensure_private_dir
+from mcpctl.router.context import Principal
 from mcpctl.router.hooks import HookChain
 from mcpctl.router.router import Router, RouterConfig
 from mcpctl.router.servers import ServerRules
@@ -274,6 +275,12 @@ class Host:
                     clear_host_state(self.paths.host_state_file, os.getpid())
                     await self._stop(force=server.force_exit)
         log.info("mcpctl stopped")  # after the services drained (the audit trail is complete)
+
+    def end_streams(self, holders: Callable[[Principal], bool]) -> None:
+        """Close what callers whose credential stopped working hold open (a revoked key's streams)."""
+        ended = self.gateway.end_streams(holders)
+        if ended:
+            log.info("closed %d session(s) and stream(s) of a key that stopped working", ended)
 
     async def _stop(self, *, force: bool) -> None:
         for session in self.gateway.sessions():

@@ -113,14 +113,15 @@ class KeyVerifier:
         if record is None or not record.matches(key):
             return KeyRejected("unknown API key", key_id if key_id_of(key) else None)
         now = self._clock()
-        if (
-            record.revoked is not None
-            or (record.expires is not None and now >= record.expires)
-            or (record.retires is not None and now >= record.retires)
-        ):
+        if not _usable(record, now):
             return KeyRejected(f"API key {record.status(now)}", key_id, record.name)
         self.last_used[key_id] = now
         return record
+
+    def usable(self) -> dict[str, str]:
+        """The keys that work now, as of the records in memory: id -> name."""
+        now = self._clock()
+        return {key_id: r.name for key_id, r in self._records.items() if _usable(r, now)}
 
     def _file_stamp(self) -> tuple[int, int, int] | None:
         try:
@@ -130,6 +131,47 @@ class KeyVerifier:
         # the CLI replaces the file atomically, so the inode alone already tells; mtime and size
         # also catch an editor writing it in place
         return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+def _usable(record: KeyRecord, now: float) -> bool:
+    return (
+        record.revoked is None
+        and (record.expires is None or now < record.expires)
+        and (record.retires is None or now < record.retires)
+    )
+
+
+class KeyWatch:
+    """A service: a key that stops working (revoked, expired, retired, deleted) is noticed within
+    `interval` even when no request comes, and `ended(ids, names)` is told, so the streams opened
+    with it close (requests already fail from the next one: see KeyVerifier)."""
+
+    name = "apikeys:watch"
+
+    def __init__(
+        self, verifier: KeyVerifier, ended: Callable[[set[str], set[str]], None], interval: float = 1.0
+    ) -> None:
+        self._verifier = verifier
+        self._ended = ended
+        self._interval = interval
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        await self._verifier.refresh()
+        usable = self._verifier.usable()
+        task_status.started()
+        while True:
+            await anyio.sleep(self._interval)
+            if not self._verifier.current():
+                await self._verifier.refresh()
+            now = self._verifier.usable()
+            gone = usable.keys() - now.keys()
+            if gone:
+                # a name whose rotated successor still works keeps its streams (matched by id)
+                self._ended(set(gone), {usable[key_id] for key_id in gone} - set(now.values()))
+            usable = now
+
+    async def drain(self) -> None:
+        return None
 
 
 class UsageFlusher:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from mcpctl.edge.asgi import ASGIApp
 from mcpctl.edge.security import is_loopback_host
 from mcpctl.errors import UsageError
 from mcpctl.extension import Extension
+from mcpctl.router.context import Principal
 
 if TYPE_CHECKING:
     from mcpctl.host import Host
@@ -42,11 +44,12 @@ def build(host: Host) -> Extension:
 
     keys = tokens = None
     if auth.mode in ("api-key", "both"):
-        from mcpctl.auth.verify import KeyVerifier, UsageFlusher
+        from mcpctl.auth.verify import KeyVerifier, KeyWatch, UsageFlusher
 
         key_file = KeyFile.at(host.paths)
         keys = KeyVerifier(key_file.path)
         part.services.append(UsageFlusher(keys, key_file.usage_path))
+        part.services.append(KeyWatch(keys, lambda ids, names: host.end_streams(_key_holders(ids, names))))
     if auth.mode in ("oauth", "both"):
         from mcpctl.auth.jwks import JwksCache
         from mcpctl.auth.tokens import TokenValidator
@@ -81,6 +84,18 @@ def build(host: Host) -> Extension:
 
     part.layers.append(layer)
     return part
+
+
+def _key_holders(ids: set[str], names: set[str]) -> Callable[[Principal], bool]:
+    """Whether a principal came with one of these keys (by id; by name where no id was kept)."""
+
+    def holds(principal: Principal) -> bool:
+        if principal.kind != "api-key":
+            return False
+        key_id = principal.claims.get("key_id")
+        return key_id in ids if key_id is not None else principal.name in names
+
+    return holds
 
 
 def _unrestricted(auth: AuthConfig, policy: Policy) -> bool:

@@ -278,7 +278,7 @@ class StreamableEndpoint:
             await sse.start()
             await sse.event(reply.ack)
             if await pump(sse, listener.io, request.receive):
-                # The gateway is ending the subscription (shutdown): say so, then close.
+                # The gateway is ending the subscription (shutdown, a revoked key): say so, then close.
                 meta = {META_SUBSCRIPTION_ID: listener.request_id}
                 await sse.event(
                     {

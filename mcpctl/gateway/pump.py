@@ -192,6 +192,21 @@ class Gateway:
             if not answered:
                 self.cancel(call, "the client went away")
 
+    def end_streams(self, holders: Callable[[Principal], bool]) -> int:
+        """End the sessions and listening streams of these callers (their key stopped working)."""
+        ended = 0
+        for session in self.sessions():
+            if holders(session.principal):
+                if session.io is not None:
+                    session.io.close()
+                self.close_session(session)
+                ended += 1
+        for listener in self.listeners():
+            if holders(listener.ctx.principal) and listener.io is not None:
+                listener.io.close()
+                ended += 1
+        return ended
+
     def sessions(self) -> list[LegacySession]:
         return list(self.router.sessions)
 
