@@ -11,6 +11,7 @@ import typer
 from mcpctl import envvars
 
 if TYPE_CHECKING:
+    from mcpctl.cli.console import Console
     from mcpctl.config.models import Config
 
 
@@ -61,6 +62,13 @@ def serve(
         metavar="MODE",
         help="Authentication: none, api-key, oauth or both (overrides [auth] mode).",
     ),
+    isolation: str | None = typer.Option(
+        None,
+        "--isolation",
+        metavar="MODE",
+        help="With -- COMMAND: shared (one child for every client, the default) or session (a child per "
+        "2025-era session, for servers that keep what one client tells them).",
+    ),
     state: str | None = typer.Option(
         None,
         "--state",
@@ -70,7 +78,7 @@ def serve(
 ) -> None:
     import logging
 
-    from mcpctl.cli.common import bridge_config, config_path, demo_config, load
+    from mcpctl.cli.common import config_path
     from mcpctl.cli.console import Console
     from mcpctl.errors import UsageError
     from mcpctl.hoststate import read_host_state
@@ -80,16 +88,7 @@ def serve(
     paths = Paths.from_env()
     _setup_logging(log_level)
     path = config_path(config, paths)
-    bridge = None
-    if command:
-        if config is not None:
-            raise UsageError("give either --config or -- COMMAND, not both")
-        cfg, bridge = bridge_config(list(command), name)
-    elif path is not None:
-        cfg = load(path)
-    else:
-        console.info("no configuration found: serving the bundled demo server (see `mcpctl serve --help`)")
-        cfg = demo_config()
+    cfg, bridge = _chosen_config(command, config, path, name, isolation, console)
     overrides: dict[str, object] = {}
     if host is not None:
         overrides["host"] = host
@@ -132,6 +131,33 @@ def serve(
     )
     _run(host_.serve())
     logging.shutdown()
+
+
+def _chosen_config(
+    command: list[str] | None,
+    config: Path | None,
+    path: Path | None,
+    name: str | None,
+    isolation: str | None,
+    console: Console,
+) -> tuple[Config, str | None]:
+    """The configuration to serve: a bare command's, the file's, or the bundled demo's."""
+    from mcpctl.cli.common import bridge_config, demo_config, load
+    from mcpctl.errors import UsageError
+
+    if command:
+        if config is not None:
+            raise UsageError("give either --config or -- COMMAND, not both")
+        return bridge_config(list(command), name, isolation=isolation or "shared")
+    if isolation is not None:
+        raise UsageError(
+            "--isolation is for a bare command (mcpctl serve --isolation session -- COMMAND)",
+            hint='in a config file, set it per server: [servers.NAME] isolation = "session"',
+        )
+    if path is not None:
+        return load(path), None
+    console.info("no configuration found: serving the bundled demo server (see `mcpctl serve --help`)")
+    return demo_config(), None
 
 
 def _check_exposure(cfg: object) -> None:

@@ -32,6 +32,11 @@ def parse_duration(value: Any) -> Any:
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 
 
+# a server's children: one for every client, or one per 2025-era session
+Isolation = Literal["shared", "session"]
+ISOLATIONS: tuple[Isolation, ...] = ("shared", "session")
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -89,7 +94,7 @@ class ServerConfig(_Model):
     prefix: str | None = None
     required: bool = True
     enabled: bool = True
-    isolation: Literal["shared", "session"] = "shared"
+    isolation: Isolation = "shared"
     # what a roots/list the server asks outside any call is answered (none: refused, so that it
     # asks again during a call, where the calling client answers)
     roots: list[str] | None = None
