@@ -46,6 +46,9 @@ def _is_ip_literal(name: str) -> bool:
     return True
 
 
+_SEEN_LIMIT = 256
+
+
 class OriginHostGuard:
     """Refuses requests whose Origin or Host could come from a DNS-rebinding attack.
 
@@ -67,6 +70,8 @@ class OriginHostGuard:
         self._origins = {o.rstrip("/").lower() for o in allowed_origins}
         # "name:port" allows that pair; a bare "name" allows it on any port
         self._hosts = {h.lower() for h in allowed_hosts}
+        # verdicts on Host and Origin values already seen: clients send the same few every time
+        self._seen: dict[tuple[bytes | None, bytes | None], str | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -82,9 +87,22 @@ class OriginHostGuard:
         origin = host = None
         for name, value in scope["headers"]:
             if name == b"origin" and origin is None:
-                origin = value.decode("latin-1")
+                origin = value
             elif name == b"host" and host is None:
-                host = value.decode("latin-1")
+                host = value
+        key = (origin, host)
+        if key in self._seen:
+            return self._seen[key]
+        problem = self._judge(
+            None if origin is None else origin.decode("latin-1"),
+            None if host is None else host.decode("latin-1"),
+        )
+        if len(self._seen) >= _SEEN_LIMIT:  # anyone can send new values: the memory stays bounded
+            self._seen.clear()
+        self._seen[key] = problem
+        return problem
+
+    def _judge(self, origin: str | None, host: str | None) -> str | None:
         if origin is not None and not self._origin_ok(origin):
             return f"Origin {origin!r} is not allowed (add it to gateway.allowed_origins if you trust it)"
         if host is not None and not self._host_ok(host):
