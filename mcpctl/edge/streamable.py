@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from mcpctl.edge.asgi import (
@@ -54,6 +56,17 @@ _MODERN_STATUS = {
 }
 
 
+def _ids() -> Iterator[str]:
+    """Request ids for the audit trail: unique across runs and instances (a random prefix of the
+    process's) without a system call per request (os.urandom per request cost one)."""
+    prefix = os.urandom(4).hex()
+    for n in itertools.count(1):
+        yield f"{prefix}{n:08x}"
+
+
+_request_ids = _ids()
+
+
 class StreamableEndpoint:
     """POST (messages), GET (a session's standalone stream) and DELETE (end a session) on /mcp."""
 
@@ -78,9 +91,8 @@ class StreamableEndpoint:
         except HttpError as exc:
             extra = [(b"allow", b"GET, POST, DELETE")] if exc.status == 405 else exc.headers
             await send_json(send, exc.status, exc.body, extra)
-        except (
-            StateUnavailable
-        ) as exc:  # session-bound work fails closed, at once, when the fleet's store is down
+        # session-bound work fails closed, at once, when the fleet's store is down
+        except StateUnavailable as exc:
             retry = [(b"retry-after", str(RETRY_AFTER).encode())]
             await send_json(send, 503, error(None, codes.BACKEND_UNAVAILABLE, exc.message), retry)
         except ClientGone:
@@ -91,7 +103,7 @@ class StreamableEndpoint:
     async def _post(self, request: Request, send: Send) -> None:
         msg = await read_message(request, self._max_body)
         ctx = await self._context(request, msg)
-        ctx.request_id = os.urandom(8).hex()
+        ctx.request_id = next(_request_ids)
         if msg.get("method") == "initialize" and kind_of(msg) is Kind.REQUEST and ctx.era is Era.LEGACY:
             reply: Reply = self._gateway.open_session(ctx, msg)
             if isinstance(reply, Immediate) and reply.session is not None:
