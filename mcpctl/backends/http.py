@@ -44,12 +44,11 @@ class Reauthorizer(Protocol):
 class HttpTransport:
     """Posts each message to the MCP endpoint and feeds whatever comes back to the sink.
 
-    The era of each request is visible in the message itself (2026-07-28 requests carry
-    `_meta` protocolVersion), so one transport follows whichever era the Upstream chose:
-    modern requests get the mirrored `MCP-Protocol-Version`/`Mcp-Method`/`Mcp-Name`
-    (and `Mcp-Param-*`) headers; legacy ones the session id from `initialize`. An expired
-    session (404, or an SDK server's 400 "no valid session") is re-initialized transparently and
-    the request retried once.
+    Each request's era is in the message (2026-07-28 ones carry `_meta` protocolVersion), so one
+    transport follows whichever era the connection chose: modern requests get the mirrored
+    `MCP-Protocol-Version`/`Mcp-Method`/`Mcp-Name` (and `Mcp-Param-*`) headers; legacy ones the
+    session id from `initialize`. An expired session (404, or an SDK server's 400 "no valid
+    session") is re-initialized transparently and the request retried once.
     """
 
     def __init__(
@@ -80,9 +79,7 @@ class HttpTransport:
         self._lost: str | None = None  # why the server cannot be reached any more, once it cannot
         self._reported = False  # transport_closed was called
         # an idle connection is checked now and then, so an outage shows before a call fails
-        self._idle = (
-            IdleCheck(health_interval, self._check_alive, self._lose) if health_interval > 0 else None
-        )
+        self._idle = IdleCheck(health_interval, self._check_alive, self._lose) if health_interval else None
         # legacy state
         self.session_id: str | None = None
         self.protocol_version: str | None = None
@@ -101,7 +98,6 @@ class HttpTransport:
         return self.url
 
     def tools_listed(self, tools: list[dict[str, Any]]) -> None:
-        """Remember the tools' inputSchemas: 2026-07-28 calls mirror x-mcp-header arguments."""
         self.tool_schemas = {t["name"]: t.get("inputSchema") for t in tools if isinstance(t.get("name"), str)}
 
     async def start(self) -> None:
@@ -297,7 +293,7 @@ class HttpTransport:
             await self._post_quietly({"jsonrpc": "2.0", "method": "notifications/initialized"})
             log.info("%s: session expired; re-initialized", self.url)
 
-    # -- responses from the Upstream, notifications ---------------------------------------------
+    # -- our responses and notifications to the server ----------------------------------------
 
     async def _post_quietly(self, msg: Message) -> None:
         """A notification or a response to the server: fire and forget (errors are logged)."""
