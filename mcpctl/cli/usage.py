@@ -70,34 +70,27 @@ def _format_options(command: Any, ctx: Any, formatter: Any) -> None:
         command.format_commands(ctx, formatter)
 
 
-class McpctlCommand(TyperCommand):
+class _McpctlBehaviour:
+    """mcpctl's usage line, argument list and bare-call behaviour, for commands and groups alike."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if _parse_args(self, ctx, args):
+            raise NoArguments(ctx)
+        return super().parse_args(ctx, args)  # type: ignore[misc, no-any-return]
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return _usage_pieces(self, ctx)
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        _format_options(self, ctx, formatter)
+
+
+class McpctlCommand(_McpctlBehaviour, TyperCommand):
     """A typer command with mcpctl's usage line, argument list and bare-call behaviour."""
 
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if _parse_args(self, ctx, args):
-            raise NoArguments(ctx)
-        return super().parse_args(ctx, args)
 
-    def collect_usage_pieces(self, ctx: Any) -> list[str]:
-        return _usage_pieces(self, ctx)
-
-    def format_options(self, ctx: Any, formatter: Any) -> None:
-        _format_options(self, ctx, formatter)
-
-
-class McpctlGroup(TyperGroup):
+class McpctlGroup(_McpctlBehaviour, TyperGroup):
     """A typer group with mcpctl's usage line, argument list and bare-call behaviour."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if _parse_args(self, ctx, args):
-            raise NoArguments(ctx)
-        return super().parse_args(ctx, args)
-
-    def collect_usage_pieces(self, ctx: Any) -> list[str]:
-        return _usage_pieces(self, ctx)
-
-    def format_options(self, ctx: Any, formatter: Any) -> None:
-        _format_options(self, ctx, formatter)
 
 
 class McpctlTyper(typer.Typer):
