@@ -59,13 +59,14 @@ def nginx_command(
         typer.Option(
             "--instances",
             "-n",
+            metavar="N",
             help="N instances on the configured host, on N ports from the configured one.",
         ),
     ] = None,
     listen: Annotated[
         str, typer.Option("--listen", "-l", metavar="[HOST:]PORT", help="Where nginx listens.")
     ] = "80",
-    config: Annotated[Path | None, typer.Option("--config", "-c", help=CONFIG_HELP)] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", metavar="FILE", help=CONFIG_HELP)] = None,
 ) -> None:
     """nginx in front of a fleet: round robin, streams unbuffered, a POST never re-sent."""
     from mcpctl.cli.console import Console
@@ -78,7 +79,7 @@ def nginx_command(
 
 @deploy_app.command("container")
 def container_command(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help=CONFIG_HELP)] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", metavar="FILE", help=CONFIG_HELP)] = None,
     allow_unauthenticated: Annotated[
         bool, typer.Option("--allow-unauthenticated", help=UNAUTHENTICATED_HELP)
     ] = False,
@@ -96,15 +97,22 @@ def container_command(
 
 @deploy_app.command("kubernetes")
 def kubernetes_command(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help=CONFIG_HELP)] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", metavar="FILE", help=CONFIG_HELP)] = None,
     image: Annotated[
         str,
-        typer.Option("--image", help="The image `mcpctl deploy container` built, as the cluster pulls it."),
+        typer.Option(
+            "--image",
+            metavar="IMAGE",
+            help="The image `mcpctl deploy container` built, as the cluster pulls it.",
+        ),
     ] = f"mcpctl:{__version__}",
-    replicas: Annotated[int, typer.Option("--replicas", help="Instances at least.")] = 3,
-    max_replicas: Annotated[int, typer.Option("--max-replicas", help="Instances at most.")] = 10,
+    replicas: Annotated[int, typer.Option("--replicas", metavar="N", help="Instances at least.")] = 3,
+    max_replicas: Annotated[int, typer.Option("--max-replicas", metavar="N", help="Instances at most.")] = 10,
     sessions_per_replica: Annotated[
-        int, typer.Option("--sessions-per-replica", help="Open sessions per instance the autoscaler aims at.")
+        int,
+        typer.Option(
+            "--sessions-per-replica", metavar="N", help="Open sessions per instance the autoscaler aims at."
+        ),
     ] = 1000,
     allow_unauthenticated: Annotated[
         bool, typer.Option("--allow-unauthenticated", help=UNAUTHENTICATED_HELP)
