@@ -259,14 +259,34 @@ def test_an_instance_killed_mid_call_fails_fast_and_the_others_keep_the_session(
         assert client.call_tool("echo__echo", {"message": "on"})["content"][0]["text"] == "on"
 
 
+BRIEF = """
+[servers.brief]
+command = "{python}"
+args = ["{fixtures}/asker.py", "--era", "legacy"]
+env = { FIXTURE_CANCEL_LOG = "@log@" }
+input_ttl = "1s"
+"""
+
+
+def refused(answer: dict[str, Any], reason: str) -> None:
+    assert answer["error"]["code"] == codes.INVALID_PARAMS, answer
+    assert answer["error"]["data"]["reason"] == reason, answer
+
+
 def test_a_retry_with_input_may_land_on_any_instance(tmp_path: Path, redis_server: RedisServer) -> None:
-    fleet = start_fleet(tmp_path, redis_server, config=ASKER)
+    """A round opened on a is finished through b; a tampered, a replayed and an expired requestState
+    are refused wherever they land (the expired one on a server with `input_ttl = "1s"`)."""
+    cancel_log = tmp_path / "brief-cancelled.log"
+    config = ASKER + BRIEF.replace("@log@", str(cancel_log))
+    fleet = start_fleet(tmp_path, redis_server, config=config)
     try:
         a, b, c = (host.url for host in fleet.hosts)
         caps = {"elicitation": {}}
         with ModernClient(a, capabilities=caps) as first:
             params = {"name": "asker__ask_elicitation", "arguments": {"message": "who?"}}
             asked = first.request("tools/call", params)[-1]["result"]
+            brief = {"name": "brief__ask_elicitation", "arguments": {"message": "quick, who?"}}
+            expiring = first.request("tools/call", brief)[-1]["result"]
         assert asked["resultType"] == "input_required"
         [key] = asked["inputRequests"]
         state = asked["requestState"]
@@ -275,16 +295,35 @@ def test_a_retry_with_input_may_land_on_any_instance(tmp_path: Path, redis_serve
             tampered = other.request(
                 "tools/call", {**params, "inputResponses": answers, "requestState": state + "x"}
             )
-            assert tampered[-1]["error"]["code"] == codes.INVALID_PARAMS
+            refused(tampered[-1], "invalid_request_state")
+            flipped = state[:-5] + ("A" if state[-5] != "A" else "B") + state[-4:]
+            refused(
+                other.request("tools/call", {**params, "inputResponses": answers, "requestState": flipped})[
+                    -1
+                ],
+                "invalid_request_state",
+            )
         with ModernClient(b, capabilities=caps) as retry:
             done = retry.request("tools/call", {**params, "inputResponses": answers, "requestState": state})[
                 -1
             ]
             assert "Ada" in done["result"]["content"][0]["text"]
-            replay = retry.request(
-                "tools/call", {**params, "inputResponses": answers, "requestState": state}
-            )[-1]
-            assert replay["error"]["code"] == codes.INVALID_PARAMS  # good once, wherever it lands
+            for url in (b, c, a):  # good once, wherever the replay lands (b and c forward it to a)
+                retry.url = url
+                replay = retry.request(
+                    "tools/call", {**params, "inputResponses": answers, "requestState": state}
+                )[-1]
+                refused(replay, "invalid_request_state")
+            # the brief round expires on a (its child's call is cancelled there); then its state is refused
+            wait_until(lambda: cancel_log.exists() and cancel_log.read_text().split(), 20, message="expiry")
+            [brief_key] = expiring["inputRequests"]
+            late = {brief_key: {"action": "accept", "content": {"name": "Ada"}}}
+            for url in (b, c):
+                retry.url = url
+                expired = retry.request(
+                    "tools/call", {**brief, "inputResponses": late, "requestState": expiring["requestState"]}
+                )[-1]
+                refused(expired, "invalid_request_state")
     finally:
         fleet.stop()
 
