@@ -157,6 +157,63 @@ def test_with_append_only_persistence_sessions_survive_a_redis_restart(tmp_path:
         redis.stop()
 
 
+def test_a_redis_restarted_without_persistence_forgets_sessions_and_new_ones_work(fleet: Fleet) -> None:
+    a, b, c = (host.url for host in fleet.hosts)
+    with LegacyClient(a) as client:
+        assert client.call_tool("echo__echo", {"message": "before"})["content"][0]["text"] == "before"
+        fleet.redis.restart()  # no append-only file: it comes back empty
+        for host in fleet.hosts:
+            wait_until(lambda h=host: h.ready()["state"]["healthy"], 20, message="the store is back")
+        for url in (b, c, a):  # gone everywhere, also where it was opened (a's local copy goes too)
+            on(client, url)
+            gone = client.post({"jsonrpc": "2.0", "id": 9, "method": "tools/list"})
+            assert gone.status_code == 404, gone.text
+        client.session_id = None  # nothing left to DELETE
+    with LegacyClient(b) as fresh:  # what a client does on 404: a new session, which works anywhere
+        for n, url in enumerate((c, a, b)):
+            on(fresh, url)
+            assert fresh.call_tool("echo__echo", {"message": f"new{n}"})["content"][0]["text"] == f"new{n}"
+
+
+def test_an_instance_started_while_redis_is_down_serves_once_it_is_up(tmp_path: Path) -> None:
+    from tests.support.node import free_port
+
+    redis = RedisServer(tmp_path / "redis", free_port())  # not started yet
+    redis.directory.mkdir()
+    fleet = start_fleet(tmp_path, redis, count=2)  # both start (and answer /health and /ready) without it
+    try:
+        a, b = fleet.hosts
+        for host in fleet.hosts:
+            state = host.ready()["state"]
+            assert state["healthy"] is False
+            assert "connect" in str(state["problem"]).lower(), state  # says why
+        refused = httpx.post(
+            a.url,
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t"}},
+            },
+            headers={"accept": ACCEPT},
+            timeout=30,
+        )
+        assert refused.status_code == 503
+        assert int(refused.headers["retry-after"]) > 0
+        with ModernClient(b.url) as modern:  # needs no store
+            assert modern.call_tool("echo__echo", {"message": "alone"})["content"][0]["text"] == "alone"
+        redis.start()
+        for host in fleet.hosts:  # no restart: each finds the store by itself
+            wait_until(lambda h=host: h.ready()["state"]["healthy"], 20, message="the store found")
+        with LegacyClient(a.url) as client:
+            for n in range(4):
+                on(client, (a, b)[n % 2].url)
+                assert client.call_tool("echo__echo", {"message": str(n)})["content"][0]["text"] == str(n)
+    finally:
+        fleet.stop()
+        redis.stop()
+
+
 def test_ready_reports_the_store_and_metrics_count_the_fleets_sessions(fleet: Fleet) -> None:
     ready = fleet.hosts[2].ready()
     assert ready["state"]["healthy"] is True
