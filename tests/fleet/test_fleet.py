@@ -11,7 +11,7 @@ import httpx
 import orjson
 
 from mcpctl.protocol import codes
-from tests.fleet.conftest import ECHO, Fleet, start_fleet
+from tests.fleet.conftest import ASKER, ECHO, Fleet, start_fleet
 from tests.support.mcp_http import ACCEPT, LegacyClient, ModernClient
 from tests.support.redis import RedisServer
 from tests.support.waiting import wait_until
@@ -233,11 +233,6 @@ def test_ready_reports_the_store_and_metrics_count_the_fleets_sessions(fleet: Fl
             client.__exit__()
 
 
-ASKER = """
-[servers.asker]
-command = "{python}"
-args = ["{fixtures}/asker.py", "--era", "legacy"]
-"""
 # two shared legacy children that ask: a round holds its child's next asking call (see README)
 ECHO_AND_ASKERS = ECHO + "".join(ASKER.replace("asker]", f"{name}]") for name in ("asker", "other", "third"))
 
