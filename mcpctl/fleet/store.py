@@ -11,6 +11,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from mcpctl.errors import UnavailableError
@@ -39,8 +42,12 @@ class StateStore:
     def __init__(self, url: str, instance: str, *, timeout: float = 3.0) -> None:
         self.url = url
         self.instance = instance
+        # A pooled connection that Redis closed (it restarted) is found out at its next use: that
+        # one exchange is tried again at once on a new connection, rather than failed (503) while
+        # Redis is there. Only then: a timeout is not retried (a request never waits twice as long).
+        once = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
         self.redis: aioredis.Redis = aioredis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=False
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=False, retry=once
         )
         self.healthy = False
         self.last_problem = "not connected yet"
