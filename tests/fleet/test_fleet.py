@@ -456,7 +456,7 @@ def test_an_instance_stopped_for_20_s_is_routed_around_and_writes_nothing_stale_
                 assert not store.exists(lease)
                 answer, took = retry(c.url, late)  # after the lapse: refused at once
                 assert answer["error"]["data"]["reason"] == "owner_unavailable", answer
-                assert took < 3, took
+                assert took < 5, took
                 for n in range(10):  # a's session, through b and c
                     on(client, (b, c)[n % 2].url)
                     assert client.call_tool("echo__echo", {"message": str(n)})["content"][0]["text"] == str(n)
@@ -474,6 +474,7 @@ def test_an_instance_stopped_for_20_s_is_routed_around_and_writes_nothing_stale_
             answer, _ = retry(b.url, ask(a.url, "third"))
             assert "Ada" in answer["result"]["content"][0]["text"], answer
             assert list(store.scan_iter(match="mcpctl:reply:*")) == []
+            assert "lease lapsed" in a.output() and "dropped a retry forwarded before" in a.output()
             # a's old stream ended without a word: what b delivered was not delivered twice
             wait_until(lambda: on_a and "ended" in on_a[-1], 10, message="a's old stream ends")
             assert list_changes(on_a) == 0, on_a
