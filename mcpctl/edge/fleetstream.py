@@ -32,6 +32,8 @@ async def fleet_stream(events: SessionEvents, session: LegacySession, request: R
             batch = await events.read(session.id, after)  # waits up to a second for news
             if left.is_set():
                 break
+            if batch and not await events.still_mine(session.id, epoch):
+                break  # taken over while this instance was away (e.g. stopped): it delivered these
             for position, message in batch:
                 await sse.event(message, event_id=str(position))
                 after = position
@@ -41,7 +43,7 @@ async def fleet_stream(events: SessionEvents, session: LegacySession, request: R
             elif time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
                 await sse.raw(KEEPALIVE)
                 quiet_since = time.monotonic()
-            if not await events.still_mine(session.id, epoch):
+            if not batch and not await events.still_mine(session.id, epoch):
                 break  # a newer GET (here or on another instance) reads it now
         if not left.is_set():
             with contextlib.suppress(OSError):

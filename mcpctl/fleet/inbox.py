@@ -3,7 +3,12 @@
 Entries are small JSON objects: `{"k": "session", "s": SESSION, "m": MESSAGE}` (a client's answer
 to a question, or a cancellation, for a session's call here) or `{"k": "retry", "m": MESSAGE,
 "p": PRINCIPAL, "r": REPLY}` (a 2026-07-28 retry whose call is held here; what the call says goes
-into the reply stream REPLY, which the forwarding instance relays to its client).
+into the reply stream REPLY, which the forwarding instance relays to its client). Each also says
+which incarnation of the instance it was sent to (`"i"`, the value of its lease).
+
+A forwarded retry's sender waits for the reply only while that incarnation holds its lease; so the
+receiver, if its lease lapsed meanwhile (it was stopped: SIGSTOP, a frozen VM), drops the retries
+sent to its earlier incarnation rather than run calls whose clients were told owner_unavailable.
 """
 
 from __future__ import annotations
@@ -40,13 +45,16 @@ class Inbox:
     def __init__(self, store: StateStore) -> None:
         self._store = store
 
-    async def send(self, instance: str, entry: Entry) -> None:
-        """Put `entry` in `instance`'s inbox; OwnerGone at once if that instance is dead."""
-        if not await self._store.alive(instance):
+    async def send(self, instance: str, entry: Entry) -> str:
+        """Put `entry` in `instance`'s inbox; OwnerGone at once if that instance is dead. Returns the
+        incarnation of `instance` it was sent to."""
+        incarnation = await self._store.lease_of(instance)
+        if incarnation is None:
             raise OwnerGone(f"the mcpctl instance {instance!r} that holds the call is gone")
         key = self._store.key("in", instance)
-        fields: dict[Any, Any] = {"e": json.dumps(entry)}
+        fields: dict[Any, Any] = {"e": json.dumps({**entry, "i": incarnation})}
         await self._store.run(lambda: self._store.redis.xadd(key, fields, maxlen=KEEP, approximate=True))
+        return incarnation
 
     async def send_to_others(self, entry: Entry) -> None:
         """`entry` to every other live instance (one of them runs what it is about)."""
@@ -69,21 +77,26 @@ class Inbox:
 
         await self._store.run(add)
 
-    async def replies(self, key: str) -> AsyncIterator[tuple[Message, bool]]:
-        """What the holding instance says for a forwarded call, up to its final message."""
+    async def replies(self, key: str, instance: str, incarnation: str) -> AsyncIterator[tuple[Message, bool]]:
+        """What the holding instance (`incarnation` of `instance`) says for a forwarded call, up to its
+        final message; OwnerGone as soon as that incarnation's lease lapses (a stopped or dead
+        instance is not waited for)."""
         after = "0-0"
         while True:
             found: Any = await self._store.run(
                 functools.partial(self._store.redis.xread, {key: after}, count=100, block=BLOCK_MS)
             )
+            if not found and await self._store.lease_of(instance) != incarnation:
+                raise OwnerGone(f"the mcpctl instance {instance!r} that holds the call stopped answering")
             for _, entries in found or []:
                 for entry_id, fields in entries:
                     after = entry_id.decode()
                     final = fields.get(b"f") == b"1"
-                    yield json.loads(fields[b"m"]), final
-                    if final:
+                    if final:  # before the yield: a caller that has what it waited for reads no further
                         with contextlib.suppress(StateUnavailable):
                             await self._store.run(lambda: self._store.redis.delete(key))
+                    yield json.loads(fields[b"m"]), final
+                    if final:
                         return
 
     async def keep_reading(self, deliver: Deliver) -> None:
@@ -102,6 +115,8 @@ class Inbox:
                 log.warning("fleet: inbox: %s", exc.message)
                 await asyncio.sleep(1.0)  # Redis is down: look again in a second
                 continue
+            if found:
+                await self._store.held()  # after a pause: has the lease lapsed meanwhile?
             for _, entries in found or []:
                 for entry_id, fields in entries:
                     after = entry_id.decode()
@@ -109,5 +124,10 @@ class Inbox:
                         entry = json.loads(fields[b"e"])
                     except (KeyError, ValueError):
                         log.warning("fleet: inbox: dropped an entry that is not ours: %s", after)
+                        continue
+                    if entry.get("k") == "retry" and not self._store.current(entry.get("i")):
+                        log.warning(
+                            "fleet: inbox: dropped a retry forwarded before this instance's lease lapsed"
+                        )
                         continue
                     deliver(entry)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from mcpctl.errors import UnavailableError
@@ -38,11 +42,20 @@ class StateStore:
     def __init__(self, url: str, instance: str, *, timeout: float = 3.0) -> None:
         self.url = url
         self.instance = instance
+        # A pooled connection that Redis closed (it restarted) is found out at its next use: that
+        # one exchange is tried again at once on a new connection, rather than failed (503) while
+        # Redis is there. Only then: a timeout is not retried (a request never waits twice as long).
+        once = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
         self.redis: aioredis.Redis = aioredis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=False
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=False, retry=once
         )
         self.healthy = False
         self.last_problem = "not connected yet"
+        # The lease's value: a new one each time the lease lapsed (this instance was stopped or cut off
+        # for longer than a lease). What others sent to an earlier one, they may have given up on.
+        self.incarnation = secrets.token_hex(8)
+        self._renewed: float | None = None  # when the last renewal that succeeded was sent (monotonic)
+        self._renewal = asyncio.Event()
         self._load = self.redis.register_script(scripts.LOAD_AND_ADMIT)
         self._count = self.redis.register_script(scripts.COUNT_LIVE)
 
@@ -92,15 +105,44 @@ class StateStore:
     async def keep_lease(self, also: Callable[[], Awaitable[None]] | None = None) -> None:
         """Renew this instance's lease every second, for as long as the host runs (it also probes
         Redis's health: an instance started while Redis was down recovers here), then run `also`."""
-        key = self.key("inst", self.instance)
         while True:
             try:
-                await self.run(lambda: self.redis.set(key, str(time.time()), px=LEASE_MS))
+                await self._renew()
                 if also is not None:
                     await also()
             except StateUnavailable as exc:
                 log.warning("fleet: %s", exc.message)
             await asyncio.sleep(RENEW_SECONDS)
+
+    async def _renew(self) -> None:
+        key = self.key("inst", self.instance)
+        sent = time.monotonic()
+        before = await self.run(lambda: self.redis.set(key, self.incarnation, px=LEASE_MS, get=True))
+        if before is None and self._renewed is not None:
+            # The lease lapsed: for a while the fleet took this instance for gone (forwarded retries
+            # were told owner_unavailable). Rejoin as a new incarnation, so that what was sent to the
+            # old one is recognized (see `current`).
+            self.incarnation = secrets.token_hex(8)
+            await self.run(lambda: self.redis.set(key, self.incarnation, px=LEASE_MS))
+            log.warning(
+                "fleet: this instance's lease lapsed (it was stopped, or cut off from the store, for "
+                "%.1f s); it rejoins, and drops the retries forwarded to it before",
+                sent - self._renewed,
+            )
+        self._renewed = sent
+        self._renewal.set()
+
+    async def held(self) -> None:
+        """Return once this instance's lease is known to be held now: renewed less than a lease ago
+        (after a pause, such as SIGSTOP, this waits for the renewal that tells whether it lapsed)."""
+        margin = LEASE_MS / 1000 - RENEW_SECONDS
+        while self._renewed is None or time.monotonic() - self._renewed >= margin:
+            self._renewal.clear()
+            await self._renewal.wait()
+
+    def current(self, incarnation: object) -> bool:
+        """Whether something sent to `incarnation` of this instance was sent to this one (no lapse since)."""
+        return incarnation is None or incarnation == self.incarnation
 
     async def instances(self) -> list[str]:
         """The instances whose lease is alive (this one included)."""
@@ -113,8 +155,10 @@ class StateStore:
 
         return await self.run(scan)
 
-    async def alive(self, instance: str) -> bool:
-        return bool(await self.run(lambda: self.redis.exists(self.key("inst", instance))))
+    async def lease_of(self, instance: str) -> str | None:
+        """The incarnation whose lease `instance` holds; None if it is gone (its lease lapsed)."""
+        value: Any = await self.run(lambda: self.redis.get(self.key("inst", instance)))
+        return value.decode() if value is not None else None
 
     async def close(self) -> None:
         with contextlib.suppress(RedisError, OSError):  # best effort: the lease lapses anyway

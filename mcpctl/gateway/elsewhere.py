@@ -73,8 +73,8 @@ class Elsewhere:
         }
         deadline = time.monotonic() + FORWARD_LIMIT
         try:
-            await self._fleet.inbox.send(action.instance, entry)
-            async for message, final in self._fleet.inbox.replies(reply):
+            incarnation = await self._fleet.inbox.send(action.instance, entry)
+            async for message, final in self._fleet.inbox.replies(reply, action.instance, incarnation):
                 if final:
                     stream.finish({**message, "id": action.call.client_id})
                     return

@@ -23,6 +23,13 @@ command = "{python}"
 args = ["{fixtures}/slow.py"]
 """
 
+# a shared 2025-era child that asks its client things (sampling, elicitation, roots)
+ASKER = """
+[servers.asker]
+command = "{python}"
+args = ["{fixtures}/asker.py", "--era", "legacy"]
+"""
+
 
 def fleet_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()

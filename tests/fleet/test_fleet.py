@@ -11,7 +11,7 @@ import httpx
 import orjson
 
 from mcpctl.protocol import codes
-from tests.fleet.conftest import Fleet, start_fleet
+from tests.fleet.conftest import ASKER, ECHO, Fleet, start_fleet
 from tests.support.mcp_http import ACCEPT, LegacyClient, ModernClient
 from tests.support.redis import RedisServer
 from tests.support.waiting import wait_until
@@ -157,6 +157,63 @@ def test_with_append_only_persistence_sessions_survive_a_redis_restart(tmp_path:
         redis.stop()
 
 
+def test_a_redis_restarted_without_persistence_forgets_sessions_and_new_ones_work(fleet: Fleet) -> None:
+    a, b, c = (host.url for host in fleet.hosts)
+    with LegacyClient(a) as client:
+        assert client.call_tool("echo__echo", {"message": "before"})["content"][0]["text"] == "before"
+        fleet.redis.restart()  # no append-only file: it comes back empty
+        for host in fleet.hosts:
+            wait_until(lambda h=host: h.ready()["state"]["healthy"], 20, message="the store is back")
+        for url in (b, c, a):  # gone everywhere, also where it was opened (a's local copy goes too)
+            on(client, url)
+            gone = client.post({"jsonrpc": "2.0", "id": 9, "method": "tools/list"})
+            assert gone.status_code == 404, gone.text
+        client.session_id = None  # nothing left to DELETE
+    with LegacyClient(b) as fresh:  # what a client does on 404: a new session, which works anywhere
+        for n, url in enumerate((c, a, b)):
+            on(fresh, url)
+            assert fresh.call_tool("echo__echo", {"message": f"new{n}"})["content"][0]["text"] == f"new{n}"
+
+
+def test_an_instance_started_while_redis_is_down_serves_once_it_is_up(tmp_path: Path) -> None:
+    from tests.support.node import free_port
+
+    redis = RedisServer(tmp_path / "redis", free_port())  # not started yet
+    redis.directory.mkdir()
+    fleet = start_fleet(tmp_path, redis, count=2)  # both start (and answer /health and /ready) without it
+    try:
+        a, b = fleet.hosts
+        for host in fleet.hosts:
+            state = host.ready()["state"]
+            assert state["healthy"] is False
+            assert "connect" in str(state["problem"]).lower(), state  # says why
+        refused = httpx.post(
+            a.url,
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t"}},
+            },
+            headers={"accept": ACCEPT},
+            timeout=30,
+        )
+        assert refused.status_code == 503
+        assert int(refused.headers["retry-after"]) > 0
+        with ModernClient(b.url) as modern:  # needs no store
+            assert modern.call_tool("echo__echo", {"message": "alone"})["content"][0]["text"] == "alone"
+        redis.start()
+        for host in fleet.hosts:  # no restart: each finds the store by itself
+            wait_until(lambda h=host: h.ready()["state"]["healthy"], 20, message="the store found")
+        with LegacyClient(a.url) as client:
+            for n in range(4):
+                on(client, (a, b)[n % 2].url)
+                assert client.call_tool("echo__echo", {"message": str(n)})["content"][0]["text"] == str(n)
+    finally:
+        fleet.stop()
+        redis.stop()
+
+
 def test_ready_reports_the_store_and_metrics_count_the_fleets_sessions(fleet: Fleet) -> None:
     ready = fleet.hosts[2].ready()
     assert ready["state"]["healthy"] is True
@@ -176,11 +233,8 @@ def test_ready_reports_the_store_and_metrics_count_the_fleets_sessions(fleet: Fl
             client.__exit__()
 
 
-ASKER = """
-[servers.asker]
-command = "{python}"
-args = ["{fixtures}/asker.py", "--era", "legacy"]
-"""
+# two shared legacy children that ask: a round holds its child's next asking call (see README)
+ECHO_AND_ASKERS = ECHO + "".join(ASKER.replace("asker]", f"{name}]") for name in ("asker", "other", "third"))
 
 
 def stream_call(
@@ -259,14 +313,34 @@ def test_an_instance_killed_mid_call_fails_fast_and_the_others_keep_the_session(
         assert client.call_tool("echo__echo", {"message": "on"})["content"][0]["text"] == "on"
 
 
+BRIEF = """
+[servers.brief]
+command = "{python}"
+args = ["{fixtures}/asker.py", "--era", "legacy"]
+env = { FIXTURE_CANCEL_LOG = "@log@" }
+input_ttl = "1s"
+"""
+
+
+def refused(answer: dict[str, Any], reason: str) -> None:
+    assert answer["error"]["code"] == codes.INVALID_PARAMS, answer
+    assert answer["error"]["data"]["reason"] == reason, answer
+
+
 def test_a_retry_with_input_may_land_on_any_instance(tmp_path: Path, redis_server: RedisServer) -> None:
-    fleet = start_fleet(tmp_path, redis_server, config=ASKER)
+    """A round opened on a is finished through b; a tampered, a replayed and an expired requestState
+    are refused wherever they land (the expired one on a server with `input_ttl = "1s"`)."""
+    cancel_log = tmp_path / "brief-cancelled.log"
+    config = ASKER + BRIEF.replace("@log@", str(cancel_log))
+    fleet = start_fleet(tmp_path, redis_server, config=config)
     try:
         a, b, c = (host.url for host in fleet.hosts)
         caps = {"elicitation": {}}
         with ModernClient(a, capabilities=caps) as first:
             params = {"name": "asker__ask_elicitation", "arguments": {"message": "who?"}}
             asked = first.request("tools/call", params)[-1]["result"]
+            brief = {"name": "brief__ask_elicitation", "arguments": {"message": "quick, who?"}}
+            expiring = first.request("tools/call", brief)[-1]["result"]
         assert asked["resultType"] == "input_required"
         [key] = asked["inputRequests"]
         state = asked["requestState"]
@@ -275,17 +349,144 @@ def test_a_retry_with_input_may_land_on_any_instance(tmp_path: Path, redis_serve
             tampered = other.request(
                 "tools/call", {**params, "inputResponses": answers, "requestState": state + "x"}
             )
-            assert tampered[-1]["error"]["code"] == codes.INVALID_PARAMS
+            refused(tampered[-1], "invalid_request_state")
+            flipped = state[:-5] + ("A" if state[-5] != "A" else "B") + state[-4:]
+            refused(
+                other.request("tools/call", {**params, "inputResponses": answers, "requestState": flipped})[
+                    -1
+                ],
+                "invalid_request_state",
+            )
         with ModernClient(b, capabilities=caps) as retry:
             done = retry.request("tools/call", {**params, "inputResponses": answers, "requestState": state})[
                 -1
             ]
             assert "Ada" in done["result"]["content"][0]["text"]
-            replay = retry.request(
-                "tools/call", {**params, "inputResponses": answers, "requestState": state}
-            )[-1]
-            assert replay["error"]["code"] == codes.INVALID_PARAMS  # good once, wherever it lands
+            for url in (b, c, a):  # good once, wherever the replay lands (b and c forward it to a)
+                retry.url = url
+                replay = retry.request(
+                    "tools/call", {**params, "inputResponses": answers, "requestState": state}
+                )[-1]
+                refused(replay, "invalid_request_state")
+            # the brief round expires on a (its child's call is cancelled there); then its state is refused
+            wait_until(lambda: cancel_log.exists() and cancel_log.read_text().split(), 20, message="expiry")
+            [brief_key] = expiring["inputRequests"]
+            late = {brief_key: {"action": "accept", "content": {"name": "Ada"}}}
+            for url in (b, c):
+                retry.url = url
+                expired = retry.request(
+                    "tools/call", {**brief, "inputResponses": late, "requestState": expiring["requestState"]}
+                )[-1]
+                refused(expired, "invalid_request_state")
     finally:
+        fleet.stop()
+
+
+def listen(url: str, client: LegacyClient) -> tuple[threading.Event, list[dict[str, Any]]]:
+    """Open the session's GET stream on `url`, in a thread: (opened, what it said)."""
+    seen: list[dict[str, Any]] = []
+    opened = threading.Event()
+
+    def run() -> None:
+        headers = {**client.headers(), "accept": "text/event-stream"}
+        try:
+            with httpx.stream("GET", url, headers=headers, timeout=60) as stream:
+                opened.set()
+                for line in stream.iter_lines():
+                    if line.startswith("data: "):
+                        seen.append(orjson.loads(line[6:]))
+            seen.append({"ended": True})
+        except httpx.HTTPError as exc:
+            seen.append({"ended": str(exc)})
+
+    threading.Thread(target=run, daemon=True).start()
+    assert opened.wait(10)
+    return opened, seen
+
+
+def list_changes(seen: list[dict[str, Any]]) -> int:
+    return len([m for m in seen if m.get("method") == "notifications/tools/list_changed"])
+
+
+def test_an_instance_stopped_for_20_s_is_routed_around_and_writes_nothing_stale_after(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """SIGSTOP a for 20 s: its lease lapses, retries forwarded to it fail fast (also one sent before
+    the lapse), its session goes on through b and c (a GET there takes its stream over). After SIGCONT
+    it drops the retry whose client was told owner_unavailable, writes nothing on the stream b took
+    over, and serves again."""
+    import signal
+
+    import redis
+
+    fleet = start_fleet(tmp_path, redis_server, config=ECHO_AND_ASKERS)
+    store = redis.Redis(port=redis_server.port)
+    a, b, c = fleet.hosts
+    lease = f"mcpctl:inst:{a.ready()['state']['instance']}"
+    caps = {"elicitation": {}}
+
+    def ask(url: str, server: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A round opened on `url` (held there): (the call's params, its input_required result)."""
+        params = {"name": f"{server}__ask_elicitation", "arguments": {"message": "who?"}}
+        with ModernClient(url, capabilities=caps) as modern:
+            return params, modern.request("tools/call", params)[-1]["result"]
+
+    def retry(url: str, round_: tuple[dict[str, Any], dict[str, Any]]) -> tuple[dict[str, Any], float]:
+        params, asked = round_
+        [key] = asked["inputRequests"]
+        answers = {key: {"action": "accept", "content": {"name": "Ada"}}}
+        started = time.monotonic()
+        with ModernClient(url, capabilities=caps) as modern:
+            final = modern.request(
+                "tools/call", {**params, "inputResponses": answers, "requestState": asked["requestState"]}
+            )[-1]
+        return final, time.monotonic() - started
+
+    try:
+        with LegacyClient(a.url) as client:
+            early, late = ask(a.url, "asker"), ask(a.url, "other")
+            _, on_a = listen(a.url, client)  # the session's GET stream, held by a
+            a.proc.send_signal(signal.SIGSTOP)
+            stopped = time.monotonic()
+            try:
+                # sent at once, while a's lease still runs: forwarded to a, refused once the lease lapses
+                answer, took = retry(b.url, early)
+                assert answer["error"]["data"]["reason"] == "owner_unavailable", answer
+                assert took < 12, took
+                assert not store.exists(lease)
+                answer, took = retry(c.url, late)  # after the lapse: refused at once
+                assert answer["error"]["data"]["reason"] == "owner_unavailable", answer
+                assert took < 5, took
+                for n in range(10):  # a's session, through b and c
+                    on(client, (b, c)[n % 2].url)
+                    assert client.call_tool("echo__echo", {"message": str(n)})["content"][0]["text"] == str(n)
+                _, on_b = listen(b.url, client)  # takes the stream over from a
+                on(client, c.url)
+                client.call_tool("echo__add_tool", {"name": "while_a_sleeps"})
+                wait_until(lambda: list_changes(on_b) == 1, 10, message="b's stream hears the change")
+                wait_until(lambda: time.monotonic() - stopped >= 20, 25, message="20 s of SIGSTOP")
+            finally:
+                a.proc.send_signal(signal.SIGCONT)
+            wait_until(lambda: store.exists(lease), 10, message="a renews its lease")
+            wait_until(lambda: a.ready()["state"]["healthy"], 10, message="a healthy again")
+            # a round of a's, retried through b: a reads its inbox in order, so the stale retry is
+            # behind it by now; it was dropped (a ran no call for it: no reply stream was written)
+            answer, _ = retry(b.url, ask(a.url, "third"))
+            assert "Ada" in answer["result"]["content"][0]["text"], answer
+            assert list(store.scan_iter(match="mcpctl:reply:*")) == []
+            assert "lease lapsed" in a.output() and "dropped a retry forwarded before" in a.output()
+            # a's old stream ended without a word: what b delivered was not delivered twice
+            wait_until(lambda: on_a and "ended" in on_a[-1], 10, message="a's old stream ends")
+            assert list_changes(on_a) == 0, on_a
+            client.call_tool("echo__add_tool", {"name": "after"})
+            wait_until(lambda: list_changes(on_b) == 2, 10, message="b's stream goes on")
+            on(client, a.url)  # and a serves the session again
+            assert client.call_tool("echo__echo", {"message": "back"})["content"][0]["text"] == "back"
+            assert list_changes(on_a) == 0
+    finally:
+        if a.proc.poll() is None:
+            a.proc.send_signal(signal.SIGCONT)
+        store.close()
         fleet.stop()
 
 

@@ -9,18 +9,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import orjson
 import psutil
 import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPDeprecationWarning
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.fleet.conftest import Fleet, start_fleet
-from tests.support.host import HostProcess, base_env, mcpctl_command
+from tests.fleet.conftest import ASKER, ECHO, Fleet, start_fleet
+from tests.support.host import HostProcess, base_env, mcpctl_command, start_host, write_config
 from tests.support.mcp_http import LegacyClient, ModernClient
 from tests.support.nginx import Nginx
 from tests.support.node import free_port
 from tests.support.redis import RedisServer
+from tests.support.sdk import Recorder
 from tests.support.waiting import wait_until
 
 
@@ -49,8 +53,8 @@ def deploy_nginx(fleet: Fleet, port: int) -> str:
     return done.stdout
 
 
-def start_fronted(directory: Path, redis: RedisServer) -> tuple[Fleet, Nginx]:
-    fleet = start_fleet(directory, redis)
+def start_fronted(directory: Path, redis: RedisServer, config: str = ECHO) -> tuple[Fleet, Nginx]:
+    fleet = start_fleet(directory, redis, config=config)
     nginx = Nginx(directory / "nginx", free_port())
     try:
         nginx.start(deploy_nginx(fleet, nginx.port))
@@ -58,6 +62,9 @@ def start_fronted(directory: Path, redis: RedisServer) -> tuple[Fleet, Nginx]:
         fleet.stop()
         raise
     return fleet, nginx
+
+
+SHARED = ECHO + ASKER  # what the shared fleet serves
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +75,7 @@ def fronted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Fleet, N
     redis.directory.mkdir()
     redis.start()
     try:
-        fleet, nginx = start_fronted(directory, redis)
+        fleet, nginx = start_fronted(directory, redis, SHARED)
         try:
             yield fleet, nginx
         finally:
@@ -247,3 +254,95 @@ def test_a_call_whose_instance_dies_is_not_sent_to_another(tmp_path: Path, redis
     finally:
         nginx.stop()
         fleet.stop()
+
+
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
+    """One instance, no fleet, serving what the shared fleet serves: the yardstick."""
+    home = tmp_path_factory.mktemp("alone") / "home"
+    host = start_host(home, "--config", str(write_config(home, SHARED)))
+    yield host
+    host.stop()
+
+
+PROBED = {
+    "echo__echo",
+    "slow__sleep",
+    "slow__log",
+    "asker__ask_sampling",
+    "asker__ask_elicitation",
+    "asker__ask_roots",
+}
+
+
+async def sdk_probe(url: str, mode: str) -> dict[str, Any]:
+    """The official Python SDK's client in `mode` against `url`: tools, a call, progress, logging, and
+    the server's questions (sampling, elicitation, roots) answered by its callbacks."""
+    recorder = Recorder("probe")
+
+    def text(result: Any) -> str:
+        return "\n".join(getattr(block, "text", "") for block in result.content)
+
+    async with Client(
+        url,
+        mode=mode,  # type: ignore[arg-type]
+        sampling_callback=recorder.sampling,
+        elicitation_callback=recorder.elicitation,
+        list_roots_callback=recorder.roots,
+        logging_callback=recorder.logging,
+        log_level="debug" if mode != "legacy" else None,
+    ) as client:
+        seen: dict[str, Any] = {"version": client.protocol_version}
+        seen["tools"] = {tool.name for tool in (await client.list_tools()).tools} >= PROBED
+        seen["echo"] = text(await client.call_tool("echo__echo", {"message": "hi"}))
+        sleep = {"seconds": 0.2, "steps": 3}
+        seen["sleep"] = text(
+            await client.call_tool("slow__sleep", sleep, progress_callback=recorder.on_progress)
+        )
+        if mode == "legacy":
+            with pytest.warns(MCPDeprecationWarning):
+                await client.set_logging_level("info")
+        seen["log"] = text(
+            await client.call_tool("slow__log", {"level": "warning", "message": "disk almost full"})
+        )
+        seen["sampling"] = text(await client.call_tool("asker__ask_sampling", {"prompt": "q"}))
+        seen["elicitation"] = text(await client.call_tool("asker__ask_elicitation", {"message": "who?"}))
+        seen["roots"] = text(await client.call_tool("asker__ask_roots", {}))
+    seen["progress"] = recorder.progress
+    seen["logged"] = [str(entry) for entry in recorder.logs if "disk almost full" in str(entry)]
+    seen["asked"] = [len(recorder.sampled), len(recorder.elicited), recorder.roots_asked]
+    return seen
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+def test_the_python_sdk_passes_the_same_probe_through_nginx_as_against_one_instance(
+    fronted: tuple[Fleet, Nginx], alone: HostProcess, mode: str
+) -> None:
+    """Its default mode (2026-07-28: a round's retry may land on another instance) and its 2025
+    session mode (the session, its log level and the answers to questions cross instances)."""
+    nginx = fronted[1]
+    yardstick = anyio.run(sdk_probe, alone.url, mode)
+    assert yardstick == {
+        "version": "2026-07-28" if mode == "auto" else "2025-11-25",
+        "tools": True,
+        "echo": "hi",
+        "sleep": "slept",
+        "log": "logged",
+        "sampling": "sampled: answer for probe",
+        "elicitation": 'elicited: accept {"color": "blue", "name": "probe"}',
+        "roots": "roots: file:///work/probe",
+        "progress": [1, 2, 3],
+        "logged": yardstick["logged"],
+        "asked": [1, 1, 1],
+    }
+    assert len(yardstick["logged"]) == 1
+    fleet = fronted[0]
+
+    def probed_calls() -> list[float]:
+        return [sum(calls_served(host, tool) for tool in PROBED) for host in fleet.hosts]
+
+    before = probed_calls()
+    for _ in range(3):  # round robin: each time the requests fall on the instances differently
+        assert anyio.run(sdk_probe, nginx.url, mode) == yardstick
+    served = [after - b for after, b in zip(probed_calls(), before, strict=True)]
+    assert len([count for count in served if count]) >= 2, served  # it really crossed instances
