@@ -20,13 +20,14 @@ from mcpctl.backends.httpanswers import (
     request_headers,
     session_gone,
 )
+from mcpctl.backends.idle import IdleCheck
 from mcpctl.backends.oldsse import OldSseChannel
-from mcpctl.backends.reach import UNREACHABLE, IdleCheck, describe
 from mcpctl.errors import McpctlError, UnavailableError
 from mcpctl.protocol import codes
 from mcpctl.protocol.eras import LATEST_LEGACY, is_modern_request
 from mcpctl.protocol.jsonrpc import Kind, Message, ParseError, dumps, kind_of, params_of, parse_message
 from mcpctl.protocol.sse import SSEDecoder
+from mcpctl.reach import UNREACHABLE, describe
 
 log = logging.getLogger(__name__)
 

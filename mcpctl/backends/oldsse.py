@@ -11,10 +11,10 @@ from urllib.parse import urljoin
 import httpx
 
 from mcpctl.backends.httpanswers import Headers
-from mcpctl.backends.reach import UNREACHABLE, describe
 from mcpctl.errors import McpctlError, UnavailableError
 from mcpctl.protocol.jsonrpc import Message, ParseError, dumps, parse_message
 from mcpctl.protocol.sse import SSEDecoder
+from mcpctl.reach import UNREACHABLE, describe
 
 
 class OldSseChannel:

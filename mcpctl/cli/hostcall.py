@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 ACCEPT = "application/json, text/event-stream"  # as backends.http sends it
 CLIENT_INFO = {"name": "mcpctl", "version": __version__}  # as mcpclient.CLIENT_INFO (a test keeps them equal)
 HANDSHAKE_TIMEOUT = 5.0  # a host slower than this to shake hands is left to the full command
-MAX_RESUMES = 5  # as backends.http: a stream that ends before its answer is resumed this often
+MAX_RESUMES = 5  # as backends.httpanswers: a stream that ends before its answer is resumed this often
 MAX_RECONNECT_MS = 30_000
 
 

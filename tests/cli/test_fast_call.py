@@ -170,7 +170,7 @@ def test_ctrl_c_cancels_at_the_backend_and_exits_130(host: HostProcess, module: 
 
 
 def test_the_fast_path_s_constants_are_the_project_s(host: HostProcess) -> None:
-    from mcpctl.backends import http
+    from mcpctl.backends import httpanswers as http
     from mcpctl.cli import hostcall
     from mcpctl.mcpclient import CLIENT_INFO
 

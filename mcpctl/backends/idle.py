@@ -1,36 +1,14 @@
-"""Whether a remote server can be reached: the real cause of a failed connection, and an idle check."""
+"""The idle check of a remote connection: an outage noticed before a call fails."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Awaitable, Callable
 
 import httpx
 
-# Failures that mean "nobody is listening there" (refused, no route, unknown name, no answer to
-# the connection attempt): the server is down, not just one call. Anything later (a read error
-# mid-response, a timeout waiting for an answer) is the call's failure only.
-UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout)
-
-
-def describe(exc: BaseException) -> str:
-    """The cause of an httpx failure in a few words: "connection refused", not "All connection
-    attempts failed" (httpx's text when every address refused)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        errno = getattr(seen, "errno", None)
-        if isinstance(seen, OSError) and isinstance(errno, int):
-            # the system's words for errno (asyncio puts "Connect call failed (...)" in strerror)
-            text = os.strerror(errno) if errno > 0 else seen.strerror or ""
-            if text:
-                return text[0].lower() + text[1:]
-        seen = seen.__cause__ or seen.__context__
-    if isinstance(exc, httpx.TimeoutException) and not str(exc):
-        return "timed out"
-    text = str(exc) or type(exc).__name__
-    return text.splitlines()[0]
+from mcpctl.reach import UNREACHABLE, describe
 
 
 class IdleCheck:

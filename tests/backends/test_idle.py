@@ -7,7 +7,8 @@ import socket
 
 import httpx
 
-from mcpctl.backends.reach import IdleCheck, describe
+from mcpctl.backends.idle import IdleCheck
+from mcpctl.reach import describe
 
 
 def closed_port() -> int:
