@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any, Literal, Protocol, runtime_checkable
+from collections.abc import Coroutine, Mapping
+from typing import Any, Literal
 
 import httpx
 
@@ -17,29 +17,20 @@ from mcpctl.backends.httpanswers import (
     error_reply,
     failure,
     read_answer_stream,
+    relay_events,
     request_headers,
     session_gone,
 )
+from mcpctl.backends.httpauth import HeaderSource, Reauthorizer
 from mcpctl.backends.idle import IdleCheck
 from mcpctl.backends.oldsse import OldSseChannel
 from mcpctl.errors import McpctlError, UnavailableError
 from mcpctl.protocol import codes
 from mcpctl.protocol.eras import LATEST_LEGACY, is_modern_request
 from mcpctl.protocol.jsonrpc import Kind, Message, ParseError, dumps, kind_of, params_of, parse_message
-from mcpctl.protocol.sse import SSEDecoder
 from mcpctl.reach import UNREACHABLE, describe
 
 log = logging.getLogger(__name__)
-
-HeaderSource = Callable[[], Awaitable[Mapping[str, str]]]
-
-
-@runtime_checkable
-class Reauthorizer(Protocol):
-    """A HeaderSource that can also react to a 401/403 (OAuth: refresh, step up): True means
-    "retry the request now"; it may raise an McpctlError that then answers the request."""
-
-    async def unauthorized(self, status: int, challenge: str) -> bool: ...
 
 
 class HttpTransport:
@@ -86,6 +77,9 @@ class HttpTransport:
         self.protocol_version: str | None = None
         self._initialize: Message | None = None
         self._reinitializing: asyncio.Lock = asyncio.Lock()
+        # set while no GET stream is being opened: calls wait for it, so none of its events is missed
+        self._listening = asyncio.Event()
+        self._listening.set()
         # 2024-11-05 HTTP+SSE: the POST endpoint announced on the GET stream
         self._old_sse: OldSseChannel | None = None
         # inputSchemas of the server's tools, for the Mcp-Param-* headers (see tools_listed)
@@ -298,6 +292,7 @@ class HttpTransport:
 
     async def _post_quietly(self, msg: Message) -> None:
         """A notification or a response to the server: fire and forget (errors are logged)."""
+        listening = False
         try:
             if self._old_sse is not None:
                 await self._post_old_sse(msg)
@@ -311,10 +306,14 @@ class HttpTransport:
                 )
             elif msg.get("method") == "notifications/initialized" and self.session_id:
                 self._spawn(self._listen_legacy(), stream=True)
+                listening = True
         except UNREACHABLE as exc:
             self._unreachable(exc)
         except (httpx.HTTPError, McpctlError) as exc:
             log.debug("%s: could not send %s: %s", self.url, msg.get("method", "a response"), exc)
+        finally:
+            if not listening:  # (the GET stream says when it is open)
+                self._listening.set()
 
     async def _listen_legacy(self) -> None:
         """The legacy GET stream: server-initiated messages (list changes, logs, requests)."""
@@ -328,15 +327,10 @@ class HttpTransport:
                 async with self._client.stream(
                     "GET", self.url, headers=await self._headers(headers)
                 ) as response:
+                    self._listening.set()
                     if response.status_code != 200:
                         return  # 405: this server offers no GET stream
-                    decoder = SSEDecoder()
-                    async for chunk in response.aiter_text():
-                        for event in decoder.feed(chunk):
-                            if event.data.strip():
-                                with contextlib.suppress(ParseError):
-                                    self._deliver(parse_message(event.data))
-                    last_event = decoder.last_event_id
+                    last_event = await relay_events(response, self._deliver)
             except UNREACHABLE as exc:  # it went away: the stream cannot come back, nor can calls
                 self._unreachable(exc)
                 return
@@ -345,6 +339,8 @@ class HttpTransport:
             except McpctlError as exc:  # credentials gone: the POSTs will report it
                 log.debug("%s: GET stream stopped: %s", self.url, exc.message)
                 return
+            finally:
+                self._listening.set()  # open, refused or failed: calls need not wait any longer
             await asyncio.sleep(1.0)  # the stream dropped: reconnect after a pause
 
     # -- the 2024-11-05 HTTP+SSE transport ------------------------------------------------------

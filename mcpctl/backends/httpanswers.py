@@ -147,3 +147,14 @@ def error_message(body: bytes) -> str:
         return ""
     message = error.get("message") if isinstance(error, dict) else None
     return message[:200] if isinstance(message, str) else ""
+
+
+async def relay_events(response: httpx.Response, deliver: Callable[[Message], None]) -> str | None:
+    """Deliver every message of a session's GET stream until it ends; the last event id seen."""
+    decoder = SSEDecoder()
+    async for chunk in response.aiter_text():
+        for event in decoder.feed(chunk):
+            if event.data.strip():
+                with contextlib.suppress(ParseError):
+                    deliver(parse_message(event.data))
+    return decoder.last_event_id
