@@ -89,6 +89,16 @@ class RetryElsewhere:
 
 
 @dataclass(frozen=True, slots=True)
+class CallElsewhere:
+    """In a fleet: a request for a server that another instance runs (placement = "one"). The pump
+    sends `message` there and relays what comes back onto `call`'s stream (the router is done with it)."""
+
+    instance: str
+    call: Call
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
 class Broadcast:
     """In a fleet: `message` for every session's stream, once, unless `digest` (the new view) was sent."""
 
@@ -122,6 +132,7 @@ Action = (
     | EndSession
     | AnswerElsewhere
     | Broadcast
+    | CallElsewhere
     | CancelElsewhere
     | RetryElsewhere
     | Warn

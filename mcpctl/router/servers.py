@@ -44,6 +44,9 @@ class ServerSlot:
     state: State = "starting"
     ever_ready: bool = False
     era: Era | None = None  # what its last shared link spoke
+    runs_on: str | None = (
+        None  # in a fleet: the instance that runs it for all (placement = "one"), not this one
+    )
     reason: str = ""  # why it is not ready (last exit, last error)
     retry_at: float | None = None  # when the supervisor tries again (monotonic)
     shared: Link | None = None
