@@ -69,13 +69,19 @@ class Inbox:
 
         await self._store.run(add)
 
-    async def replies(self, key: str) -> AsyncIterator[tuple[Message, bool]]:
-        """What the holding instance says for a forwarded call, up to its final message."""
+    async def replies(self, key: str, watch: str | None = None) -> AsyncIterator[tuple[Message, bool]]:
+        """What the holding instance says for a forwarded call, up to its final message.
+
+        `watch`: that instance; OwnerGone as soon as its lease lapses while nothing comes (it died
+        mid-call), rather than waiting for an answer that never comes.
+        """
         after = "0-0"
         while True:
             found: Any = await self._store.run(
                 functools.partial(self._store.redis.xread, {key: after}, count=100, block=BLOCK_MS)
             )
+            if not found and watch is not None and not await self._store.alive(watch):
+                raise OwnerGone(f"the mcpctl instance {watch!r} went away during the call")
             for _, entries in found or []:
                 for entry_id, fields in entries:
                     after = entry_id.decode()

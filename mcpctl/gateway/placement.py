@@ -1,0 +1,108 @@
+"""placement = "one" in a fleet: one instance runs the server's child, the others forward to it.
+
+Every second, for each such server, each instance takes or renews the server's lease (see
+`fleet.placement`): the holder runs the child and publishes its lists; the others stop theirs if
+they had one, list what the holder published and hand the server's calls to it (the router's
+`CallElsewhere`). A holder that stops renewing (killed, hung, cut off from Redis) loses the
+server after OWN_MS, and the first instance to look then starts a child of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import anyio
+import anyio.abc
+
+from mcpctl.fleet.node import FleetNode
+from mcpctl.fleet.placement import Placements, decide, digest
+from mcpctl.fleet.store import RENEW_SECONDS, StateUnavailable
+from mcpctl.gateway.pump import Gateway
+from mcpctl.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+
+class Placement:
+    """A service of the host (started after the supervisor): decides where each placed server runs."""
+
+    name = "placement"
+
+    def __init__(
+        self, gateway: Gateway, supervisor: Supervisor, fleet: FleetNode, servers: list[str]
+    ) -> None:
+        self._gateway = gateway
+        self._supervisor = supervisor
+        self._fleet = fleet
+        self._servers = servers
+        self._placements = Placements(fleet.store)
+        self._shown: dict[str, tuple[str, str]] = {}  # server -> (holder, lists digest) the router knows
+        self._published: dict[str, str] = {}  # server -> digest of the lists we published
+        self._wake = asyncio.Event()
+        self._problem = ""
+        if gateway.elsewhere is not None:
+            gateway.elsewhere.lists_changed = lambda server: self._wake.set()
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        while True:
+            for server in self._servers:
+                try:
+                    await self._step(server)
+                except StateUnavailable as exc:
+                    if exc.message != self._problem:  # said once per outage, not every second
+                        log.warning("fleet: where %s runs stays as it is: %s", server, exc.message)
+                    self._problem = exc.message
+                else:
+                    self._problem = ""
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), RENEW_SECONDS)
+            self._wake.clear()
+
+    async def _step(self, server: str) -> None:
+        me = self._fleet.store.instance
+        holder = await self._placements.claim(server)
+        step = decide(me, holder, self._supervisor.running(server))
+        if step == "start":
+            log.info("%s: this instance runs it for the fleet (placement = one)", server)
+            self._shown.pop(server, None)
+            self._gateway.server_here(server)
+            self._supervisor.take(server)
+        elif step == "stop":
+            log.warning("%s: instance %s runs it for the fleet now; stopping ours", server, holder)
+            self._supervisor.release(server)
+        if holder == me:
+            await self._publish(server)
+        else:
+            await self._follow(server, holder)
+
+    async def _publish(self, server: str) -> None:
+        lists = self._gateway.lists_of(server)
+        if lists is None:  # our child is not up (yet): the others keep what they had
+            return
+        new = digest(lists)
+        if self._published.get(server) == new:
+            return
+        await self._placements.publish(server, lists)
+        self._published[server] = new
+        await self._fleet.inbox.send_to_others({"k": "lists", "s": server})  # no need to wait a second
+
+    async def _follow(self, server: str, holder: str) -> None:
+        self._published.pop(server, None)
+        published = await self._placements.read(server)
+        if published is None:  # nobody listed it yet: requests for it wait as for any first start
+            return
+        if self._shown.get(server) == (holder, published.digest):
+            return
+        self._shown[server] = (holder, published.digest)
+        self._supervisor.runs_elsewhere(server, holder)
+        self._gateway.server_elsewhere(server, holder, published.lists)
+
+    async def drain(self) -> None:
+        """A clean stop (the children are stopped by now): give the servers up, so another instance
+        takes them over at once rather than after the lease lapses."""
+        for server in self._servers:
+            with contextlib.suppress(StateUnavailable), anyio.move_on_after(2):
+                await self._placements.release(server)
