@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import redis
 
 from mcpctl.fleet.placement import OWN_MS
 from mcpctl.protocol import codes
@@ -196,6 +197,19 @@ def test_when_the_owner_dies_another_instance_takes_the_server_over(
         with LegacyClient(new_owner.url) as client:
             assert text(client.call_tool("mem__get", {"key": "k"})) == "again"
         assert len(memory_children(others)) == 1
+        # a clean stop gives the server up at once (the lease would otherwise hold for OWN_MS)
+        gone = instance(new_owner)
+        new_owner.stop()
+        store = redis.Redis.from_url(fleet.redis.url)
+        try:
+            held = store.get("mcpctl:own:mem")
+        finally:
+            store.close()
+        assert held != gone.encode()
+        assert held in (None, instance(follower).encode())
+        wait_until(
+            lambda: len(memory_children([follower])) == 1, OWN_MS / 1000 + 10, message="the last one's child"
+        )
     finally:
         fleet.stop()
 
