@@ -14,6 +14,7 @@ import functools
 import json
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -69,19 +70,28 @@ class Inbox:
 
         await self._store.run(add)
 
-    async def replies(self, key: str, watch: str | None = None) -> AsyncIterator[tuple[Message, bool]]:
+    async def replies(
+        self, key: str, watch: str | None = None, quiet: float | None = None
+    ) -> AsyncIterator[tuple[Message, bool]]:
         """What the holding instance says for a forwarded call, up to its final message.
 
         `watch`: that instance; OwnerGone as soon as its lease lapses while nothing comes (it died
-        mid-call), rather than waiting for an answer that never comes.
+        mid-call), rather than waiting for an answer that never comes. `quiet`: seconds without a
+        word after which its answer counts as lost (it would have timed the call out by then).
         """
         after = "0-0"
+        heard = time.monotonic()
         while True:
             found: Any = await self._store.run(
                 functools.partial(self._store.redis.xread, {key: after}, count=100, block=BLOCK_MS)
             )
-            if not found and watch is not None and not await self._store.alive(watch):
-                raise OwnerGone(f"the mcpctl instance {watch!r} went away during the call")
+            if not found and watch is not None:
+                if not await self._store.alive(watch):
+                    raise OwnerGone(f"the mcpctl instance {watch!r} went away during the call")
+                if quiet is not None and time.monotonic() - heard > quiet:
+                    raise OwnerGone(f"no word from the mcpctl instance {watch!r} for {quiet:g}s")
+            if found:
+                heard = time.monotonic()
             for _, entries in found or []:
                 for entry_id, fields in entries:
                     after = entry_id.decode()

@@ -16,10 +16,15 @@ from typing import Any, Final, Literal
 from mcpctl.fleet.store import StateStore
 
 OWN_MS: Final = 5000  # a server whose holder stopped renewing moves to another instance after this
-# Take the lease if nobody holds it, renew it if we do; say who holds it.
+# An instance that does not run the server takes a free lease only after seeing it free this many
+# times before (a second apart): the instance that runs the child (and holds what it remembers)
+# takes it back first when Redis returns empty.
+FREE_LOOKS: Final = 2
+# Renew the lease if we hold it; take it if nobody does and ARGV[3] says so; say who holds it ("": nobody).
 _CLAIM: Final = """
 local holder = redis.call('GET', KEYS[1])
 if not holder then
+  if ARGV[3] ~= '1' then return '' end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return ARGV[1]
 end
@@ -33,18 +38,27 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-Step = Literal["start", "stop", "keep", "follow"]
+Step = Literal["start", "stop", "keep", "follow", "wait"]
 Lists = dict[str, list[dict[str, Any]]]
 
 
+def may_take(running: bool, free_looks: int) -> bool:
+    """Whether this instance takes the server's lease if it is free: at once if it runs the child,
+    else only once it saw the lease free FREE_LOOKS times before."""
+    return running or free_looks >= FREE_LOOKS
+
+
 def decide(me: str, holder: str, running: bool) -> Step:
-    """What this instance does about a placed server, given who holds its lease now.
+    """What this instance does about a placed server, given who holds its lease now ("": nobody).
 
     start: we hold it and do not run it yet; stop: another instance holds it (ours lapsed while we
-    could not renew it) and we still run it; keep: we hold and run it; follow: it runs elsewhere.
+    could not renew it) and we still run it; keep: we hold and run it; follow: it runs elsewhere;
+    wait: nobody holds it and we did not take it (yet).
     """
     if holder == me:
         return "keep" if running else "start"
+    if not holder:
+        return "wait"
     return "stop" if running else "follow"
 
 
@@ -69,12 +83,12 @@ class Placements:
         self._claim = store.redis.register_script(_CLAIM)
         self._release = store.redis.register_script(_RELEASE)
 
-    async def claim(self, server: str) -> str:
-        """Take or renew the server's lease if we can; the instance that holds it now."""
+    async def claim(self, server: str, take: bool) -> str:
+        """Renew the server's lease if we hold it, take it if it is free and `take`; the instance that
+        holds it now ("": nobody)."""
         key = self._store.key("own", server)
-        holder: Any = await self._store.run(
-            lambda: self._claim(keys=[key], args=[self._store.instance, OWN_MS])
-        )
+        args: list[str | int] = [self._store.instance, OWN_MS, "1" if take else "0"]
+        holder: Any = await self._store.run(lambda: self._claim(keys=[key], args=args))
         return holder.decode() if isinstance(holder, bytes) else str(holder)
 
     async def release(self, server: str) -> None:

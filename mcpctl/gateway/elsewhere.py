@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ELSEWHERE: Final = (AnswerElsewhere, Broadcast, CallElsewhere, CancelElsewhere, RetryElsewhere)
+QUIET_MARGIN = 5.0  # seconds past a server's own timeouts that a forwarded call's holder may stay silent
 FORWARD_LIMIT = 900.0  # seconds a forwarded retry's client waits for the holding instance at most
 
 
@@ -69,7 +71,10 @@ class Elsewhere:
         self._away[call] = (action.instance, reply)
         try:
             await self._fleet.inbox.send(action.instance, entry)
-            async for message, final in self._fleet.inbox.replies(reply, watch=action.instance):
+            # the holder times the call out itself: silence beyond that means its answer was lost
+            rules = self._gateway.router.servers[call.server].rules
+            quiet = max(rules.call_timeout, rules.startup_timeout) + QUIET_MARGIN
+            async for message, final in self._fleet.inbox.replies(reply, watch=action.instance, quiet=quiet):
                 if final:
                     stream.finish({**message, "id": call.client_id})
                     return
@@ -179,9 +184,7 @@ class Elsewhere:
             self._serving[key] = reply.call
             self._tasks.spawn(self._relay_back, key, reply.call, name="answering a forwarded call")
         elif isinstance(reply, Immediate):
-            self._tasks.spawn(
-                self._fleet.inbox.reply, key, reply.message, True, name="answering a forwarded call"
-            )
+            self._tasks.spawn(self._answer_at_once, key, reply.message, name="answering a forwarded call")
 
     def _answer_retry(self, entry: Entry, message: Message) -> None:
         kind, name, scopes, groups = entry["p"]
@@ -208,10 +211,26 @@ class Elsewhere:
 
     async def _relay_back(self, key: str, call: Call) -> None:
         try:
-            async for message, final in self._gateway.stream(call):
-                await self._fleet.inbox.reply(key, message, final)
+            async with contextlib.aclosing(self._gateway.stream(call)) as stream:
+                async for message, final in stream:
+                    await self._reply(key, message, final)
+        except StateUnavailable as exc:  # the stream's end cancelled the call: nobody can hear it
+            log.warning("fleet: a forwarded call's answer could not be passed back: %s", exc.message)
         finally:
             self._serving.pop(key, None)
+
+    async def _answer_at_once(self, key: str, message: Message) -> None:
+        try:
+            await self._reply(key, message, True)
+        except StateUnavailable as exc:
+            log.warning("fleet: a forwarded call's answer could not be passed back: %s", exc.message)
+
+    async def _reply(self, key: str, message: Message, final: bool) -> None:
+        """Once more after a failure: right after Redis restarts, a pooled connection fails once."""
+        try:
+            await self._fleet.inbox.reply(key, message, final)
+        except StateUnavailable:
+            await self._fleet.inbox.reply(key, message, final)
 
 
 def _dict(value: Any) -> dict[str, Any]:

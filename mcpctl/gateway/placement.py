@@ -17,7 +17,7 @@ import anyio
 import anyio.abc
 
 from mcpctl.fleet.node import FleetNode
-from mcpctl.fleet.placement import Placements, decide, digest
+from mcpctl.fleet.placement import Placements, decide, digest, may_take
 from mcpctl.fleet.store import RENEW_SECONDS, StateUnavailable
 from mcpctl.gateway.pump import Gateway
 from mcpctl.supervisor import Supervisor
@@ -40,6 +40,7 @@ class Placement:
         self._placements = Placements(fleet.store)
         self._shown: dict[str, tuple[str, str]] = {}  # server -> (holder, lists digest) the router knows
         self._published: dict[str, str] = {}  # server -> digest of the lists we published
+        self._free_looks: dict[str, int] = {}  # server -> looks in a row that found its lease free
         self._wake = asyncio.Event()
         self._problem = ""
         if gateway.elsewhere is not None:
@@ -63,8 +64,12 @@ class Placement:
 
     async def _step(self, server: str) -> None:
         me = self._fleet.store.instance
-        holder = await self._placements.claim(server)
-        step = decide(me, holder, self._supervisor.running(server))
+        running = self._supervisor.running(server)
+        holder = await self._placements.claim(server, may_take(running, self._free_looks.get(server, 0)))
+        self._free_looks[server] = self._free_looks.get(server, 0) + 1 if not holder else 0
+        step = decide(me, holder, running)
+        if step == "wait":  # nobody holds it: calls go where they went until someone takes it
+            return
         if step == "start":
             log.info("%s: this instance runs it for the fleet (placement = one)", server)
             self._shown.pop(server, None)

@@ -154,6 +154,26 @@ def test_one_child_for_the_fleet_reached_from_every_instance(
             check=False,
         )
         assert f"runs on instance {instance(owner)}" in shown.stdout, shown.stdout + shown.stderr
+        # Redis comes back empty: the instance that runs the child takes its lease back first, so
+        # what the child remembers stays
+        fleet.redis.restart()
+        store = redis.Redis.from_url(fleet.redis.url)
+        try:
+            wait_until(
+                lambda: store.get("mcpctl:own:mem") == instance(owner).encode(), 15, message="lease back"
+            )
+        finally:
+            store.close()
+        assert [p for _, p in memory_children(fleet.hosts)] == [pid]
+        with ModernClient(others[0].url) as after:
+            wait_until(
+                lambda: (
+                    "result"
+                    in after.request("tools/call", {"name": "mem__get", "arguments": {"key": "k"}})[-1]
+                ),
+                15,
+            )
+            assert text(after.call_tool("mem__get", {"key": "k"})) == "remembered"
     finally:
         fleet.stop()
 
