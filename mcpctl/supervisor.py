@@ -156,10 +156,7 @@ class Supervisor:
 
     def runs_elsewhere(self, name: str, instance: str) -> None:
         """What status says about a placed server another instance runs (its calls go there)."""
-        server = self._get(name)
-        server.runs_on = instance
-        if not self.running(name):
-            server.state = ServerState.READY
+        self._get(name).runs_on = instance
 
     async def shutdown(self, grace: float | None = None) -> None:
         """Stop every child at once, each within its shutdown_timeout (or `grace` when forced)."""
@@ -204,10 +201,14 @@ class Supervisor:
 
     def required_ready(self) -> bool:
         return all(
-            s.state is ServerState.READY or s.runs_on is not None
+            s.state is ServerState.READY or self._elsewhere(s)
             for s in self.servers.values()
             if s.config.required
         )
+
+    @staticmethod
+    def _elsewhere(server: ManagedServer) -> bool:
+        return server.runs_on is not None and (server.released or server.done.is_set())
 
     def _get(self, name: str) -> ManagedServer:
         server = self.servers.get(name)
@@ -391,7 +392,8 @@ class Supervisor:
         return {
             "name": server.name,
             "prefix": server.name if server.config.prefix is None else server.config.prefix,
-            "state": server.state.value,
+            # another instance runs it for the fleet: ready, as far as this instance's clients can tell
+            "state": ServerState.READY.value if self._elsewhere(server) else server.state.value,
             "required": server.config.required,
             "transport": "stdio" if server.config.command else "http",
             "pid": connection.transport.pid if connection else None,
