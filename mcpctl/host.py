@@ -126,7 +126,9 @@ class Host:
         placed = [name for name, cfg in servers.items() if cfg.placement == "one"] if self.fleet else []
         self.supervisor = Supervisor(servers, self.gateway, factory, placed=placed)
         self.placement = (
-            Placement(self.gateway, self.supervisor, self.fleet, placed) if self.fleet and placed else None
+            Placement(self.gateway, self.supervisor, self.fleet, placed, self.tasks)
+            if self.fleet and placed
+            else None
         )
         self.admin_token = secrets.token_urlsafe(32)
         for build in self.builders:
@@ -193,6 +195,8 @@ class Host:
         return self.supervisor.required_ready()
 
     def restart(self, name: str) -> None:
+        if self.placement is not None and self.placement.restart_elsewhere(name):
+            return  # another instance of the fleet runs it: restarted there
         self.supervisor.restart(name)
 
     def session_count(self) -> int:

@@ -43,6 +43,7 @@ class Elsewhere:
         self._away: dict[Call, tuple[str, str]] = {}
         self._serving: dict[str, Call] = {}  # calls we run for another instance's clients, by reply key
         self.lists_changed: Callable[[str], None] = lambda server: None  # a holder published new lists
+        self.restart_asked: Callable[[str], None] = lambda server: None  # restart a server we hold
 
     def perform(
         self, action: AnswerElsewhere | Broadcast | CallElsewhere | CancelElsewhere | RetryElsewhere
@@ -161,7 +162,8 @@ class Elsewhere:
             self._answer_call(entry, message)
 
     def _control(self, entry: Entry) -> bool:
-        """Entries without a message: a cancellation of a call we run for another instance, news of lists."""
+        """Entries without a message: a cancellation of a call we run for another instance, news of a
+        placed server's lists, a restart of a placed server we run."""
         kind = entry.get("k")
         if kind == "cancel":
             call = self._serving.get(str(entry.get("r")))
@@ -170,6 +172,9 @@ class Elsewhere:
             return True
         if kind == "lists":
             self.lists_changed(str(entry.get("s")))
+            return True
+        if kind == "restart":
+            self.restart_asked(str(entry.get("s")))
             return True
         return False
 

@@ -21,6 +21,7 @@ from mcpctl.fleet.placement import Placements, decide, digest, may_take
 from mcpctl.fleet.store import RENEW_SECONDS, StateUnavailable
 from mcpctl.gateway.pump import Gateway
 from mcpctl.supervisor import Supervisor
+from mcpctl.tasks import TaskHost
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,10 @@ class Placement:
     name = "placement"
 
     def __init__(
-        self, gateway: Gateway, supervisor: Supervisor, fleet: FleetNode, servers: list[str]
+        self, gateway: Gateway, supervisor: Supervisor, fleet: FleetNode, servers: list[str], tasks: TaskHost
     ) -> None:
         self._gateway = gateway
+        self._tasks = tasks
         self._supervisor = supervisor
         self._fleet = fleet
         self._servers = servers
@@ -45,6 +47,7 @@ class Placement:
         self._problem = ""
         if gateway.elsewhere is not None:
             gateway.elsewhere.lists_changed = lambda server: self._wake.set()
+            gateway.elsewhere.restart_asked = self._restart_here
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
@@ -104,6 +107,32 @@ class Placement:
         self._shown[server] = (holder, published.digest)
         self._supervisor.runs_elsewhere(server, holder)
         self._gateway.server_elsewhere(server, holder, published.lists)
+
+    def restart_elsewhere(self, server: str) -> bool:
+        """`mcpctl servers restart` for a placed server another instance runs: that instance restarts
+        it (False: it runs here, or is not placed; the supervisor restarts it)."""
+        managed = self._supervisor.servers.get(server)
+        if server not in self._servers or managed is None or managed.runs_on is None:
+            return False
+        if self._supervisor.running(server):
+            return False
+        entry = {"k": "restart", "s": server}
+        self._tasks.spawn(self._send, managed.runs_on, entry, name=f"restarting {server} there")
+        return True
+
+    async def _send(self, instance: str, entry: dict[str, object]) -> None:
+        for attempt in (1, 2):  # twice: right after Redis restarts, a pooled connection fails once
+            try:
+                await self._fleet.inbox.send(instance, entry)
+            except StateUnavailable as exc:
+                if attempt == 2:
+                    log.warning("fleet: %s", exc.message)
+            else:
+                return
+
+    def _restart_here(self, server: str) -> None:
+        if server in self._servers and self._supervisor.running(server):
+            self._supervisor.restart(server)
 
     async def drain(self) -> None:
         """A clean stop (the children are stopped by now): give the servers up, so another instance

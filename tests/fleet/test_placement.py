@@ -16,7 +16,7 @@ from mcpctl.fleet.placement import OWN_MS
 from mcpctl.protocol import codes
 from mcpctl.protocol.headers import standard_headers
 from tests.fleet.conftest import start_fleet
-from tests.support.host import HostProcess, base_env, mcpctl_command, server_status
+from tests.support.host import HostProcess, admin, base_env, mcpctl_command, server_status
 from tests.support.mcp_http import ACCEPT, LegacyClient, ModernClient
 from tests.support.redis import RedisServer
 from tests.support.waiting import wait_until
@@ -174,6 +174,11 @@ def test_one_child_for_the_fleet_reached_from_every_instance(
                 15,
             )
             assert text(after.call_tool("mem__get", {"key": "k"})) == "remembered"
+        # `mcpctl servers restart` on an instance that does not run it restarts it where it runs
+        assert admin(others[1], "/servers/mem/restart", "POST") == {"restarting": "mem"}
+        wait_until(lambda: [p for _, p in memory_children(fleet.hosts)] not in ([], [pid]), 15)
+        [(still_owner, _)] = memory_children(fleet.hosts)
+        assert still_owner is owner
     finally:
         fleet.stop()
 
