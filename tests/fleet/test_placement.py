@@ -33,8 +33,8 @@ args = ["{fixtures}/echo.py"]
 """
 
 
-def memory_children(hosts: list[HostProcess]) -> list[tuple[HostProcess, int]]:
-    """Every running memory.py child in the fleet, with the instance that started it."""
+def memory_children(hosts: list[HostProcess], script: str = "memory.py") -> list[tuple[HostProcess, int]]:
+    """Every running child of `script` (memory.py) in the fleet, with the instance that started it."""
     found = []
     for host in hosts:
         if host.proc.poll() is not None:
@@ -42,7 +42,7 @@ def memory_children(hosts: list[HostProcess]) -> list[tuple[HostProcess, int]]:
         for child in psutil.Process(host.proc.pid).children(recursive=True):
             try:
                 if child.status() != psutil.STATUS_ZOMBIE and any(
-                    a.endswith("memory.py") for a in child.cmdline()
+                    a.endswith(script) for a in child.cmdline()
                 ):
                     found.append((host, child.pid))
             except psutil.Error:
@@ -252,3 +252,43 @@ def test_alone_placement_is_ignored(tmp_path: Path) -> None:
         assert server_status(host, "mem")["runsOn"] is None
     finally:
         host.stop()
+
+
+ASKER = """
+[servers.asker]
+command = "{python}"
+args = ["{fixtures}/asker.py", "--era", "legacy"]
+placement = "one"
+"""
+
+
+def test_questions_during_a_forwarded_call(tmp_path: Path, redis_server: RedisServer) -> None:
+    fleet = start_fleet(tmp_path, redis_server, config=ASKER)
+    try:
+        [(owner, _)] = memory_children(fleet.hosts, "asker.py")
+        first, second = [host for host in fleet.hosts if host is not owner]
+        # a 2026-07-28 client: a round of input, and its retry through yet another instance
+        caps = {"elicitation": {}}
+        params = {"name": "asker__ask_elicitation", "arguments": {"message": "who?"}}
+        with ModernClient(first.url, capabilities=caps) as client:
+            asked = client.request("tools/call", params)[-1]["result"]
+        assert asked["resultType"] == "input_required"
+        [key] = asked["inputRequests"]
+        answers = {key: {"action": "accept", "content": {"name": "Ada"}}}
+        with ModernClient(second.url, capabilities=caps) as client:
+            done = client.request(
+                "tools/call", {**params, "inputResponses": answers, "requestState": asked["requestState"]}
+            )[-1]
+        assert "Ada" in text(done["result"])
+        # a 2025-era session stays where it is: the server's question is refused over there, at once
+        with LegacyClient(first.url, capabilities={"sampling": {}}) as legacy:
+            started = time.monotonic()
+            seen = legacy.request(
+                "tools/call", {"name": "asker__ask_sampling", "arguments": {"prompt": "hi"}}
+            )
+            assert time.monotonic() - started < 10
+        assert not [m for m in seen if m.get("method") == "sampling/createMessage"]
+        final = seen[-1]
+        assert "error" in final or final["result"].get("isError") is True, final
+    finally:
+        fleet.stop()
