@@ -86,6 +86,7 @@ class ManagedServer:
     placed: bool = False
     released: bool = False  # its loop is to end (another instance runs it now)
     runs_on: str | None = None  # the instance that runs it for the fleet, when not this one
+    state_there: ServerState = ServerState.READY  # its state there, as that instance published it
 
 
 class Supervisor:
@@ -154,9 +155,14 @@ class Supervisor:
             server.scope.cancel()  # still starting: not worth finishing
         server.wakeup.set()
 
-    def runs_elsewhere(self, name: str, instance: str) -> None:
+    def runs_elsewhere(self, name: str, instance: str, state: str = "ready") -> None:
         """What status says about a placed server another instance runs (its calls go there)."""
-        self._get(name).runs_on = instance
+        server = self._get(name)
+        server.runs_on = instance
+        try:
+            server.state_there = ServerState(state)
+        except ValueError:
+            server.state_there = ServerState.READY
 
     async def shutdown(self, grace: float | None = None) -> None:
         """Stop every child at once, each within its shutdown_timeout (or `grace` when forced)."""
@@ -201,7 +207,7 @@ class Supervisor:
 
     def required_ready(self) -> bool:
         return all(
-            s.state is ServerState.READY or self._elsewhere(s)
+            (s.state_there if self._elsewhere(s) else s.state) is ServerState.READY
             for s in self.servers.values()
             if s.config.required
         )
@@ -392,8 +398,8 @@ class Supervisor:
         return {
             "name": server.name,
             "prefix": server.name if server.config.prefix is None else server.config.prefix,
-            # another instance runs it for the fleet: ready, as far as this instance's clients can tell
-            "state": ServerState.READY.value if self._elsewhere(server) else server.state.value,
+            # another instance runs it for the fleet: its state there
+            "state": (server.state_there if self._elsewhere(server) else server.state).value,
             "required": server.config.required,
             "transport": "stdio" if server.config.command else "http",
             "pid": connection.transport.pid if connection else None,

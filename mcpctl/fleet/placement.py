@@ -3,7 +3,8 @@
 The lease (`own:SERVER`, SET NX PX) names the instance that runs the server's child for the whole
 fleet; its holder renews it every second, and it lapses OWN_MS after the holder stopped (died,
 hung, lost Redis), when the first instance to look takes it. The holder publishes the server's
-lists (`lists:SERVER`), so every instance lists its tools under the same prefix.
+lists and state (`lists:SERVER`), so every instance lists its tools under the same prefix and
+says how it is.
 """
 
 from __future__ import annotations
@@ -64,15 +65,17 @@ def decide(me: str, holder: str, running: bool) -> Step:
 
 @dataclass(frozen=True)
 class Published:
-    """A server's lists as its holder published them."""
+    """A server's lists and state (ready, backoff, crash-loop, ...) as its holder published them."""
 
     instance: str
     lists: Lists
+    state: str
     digest: str
 
 
-def digest(lists: Lists) -> str:
-    return hashlib.sha256(json.dumps(lists, sort_keys=True, default=str).encode()).hexdigest()[:32]
+def digest(lists: Lists, state: str) -> str:
+    text = json.dumps([lists, state], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 class Placements:
@@ -96,8 +99,8 @@ class Placements:
         key = self._store.key("own", server)
         await self._store.run(lambda: self._release(keys=[key], args=[self._store.instance]))
 
-    async def publish(self, server: str, lists: Lists) -> None:
-        body = json.dumps({"i": self._store.instance, "l": lists})
+    async def publish(self, server: str, lists: Lists, state: str) -> None:
+        body = json.dumps({"i": self._store.instance, "l": lists, "s": state})
         await self._store.run(lambda: self._store.redis.set(self._store.key("lists", server), body))
 
     async def read(self, server: str) -> Published | None:
@@ -106,9 +109,9 @@ class Placements:
             return None
         try:
             body = json.loads(raw)
-            instance, lists = str(body["i"]), body["l"]
+            instance, lists, state = str(body["i"]), body["l"], str(body.get("s", "ready"))
         except (ValueError, KeyError, TypeError):
             return None
         if not isinstance(lists, dict):
             return None
-        return Published(instance, lists, digest(lists))
+        return Published(instance, lists, state, digest(lists, state))

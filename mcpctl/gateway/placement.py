@@ -87,13 +87,14 @@ class Placement:
             await self._follow(server, holder)
 
     async def _publish(self, server: str) -> None:
-        lists = self._gateway.lists_of(server)
-        if lists is None:  # our child is not up (yet): the others keep what they had
+        view = self._gateway.placed_view(server)
+        if view is None:  # our child is starting for the first time: the others keep what they had
             return
-        new = digest(lists)
+        lists, state = view
+        new = digest(lists, state)
         if self._published.get(server) == new:
             return
-        await self._placements.publish(server, lists)
+        await self._placements.publish(server, lists, state)
         self._published[server] = new
         await self._fleet.inbox.send_to_others({"k": "lists", "s": server})  # no need to wait a second
 
@@ -105,7 +106,7 @@ class Placement:
         if self._shown.get(server) == (holder, published.digest):
             return
         self._shown[server] = (holder, published.digest)
-        self._supervisor.runs_elsewhere(server, holder)
+        self._supervisor.runs_elsewhere(server, holder, published.state)
         self._gateway.server_elsewhere(server, holder, published.lists)
 
     def restart_elsewhere(self, server: str) -> bool:

@@ -235,12 +235,13 @@ class Gateway:
         self.router.backends.server_here(name, self._clock())
         self._drain()
 
-    def lists_of(self, name: str) -> Lists | None:
-        """The lists of a server this instance runs, to publish (None while its child is not up)."""
+    def placed_view(self, name: str) -> tuple[Lists, str] | None:
+        """The lists and state of a server this instance runs, to publish (None while it starts for
+        the first time: the others wait for its lists as for any first start)."""
         slot = self.router.servers[name]
-        if slot.shared is None or slot.runs_on is not None:
+        if slot.runs_on is not None or slot.first_start:
             return None
-        return self.router.catalog.server_lists(name)
+        return self.router.catalog.server_lists(name), slot.state
 
     # -- the connections' side (mcpclient Handler) -----------------------------------------------
 

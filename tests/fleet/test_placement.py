@@ -292,3 +292,42 @@ def test_questions_during_a_forwarded_call(tmp_path: Path, redis_server: RedisSe
         assert "error" in final or final["result"].get("isError") is True, final
     finally:
         fleet.stop()
+
+
+BROKEN = """
+[servers.broken]
+command = "{python}"
+args = ["{fixtures}/crashing.py", "--crash-at-start"]
+placement = "one"
+required = false
+restart = { initial_backoff = "100ms", max_failures = 2 }
+
+[servers.echo]
+command = "{python}"
+args = ["{fixtures}/echo.py"]
+"""
+
+
+def test_the_other_instances_say_how_the_server_is_where_it_runs(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    fleet = start_fleet(tmp_path, redis_server, count=2, config=BROKEN)
+    try:
+
+        def runs_on(host: HostProcess) -> object:
+            return server_status(host, "broken")["runsOn"]
+
+        wait_until(lambda: any(runs_on(host) for host in fleet.hosts), 20, message="a holder named")
+        follower = next(host for host in fleet.hosts if runs_on(host))
+        holder = next(host for host in fleet.hosts if host is not follower)
+        assert runs_on(follower) == instance(holder)
+        wait_until(
+            lambda: server_status(follower, "broken")["state"] == "crash-loop", 20, message="crash-loop"
+        )
+        assert server_status(holder, "broken")["state"] == "crash-loop"
+        with ModernClient(follower.url) as client:  # its tools went away everywhere, as they would alone
+            assert text(client.call_tool("echo__echo", {"message": "fine"})) == "fine"
+            names = {t["name"] for t in client.result("tools/list")["tools"]}
+            assert not [n for n in names if n.startswith("broken__")]
+    finally:
+        fleet.stop()

@@ -39,11 +39,12 @@ def test_a_free_lease_goes_first_to_the_instance_that_runs_the_child() -> None:
     assert may_take(running=False, free_looks=FREE_LOOKS)
 
 
-def test_a_digest_depends_on_the_lists_not_their_key_order() -> None:
+def test_a_digest_depends_on_the_lists_and_state_not_their_key_order() -> None:
     one = {"tools": [{"name": "a", "inputSchema": {"type": "object", "x": 1}}]}
     two = {"tools": [{"inputSchema": {"x": 1, "type": "object"}, "name": "a"}]}
-    assert digest(one) == digest(two)
-    assert digest(one) != digest({"tools": []})
+    assert digest(one, "ready") == digest(two, "ready")
+    assert digest(one, "ready") != digest({"tools": []}, "ready")
+    assert digest(one, "ready") != digest(one, "backoff")
 
 
 def test_a_forwarded_call_carries_its_client_and_a_2025_session_is_asked_nothing_there() -> None:

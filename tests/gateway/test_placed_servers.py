@@ -80,15 +80,17 @@ async def test_a_placed_server_starts_only_when_taken_and_stops_when_released(st
     await until(lambda: supervisor.servers["b"].state is ServerState.READY)
     assert not stack.transports and not supervisor.running("mem")  # not ours (yet)
     assert not supervisor.required_ready()
-    assert gateway.lists_of("mem") is None
+    assert gateway.placed_view("mem") is None  # starting for the first time: nothing to publish
     supervisor.take("mem")
     await until(lambda: supervisor.servers["mem"].state is ServerState.READY)
     assert supervisor.running("mem") and len(stack.transports) == 1
-    lists = gateway.lists_of("mem")
-    assert lists is not None and [t["name"] for t in lists["tools"]] == ["echo", "slow", "ask"]
+    view = gateway.placed_view("mem")
+    assert view is not None
+    lists, state = view
+    assert [t["name"] for t in lists["tools"]] == ["echo", "slow", "ask"] and state == "ready"
     supervisor.release("mem")  # another instance holds it now
     gateway.server_elsewhere("mem", "other", lists)
-    supervisor.runs_elsewhere("mem", "other")
+    supervisor.runs_elsewhere("mem", "other", "ready")
     await until(supervisor.servers["mem"].done.is_set)
     assert stack.transports[0]._closed
     assert not supervisor.running("mem")
@@ -107,3 +109,8 @@ async def test_a_placed_server_starts_only_when_taken_and_stops_when_released(st
     await until(lambda: supervisor.servers["mem"].state is ServerState.READY and supervisor.running("mem"))
     assert len(stack.transports) == 2 and supervisor.status("mem")["runsOn"] is None
     assert gateway.router.servers["mem"].runs_on is None and gateway.router.servers["mem"].shared is not None
+    supervisor.release("mem")
+    supervisor.runs_elsewhere("mem", "third", "crash-loop")  # what that instance published
+    await until(supervisor.servers["mem"].done.is_set)
+    assert supervisor.status("mem")["state"] == "crash-loop"
+    assert not supervisor.required_ready()
