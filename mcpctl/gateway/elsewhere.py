@@ -15,7 +15,15 @@ from mcpctl.gateway.streams import CallStream
 from mcpctl.protocol import codes
 from mcpctl.protocol.eras import Era
 from mcpctl.protocol.jsonrpc import Message, error, meta_of
-from mcpctl.router.actions import AnswerElsewhere, Broadcast, CallElsewhere, CancelElsewhere, RetryElsewhere
+from mcpctl.router.actions import (
+    AnswerElsewhere,
+    Broadcast,
+    CallElsewhere,
+    CancelElsewhere,
+    RetryElsewhere,
+    SubscribeElsewhere,
+    UpdateElsewhere,
+)
 from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext, Principal
 from mcpctl.router.streams import Forwarded, Immediate
@@ -26,7 +34,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ELSEWHERE: Final = (AnswerElsewhere, Broadcast, CallElsewhere, CancelElsewhere, RetryElsewhere)
+ELSEWHERE: Final = (
+    AnswerElsewhere,
+    Broadcast,
+    CallElsewhere,
+    CancelElsewhere,
+    RetryElsewhere,
+    SubscribeElsewhere,
+    UpdateElsewhere,
+)
+Performed = (
+    AnswerElsewhere
+    | Broadcast
+    | CallElsewhere
+    | CancelElsewhere
+    | RetryElsewhere
+    | SubscribeElsewhere
+    | UpdateElsewhere
+)
 QUIET_MARGIN = 5.0  # seconds past a server's own timeouts that a forwarded call's holder may stay silent
 FORWARD_LIMIT = 900.0  # seconds a forwarded retry's client waits for the holding instance at most
 
@@ -45,9 +70,7 @@ class Elsewhere:
         self.lists_changed: Callable[[str], None] = lambda server: None  # a holder published new lists
         self.restart_asked: Callable[[str], None] = lambda server: None  # restart a server we hold
 
-    def perform(
-        self, action: AnswerElsewhere | Broadcast | CallElsewhere | CancelElsewhere | RetryElsewhere
-    ) -> None:
+    def perform(self, action: Performed) -> None:
         if isinstance(action, Broadcast):
             self._fleet.events.broadcast(action.message, action.digest)
         elif isinstance(action, AnswerElsewhere):
@@ -57,6 +80,14 @@ class Elsewhere:
             self._cancel_away(action.session_id, action.message)
             entry = {"k": "session", "s": action.session_id, "m": action.message}
             self._tasks.spawn(self._send, None, entry, name="passing a cancellation on")
+        elif isinstance(action, SubscribeElsewhere):
+            wish = {"k": "sub", "s": action.server, "u": action.uri, "w": action.wanted}
+            wish["f"] = self._fleet.store.instance
+            self._tasks.spawn(self._send, action.instance, wish, name="passing a subscription on")
+        elif isinstance(action, UpdateElsewhere):
+            for instance in action.instances:
+                entry = {"k": "updated", "m": action.message}
+                self._tasks.spawn(self._send, instance, entry, name="passing a resource update on")
         elif isinstance(action, CallElsewhere):  # the pump gave the call its stream before performing this
             self._tasks.spawn(self._call_there, action, name=f"forwarding a call for {action.call.server}")
         else:  # the pump gave the stand-in call its stream before performing this
@@ -160,6 +191,8 @@ class Elsewhere:
             self._answer_retry(entry, message)
         elif kind == "call":
             self._answer_call(entry, message)
+        elif kind == "updated":
+            self._gateway.updated_elsewhere(message)
 
     def _control(self, entry: Entry) -> bool:
         """Entries without a message: a cancellation of a call we run for another instance, news of a
@@ -175,6 +208,11 @@ class Elsewhere:
             return True
         if kind == "restart":
             self.restart_asked(str(entry.get("s")))
+            return True
+        if kind == "sub":
+            server, uri, instance = entry.get("s"), entry.get("u"), entry.get("f")
+            if isinstance(server, str) and isinstance(uri, str) and isinstance(instance, str):
+                self._gateway.subscribe_for(server, uri, instance, entry.get("w") is True)
             return True
         return False
 

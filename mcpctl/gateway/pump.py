@@ -235,6 +235,17 @@ class Gateway:
         self.router.backends.server_here(name, self._clock())
         self._drain()
 
+    def subscribe_for(self, server: str, uri: str, instance: str, wanted: bool) -> None:
+        """Another instance's clients want (or no longer want) a resource of a server this one runs."""
+        if server in self.router.servers:
+            self.router.backends.subscribe_for(server, uri, instance, wanted)
+            self._drain()
+
+    def updated_elsewhere(self, msg: Message) -> None:
+        """A resources/updated from the instance that runs its server, for the clients here."""
+        self.router.backends.updated_elsewhere(msg)
+        self._drain()
+
     def placed_view(self, name: str) -> tuple[Lists, str] | None:
         """The lists and state of a server this instance runs, to publish (None while it starts for
         the first time: the others wait for its lists as for any first start)."""

@@ -99,6 +99,24 @@ class CallElsewhere:
 
 
 @dataclass(frozen=True, slots=True)
+class SubscribeElsewhere:
+    """In a fleet: clients here want (or no longer want) `uri` of a server another instance runs."""
+
+    instance: str
+    server: str
+    uri: str
+    wanted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateElsewhere:
+    """In a fleet: a resource of a server this instance runs changed; `instances` have clients watching it."""
+
+    instances: tuple[str, ...]
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
 class Broadcast:
     """In a fleet: `message` for every session's stream, once, unless `digest` (the new view) was sent."""
 
@@ -135,5 +153,7 @@ Action = (
     | CallElsewhere
     | CancelElsewhere
     | RetryElsewhere
+    | SubscribeElsewhere
+    | UpdateElsewhere
     | Warn
 )

@@ -92,9 +92,12 @@ class BackendSide:
         `lists`; its calls go there from now on, the ones waiting for it too."""
         self._calls.now = now
         slot = self._servers[name]
+        moved = slot.runs_on != instance
         slot.runs_on = instance
         slot.state, slot.ever_ready, slot.reason, slot.retry_at = "ready", True, "", None
         self._fanout.list_changed(self._catalog.set_server(name, slot.rules.prefix, lists))
+        if moved:
+            self._fanout.moved(slot)
         parked, slot.parked = slot.parked, []
         for call, _ in parked:
             self._calls.hand_off(call, instance)
@@ -109,6 +112,15 @@ class BackendSide:
             return
         slot.runs_on = None
         slot.state, slot.reason, slot.retry_at = "starting", "", None
+        self._fanout.moved(slot)  # what clients here watch is restored on the new child when it is up
+
+    def subscribe_for(self, server: str, uri: str, instance: str, wanted: bool) -> None:
+        """In a fleet: another instance's clients want (or no longer want) `uri` of a server run here."""
+        self._fanout.subscribe_for(server, uri, instance, wanted)
+
+    def updated_elsewhere(self, msg: Message) -> None:
+        """In a fleet: a resources/updated from the instance that runs its server, for clients here."""
+        self._fanout.resource_updated(None, msg)
 
     def link_failed(self, server: str, owner: str, reason: str, now: float) -> None:
         """A session's own child could not be started."""

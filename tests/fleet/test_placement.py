@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import orjson
 import psutil
 import redis
 
@@ -48,6 +51,10 @@ def memory_children(hosts: list[HostProcess], script: str = "memory.py") -> list
             except psutil.Error:
                 continue
     return found
+
+
+def text_of_resource(result: dict[str, Any]) -> str:
+    return str(result["contents"][0]["text"])
 
 
 def instance(host: HostProcess) -> str:
@@ -138,6 +145,36 @@ def test_one_child_for_the_fleet_reached_from_every_instance(
 
             wait_until(listed_everywhere, 10, message="the new tool listed on every instance")
             assert text(changer.call_tool("mem__fresh", {})) == "fresh"
+        # a subscription through an instance that does not run it reaches the child; its updates
+        # reach the session's GET stream (held on yet another instance)
+        with LegacyClient(others[0].url) as watcher:
+            seen: list[dict[str, Any]] = []
+            opened = threading.Event()
+
+            def listen() -> None:
+                headers = {**watcher.headers(), "accept": "text/event-stream"}
+                try:
+                    with httpx.stream("GET", owner.url, headers=headers, timeout=30) as stream:
+                        opened.set()
+                        for line in stream.iter_lines():
+                            if line.startswith("data: "):
+                                seen.append(orjson.loads(line[6:]))
+                except httpx.HTTPError:
+                    return
+
+            threading.Thread(target=listen, daemon=True).start()
+            assert opened.wait(10)
+            assert watcher.result("resources/subscribe", {"uri": "memory://notes"}) == {}
+            with ModernClient(others[1].url) as toucher:
+
+                def updated() -> bool:
+                    toucher.call_tool("mem__touch", {})
+                    return any(m.get("method") == "notifications/resources/updated" for m in seen)
+
+                wait_until(updated, 15, message="resources/updated on the GET stream")
+            assert json.loads(text_of_resource(watcher.result("resources/read", {"uri": "memory://notes"})))[
+                "k"
+            ] == ("remembered")
         # still one child; every other instance says where it runs
         assert [p for _, p in memory_children(fleet.hosts)] == [pid]
         for host in others:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from mcpctl.protocol import codes
-from mcpctl.router.actions import CallElsewhere, StreamToClient
+from mcpctl.router.actions import CallElsewhere, StreamToClient, SubscribeElsewhere, UpdateElsewhere
 from mcpctl.router.servers import ServerRules
-from mcpctl.router.streams import Forwarded, Immediate
-from tests.router.harness import Pair, make, of_type, tools
+from mcpctl.router.streams import Forwarded, Immediate, Listening
+from tests.router.harness import Pair, PostToListener, make, of_type, posted, tools
 
 RULES = {"mem": ServerRules(prefix="mem"), "b": ServerRules(prefix="b")}
 
@@ -112,3 +112,86 @@ def test_a_list_asked_while_nobody_knows_the_owner_yet_waits_for_its_lists() -> 
     pair.router.backends.server_elsewhere("mem", "owner-1", tools("put"), pair.now)
     answers = [a.message for a in pair.take() if isinstance(a, StreamToClient) and a.call is reply.call]
     assert {t["name"] for t in answers[-1]["result"]["tools"]} == {"mem__put", "b__echo"}
+
+
+NOTES = {"resources": [{"uri": "mem://notes", "name": "notes"}], **tools("put")}
+
+
+def test_subscriptions_to_a_server_another_instance_runs_are_passed_there_and_updates_come_back() -> None:
+    pair = make(RULES, fleet=True, instance="me")
+    pair.up("b", tools("echo"))
+    pair.router.backends.server_elsewhere("mem", "owner-1", NOTES, pair.now)
+    pair.take()
+    ctx = pair.legacy()
+    subscribe = {"jsonrpc": "2.0", "id": 3, "method": "resources/subscribe", "params": {"uri": "mem://notes"}}
+    assert isinstance(pair.send(ctx, subscribe), Immediate)
+    [wish] = of_type(pair.take(), SubscribeElsewhere)
+    assert (wish.instance, wish.server, wish.uri, wish.wanted) == ("owner-1", "mem", "mem://notes", True)
+    # the instance that runs it says the resource changed: the session here hears it
+    updated = {
+        "jsonrpc": "2.0",
+        "method": "notifications/resources/updated",
+        "params": {"uri": "mem://notes"},
+    }
+    pair.router.backends.updated_elsewhere(updated)
+    assert ctx.session is not None
+    assert posted(pair.take(), ctx.session) == [updated]
+    # the server moves: the new instance hears what clients here watch
+    pair.router.backends.server_elsewhere("mem", "owner-2", NOTES, pair.now)
+    [again] = of_type(pair.take(), SubscribeElsewhere)
+    assert (again.instance, again.uri, again.wanted) == ("owner-2", "mem://notes", True)
+    unsubscribe = {**subscribe, "method": "resources/unsubscribe"}
+    pair.send(ctx, unsubscribe)
+    [done] = of_type(pair.take(), SubscribeElsewhere)
+    assert (done.instance, done.wanted) == ("owner-2", False)
+
+
+def test_the_instance_running_a_server_subscribes_its_child_for_the_others_and_passes_updates_on() -> None:
+    pair = make(RULES, fleet=True, instance="owner-1")
+    link = pair.up("mem", NOTES)
+    pair.take()
+    pair.router.backends.subscribe_for("mem", "mem://notes", "me", True)
+    sent = pair.sent_to(link, pair.take())
+    assert [(m["method"], m["params"]["uri"]) for m in sent] == [("resources/subscribe", "mem://notes")]
+    pair.router.backends.subscribe_for("mem", "mem://notes", "other", True)
+    assert not pair.sent_to(link, pair.take())  # subscribed already
+    updated = {
+        "jsonrpc": "2.0",
+        "method": "notifications/resources/updated",
+        "params": {"uri": "mem://notes"},
+    }
+    [passed] = of_type(pair.from_backend(link, updated), UpdateElsewhere)
+    assert passed.instances == ("me", "other") and passed.message == updated
+    pair.router.backends.subscribe_for("mem", "mem://notes", "me", False)
+    assert not pair.sent_to(link, pair.take())  # "other" still watches it
+    pair.router.backends.subscribe_for("mem", "mem://notes", "other", False)
+    sent = pair.sent_to(link, pair.take())
+    assert [m["method"] for m in sent] == ["resources/unsubscribe"]
+    assert not of_type(pair.from_backend(link, updated), UpdateElsewhere)
+
+
+def test_a_2026_listen_on_a_resource_another_instance_runs_works_the_same() -> None:
+    pair = make(RULES, fleet=True, instance="me")
+    pair.router.backends.server_elsewhere("mem", "owner-1", NOTES, pair.now)
+    pair.take()
+    listen = {
+        "jsonrpc": "2.0",
+        "id": "L",
+        "method": "subscriptions/listen",
+        "params": {"notifications": {"resourceSubscriptions": ["mem://notes"]}},
+    }
+    reply = pair.send(pair.modern(), listen)
+    assert isinstance(reply, Listening)
+    [wish] = of_type(pair.take(), SubscribeElsewhere)
+    assert (wish.instance, wish.uri, wish.wanted) == ("owner-1", "mem://notes", True)
+    updated = {
+        "jsonrpc": "2.0",
+        "method": "notifications/resources/updated",
+        "params": {"uri": "mem://notes"},
+    }
+    pair.router.backends.updated_elsewhere(updated)
+    [note] = [a for a in pair.take() if isinstance(a, PostToListener) and a.listener is reply.listener]
+    assert note.message["params"]["uri"] == "mem://notes"
+    pair.router.remove_listener(reply.listener)
+    [gone] = of_type(pair.take(), SubscribeElsewhere)
+    assert gone.wanted is False
