@@ -37,6 +37,7 @@ from mcpctl.fleet.keys import fleet_keys
 from mcpctl.fleet.node import FleetNode, instance_name
 from mcpctl.fleet.sessions import FleetSessions
 from mcpctl.fleet.store import StateStore
+from mcpctl.gateway.placement import Placement
 from mcpctl.gateway.pump import Gateway, Lists
 from mcpctl.hoststate import HostState, clear_host_state, write_host_state
 from mcpctl.mcpclient import CLIENT_INFO
@@ -122,7 +123,14 @@ class Host:
         self.tasks = TaskHost()
         self.gateway = Gateway(self.router, self.tasks, self._open_link, self._end_session, fleet=self.fleet)
         factory = self.transport_factory or default_transports(self.paths, self._resolve, self.secrets.scrub)
-        self.supervisor = Supervisor(servers, self.gateway, factory)
+        # placement = "one" means something in a fleet only; alone, every server runs here
+        placed = [name for name, cfg in servers.items() if cfg.placement == "one"] if self.fleet else []
+        self.supervisor = Supervisor(servers, self.gateway, factory, placed=placed)
+        self.placement = (
+            Placement(self.gateway, self.supervisor, self.fleet, placed, self.tasks)
+            if self.fleet and placed
+            else None
+        )
         self.admin_token = secrets.token_urlsafe(32)
         for build in self.builders:
             part = build(self)
@@ -188,6 +196,8 @@ class Host:
         return self.supervisor.required_ready()
 
     def restart(self, name: str) -> None:
+        if self.placement is not None and self.placement.restart_elsewhere(name):
+            return  # another instance of the fleet runs it: restarted there
         self.supervisor.restart(name)
 
     def session_count(self) -> int:
@@ -263,6 +273,8 @@ class Host:
                 await self.tasks.start(service)
             with self._signals(loop, server):
                 self.supervisor.start(self.tasks)
+                if self.placement is not None:
+                    await self.tasks.start(self.placement)  # drained (servers given up) before the fleet
                 write_host_state(self.paths.host_state_file, state)
                 log.info(
                     "mcpctl %s serving %d server(s) at %s", __version__, len(self.supervisor.servers), url

@@ -8,7 +8,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -82,6 +82,11 @@ class ManagedServer:
     scope: anyio.CancelScope | None = None  # its supervision loop's, while it runs
     done: asyncio.Event = field(default_factory=asyncio.Event)  # set when its loop has ended
     stderr: StderrLog | None = None  # the latest child's, kept after it exits (why it is down)
+    # in a fleet, placement = "one": run only while this instance holds the server (`take`, `release`)
+    placed: bool = False
+    released: bool = False  # its loop is to end (another instance runs it now)
+    runs_on: str | None = None  # the instance that runs it for the fleet, when not this one
+    state_there: ServerState = ServerState.READY  # its state there, as that instance published it
 
 
 class Supervisor:
@@ -94,11 +99,17 @@ class Supervisor:
         transport_factory: TransportFactory,
         *,
         rng: random.Random | None = None,
+        placed: Collection[str] = (),
     ) -> None:
+        """`placed`: the servers one instance of the fleet runs; each starts here only when `take`n."""
         self._events = events
         self._transport_factory = transport_factory
         self._rng = rng or random.Random()  # noqa: S311 (backoff jitter, not cryptography)
-        self.servers = {name: ManagedServer(name, cfg, era_hint=cfg.era) for name, cfg in servers.items()}
+        self.servers = {
+            name: ManagedServer(name, cfg, era_hint=cfg.era, placed=name in placed)
+            for name, cfg in servers.items()
+        }
+        self._tasks: TaskHost | None = None
         self._started = False
         self._stopping = False
         self._grace: float | None = None
@@ -108,8 +119,50 @@ class Supervisor:
     def start(self, tasks: TaskHost) -> None:
         """Start every server's loop in the host's task group; returns at once."""
         self._started = True
+        self._tasks = tasks
         for server in self.servers.values():
+            if server.placed:
+                server.done.set()  # no loop until this instance holds it
+                continue
             tasks.spawn(self._supervise, server, name=f"supervising {server.name}")
+
+    # -- placement = "one": the fleet decides where it runs ------------------------------------
+
+    def running(self, name: str) -> bool:
+        """Whether this instance runs the server's supervision loop (a placed server: holds it)."""
+        server = self._get(name)
+        return not server.done.is_set() and not server.released
+
+    def take(self, name: str) -> None:
+        """Start a placed server here: this instance holds it for the fleet now."""
+        server = self._get(name)
+        server.runs_on = None
+        if self._stopping or self._tasks is None or not server.done.is_set():
+            server.released = False
+            return
+        server.released = False
+        server.restart_requested = False
+        server.done.clear()
+        server.failures.clear()
+        server.state = ServerState.STARTING
+        self._tasks.spawn(self._supervise, server, name=f"supervising {server.name}")
+
+    def release(self, name: str) -> None:
+        """Stop a placed server here (another instance runs it now); its loop ends with the child."""
+        server = self._get(name)
+        server.released = True
+        if server.starting is not None and server.scope is not None:
+            server.scope.cancel()  # still starting: not worth finishing
+        server.wakeup.set()
+
+    def runs_elsewhere(self, name: str, instance: str, state: str = "ready") -> None:
+        """What status says about a placed server another instance runs (its calls go there)."""
+        server = self._get(name)
+        server.runs_on = instance
+        try:
+            server.state_there = ServerState(state)
+        except ValueError:
+            server.state_there = ServerState.READY
 
     async def shutdown(self, grace: float | None = None) -> None:
         """Stop every child at once, each within its shutdown_timeout (or `grace` when forced)."""
@@ -153,7 +206,15 @@ class Supervisor:
         await asyncio.gather(*(up.close() for up in closing), return_exceptions=True)
 
     def required_ready(self) -> bool:
-        return all(s.state is ServerState.READY for s in self.servers.values() if s.config.required)
+        return all(
+            (s.state_there if self._elsewhere(s) else s.state) is ServerState.READY
+            for s in self.servers.values()
+            if s.config.required
+        )
+
+    @staticmethod
+    def _elsewhere(server: ManagedServer) -> bool:
+        return server.runs_on is not None and (server.released or server.done.is_set())
 
     def _get(self, name: str) -> ManagedServer:
         server = self.servers.get(name)
@@ -168,9 +229,9 @@ class Supervisor:
     async def _supervise(self, server: ManagedServer) -> None:
         try:
             with anyio.CancelScope() as server.scope:
-                while not self._stopping:
+                while not self._stopping and not server.released:
                     await self._run_once(server)
-                    if self.stopping:  # (a property: mypy would assume the loop test still holds)
+                    if self.stopping or server.released:  # (mypy would assume the loop test still holds)
                         break
                     if server.restart_requested:
                         server.restart_requested = False
@@ -183,6 +244,10 @@ class Supervisor:
             server.last_error = "internal error in mcpctl's supervisor (see mcpctl's log)"
         finally:
             server.scope = None
+            if server.released and server.starting is not None:  # released while starting: stop that child
+                starting, server.starting = server.starting, None
+                with anyio.CancelScope(shield=True):
+                    await starting.close(self._grace)
             server.done.set()
 
     def _set_state(self, server: ManagedServer, state: ServerState, retry_in: float | None = None) -> None:
@@ -333,7 +398,8 @@ class Supervisor:
         return {
             "name": server.name,
             "prefix": server.name if server.config.prefix is None else server.config.prefix,
-            "state": server.state.value,
+            # another instance runs it for the fleet: its state there
+            "state": (server.state_there if self._elsewhere(server) else server.state).value,
             "required": server.config.required,
             "transport": "stdio" if server.config.command else "http",
             "pid": connection.transport.pid if connection else None,
@@ -349,6 +415,8 @@ class Supervisor:
             "retryIn": round(max(server.retry_at - now, 0), 1) if server.retry_at else None,
             "stderr": stderr.tail(10) if stderr else [],
             "log": str(stderr.path) if stderr and stderr.path else None,
+            "placement": "one" if server.placed else "every",
+            "runsOn": server.runs_on,  # another instance of the fleet runs it (placement = "one")
         }
 
 

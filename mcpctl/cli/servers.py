@@ -234,6 +234,8 @@ def _show(console: Console, report: dict[str, Any]) -> None:
         tail = [line for line in server.get("stderr") or [] if isinstance(line, str)][-STDERR_LINES:]
         problem = server.get("lastError") or server.get("lastExit")
         notes = ([f"({problem})"] if problem else []) + tail
+        if isinstance(server.get("runsOn"), str):  # placement = "one": another instance runs it
+            notes = [f"runs on instance {server['runsOn']}", *notes]
         line = down[name].line if name in down else None
         if line:  # the line that says why first; the supervisor's words without their own stderr quote
             brief = str(problem).split("; stderr: ")[0] if problem else ""

@@ -13,6 +13,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # VS Code's prompt for a value (`${input:token}`): a client feature mcpctl has no way to show.
+PLACEMENTS = ("every", "one")  # where a server runs in a fleet
 INPUT_REFERENCE = re.compile(r"\$\{input:([^}]*)\}")
 
 
@@ -95,6 +96,9 @@ class ServerConfig(_Model):
     required: bool = True
     enabled: bool = True
     isolation: Isolation = "shared"
+    # in a fleet (`[state] url`): "every" instance runs its own child, or only "one" does (a server
+    # that keeps state in its process) and the others forward its calls there; alone, ignored
+    placement: str = "every"
     # what a roots/list the server asks outside any call is answered (none: refused, so that it
     # asks again during a call, where the calling client answers)
     roots: list[str] | None = None
@@ -128,11 +132,26 @@ class ServerConfig(_Model):
                 'neither `command` (a stdio server) nor `url` (a remote server) is set; add command = "..." '
                 '(with args = [...]) or url = "https://..."'
             )
+        if self.placement == "one" and self.isolation == "session":
+            raise ValueError(
+                'placement = "one" and isolation = "session" do not go together (a session\'s own child runs '
+                "where the session is served); drop one of them"
+            )
         if self.url and not re.match(r"^https?://", self.url):
             raise ValueError(
                 '`url` must start with http:// or https://; write it in full, e.g. "https://example.com/mcp"'
             )
         return self
+
+    @field_validator("placement")
+    @classmethod
+    def _placement(cls, value: str) -> str:
+        if value not in PLACEMENTS:
+            raise ValueError(
+                f'placement {value!r} is not known; write placement = "one" (one instance of a fleet runs '
+                'the server, the others forward to it) or "every" (the default: each instance its own)'
+            )
+        return value
 
     @field_validator("command", "args", "env", "cwd", "url", "headers")
     @classmethod

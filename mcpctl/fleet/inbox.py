@@ -19,6 +19,7 @@ import functools
 import json
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -77,17 +78,32 @@ class Inbox:
 
         await self._store.run(add)
 
-    async def replies(self, key: str, instance: str, incarnation: str) -> AsyncIterator[tuple[Message, bool]]:
-        """What the holding instance (`incarnation` of `instance`) says for a forwarded call, up to its
-        final message; OwnerGone as soon as that incarnation's lease lapses (a stopped or dead
-        instance is not waited for)."""
+    async def replies(
+        self,
+        key: str,
+        instance: str | None = None,
+        incarnation: str | None = None,
+        quiet: float | None = None,
+    ) -> AsyncIterator[tuple[Message, bool]]:
+        """What the holding instance says for a forwarded call, up to its final message.
+
+        `instance` and `incarnation` (what `send` returned): OwnerGone as soon as that incarnation's
+        lease lapses while nothing comes (a stopped or dead instance is not waited for). `quiet`:
+        seconds without a word after which its answer counts as lost (it would have timed out).
+        """
         after = "0-0"
+        heard = time.monotonic()
         while True:
             found: Any = await self._store.run(
                 functools.partial(self._store.redis.xread, {key: after}, count=100, block=BLOCK_MS)
             )
-            if not found and await self._store.lease_of(instance) != incarnation:
-                raise OwnerGone(f"the mcpctl instance {instance!r} that holds the call stopped answering")
+            if not found and instance is not None:
+                if await self._store.lease_of(instance) != incarnation:
+                    raise OwnerGone(f"the mcpctl instance {instance!r} that holds the call stopped answering")
+                if quiet is not None and time.monotonic() - heard > quiet:
+                    raise OwnerGone(f"no word from the mcpctl instance {instance!r} for {quiet:g}s")
+            if found:
+                heard = time.monotonic()
             for _, entries in found or []:
                 for entry_id, fields in entries:
                     after = entry_id.decode()

@@ -89,6 +89,34 @@ class RetryElsewhere:
 
 
 @dataclass(frozen=True, slots=True)
+class CallElsewhere:
+    """In a fleet: a request for a server that another instance runs (placement = "one"). The pump
+    sends `message` there and relays what comes back onto `call`'s stream (the router is done with it)."""
+
+    instance: str
+    call: Call
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeElsewhere:
+    """In a fleet: clients here want (or no longer want) `uri` of a server another instance runs."""
+
+    instance: str
+    server: str
+    uri: str
+    wanted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateElsewhere:
+    """In a fleet: a resource of a server this instance runs changed; `instances` have clients watching it."""
+
+    instances: tuple[str, ...]
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
 class Broadcast:
     """In a fleet: `message` for every session's stream, once, unless `digest` (the new view) was sent."""
 
@@ -122,7 +150,10 @@ Action = (
     | EndSession
     | AnswerElsewhere
     | Broadcast
+    | CallElsewhere
     | CancelElsewhere
     | RetryElsewhere
+    | SubscribeElsewhere
+    | UpdateElsewhere
     | Warn
 )

@@ -15,6 +15,8 @@ from mcpctl.router.actions import (
     PostToSession,
     SendToBackend,
     StreamToClient,
+    SubscribeElsewhere,
+    UpdateElsewhere,
 )
 from mcpctl.router.adapt import wants_log
 from mcpctl.router.context import ClientContext
@@ -73,12 +75,17 @@ class Fanout:
                     meta = {"_meta": {META_SUBSCRIPTION_ID: listener.request_id}}
                     self._out.append(PostToListener(listener, notification(method, meta)))
 
-    def resource_updated(self, link: Link, msg: Message) -> None:
+    def resource_updated(self, link: Link | None, msg: Message) -> None:
+        """A backend's resources/updated (`link` None: from the instance of the fleet that runs it)."""
         uri = params_of(msg).get("uri")
         if not isinstance(uri, str):
             return
         clean = {**msg, "params": {k: v for k, v in params_of(msg).items() if k != "_meta"}}
-        for session in self.sessions_of(link):
+        slot = self._servers.get(link.server) if link is not None else None
+        watching = slot.remote_subscriptions.get(uri) if slot is not None else None
+        if watching:  # other instances' clients watch it too
+            self._out.append(UpdateElsewhere(tuple(sorted(watching)), clean))
+        for session in self.sessions_of(link) if link is not None else list(self._sessions):
             if uri in session.subscriptions:
                 self._out.append(PostToSession(session, clean))
         for listener in self.listeners:
@@ -134,14 +141,44 @@ class Fanout:
             uri in listener.uris for listener in self.listeners
         )
         slot = self._servers.get(server)
-        if slot is None or wanted == (uri in slot.subscriptions):
+        if slot is None:
+            return
+        if slot.runs_on is None and slot.remote_subscriptions.get(uri):
+            wanted = True  # clients of other instances watch it through this one
+        if wanted == (uri in slot.subscriptions):
             return
         if wanted:
             slot.subscriptions.add(uri)
         else:
             slot.subscriptions.discard(uri)
-        if slot.shared is not None:
+        if slot.runs_on is not None:
+            self._out.append(SubscribeElsewhere(slot.runs_on, server, uri, wanted))
+        elif slot.shared is not None:
             self._apply_subscription(slot, slot.shared, uri, wanted)
+
+    def subscribe_for(self, server: str, uri: str, instance: str, wanted: bool) -> None:
+        """In a fleet: another instance's clients want (or no longer want) `uri` of a server run here."""
+        slot = self._servers.get(server)
+        if slot is None:
+            return
+        watching = slot.remote_subscriptions.setdefault(uri, set())
+        if wanted:
+            watching.add(instance)
+        else:
+            watching.discard(instance)
+            if not watching:
+                del slot.remote_subscriptions[uri]
+        self.sync_backend_subscription(server, uri)
+
+    def moved(self, slot: ServerSlot) -> None:
+        """A placed server moved to another instance (or here): tell the one that runs it now what
+        clients here watch (its child knows nothing of it), and forget what others asked of us."""
+        remote, slot.remote_subscriptions = slot.remote_subscriptions, {}
+        for uri in remote:
+            self.sync_backend_subscription(slot.name, uri)
+        if slot.runs_on is not None:
+            for uri in sorted(slot.subscriptions):
+                self._out.append(SubscribeElsewhere(slot.runs_on, slot.name, uri, True))
 
     def restore(self, slot: ServerSlot, link: Link) -> None:
         """After a (re)start: the new child knows nothing of what clients subscribed to."""

@@ -273,6 +273,9 @@ class Router:
         refusal = self.hooks.admit(ctx, msg["method"], server, name, params_of(msg))
         if refusal is not None:
             return self._refuse(ctx, msg, server, name, refusal, waiting)
+        runs_on = self.servers[server].runs_on
+        if runs_on is not None:
+            return self._elsewhere(ctx, msg, server, name, runs_on, now, waiting)
         if "requestState" in params and self._holds_state(ctx, msg, server):
             try:
                 resumed = self.rounds.resume(ctx, msg, now)
@@ -292,6 +295,29 @@ class Router:
         call = waiting or Call(ctx, msg["id"], msg["method"], server, started=now)
         call.server, call.name, call.progress_token, call.params = server, name, token, params_of(msg)
         self.calls.start(call, {"jsonrpc": "2.0", "method": msg["method"], "params": params}, now)
+        return Forwarded(call)
+
+    def _elsewhere(
+        self,
+        ctx: ClientContext,
+        msg: Message,
+        server: str,
+        name: str,
+        instance: str,
+        now: float,
+        waiting: Call | None,
+    ) -> Reply:
+        """A request for a server another instance of the fleet runs: it goes there, as it was sent."""
+        if ctx.forwarded:  # passed on to us, yet we see it run elsewhere (it just moved): never pass it on
+            text = f"server {server!r} is moving between instances of the fleet; try again"
+            return self._refuse(
+                ctx, msg, server, name, {"code": codes.BACKEND_UNAVAILABLE, "message": text}, waiting
+            )
+        call = waiting or Call(
+            ctx, msg["id"], msg["method"], server, name, params=params_of(msg), started=now
+        )
+        call.server, call.name, call.params = server, name, params_of(msg)
+        self.calls.hand_off(call, instance)
         return Forwarded(call)
 
     def _holds_state(self, ctx: ClientContext, msg: Message, server: str) -> bool:

@@ -44,6 +44,9 @@ class ServerSlot:
     state: State = "starting"
     ever_ready: bool = False
     era: Era | None = None  # what its last shared link spoke
+    runs_on: str | None = (
+        None  # in a fleet: the instance that runs it for all (placement = "one"), not this one
+    )
     reason: str = ""  # why it is not ready (last exit, last error)
     retry_at: float | None = None  # when the supervisor tries again (monotonic)
     shared: Link | None = None
@@ -54,6 +57,8 @@ class ServerSlot:
     refreshing: set[tuple[str, ...]] = field(default_factory=set)
     stale: set[tuple[str, ...]] = field(default_factory=set)
     subscriptions: set[str] = field(default_factory=set)  # URIs the backend is subscribed to
+    # in a fleet, placement = "one": URIs other instances' clients watch, and which instances
+    remote_subscriptions: dict[str, set[str]] = field(default_factory=dict)
     # names that ran alone QUIET_AFTER times without asking: they may run beside an exclusive call
     quiet: set[str] = field(default_factory=set)
     solo: dict[str, int] = field(default_factory=dict)
