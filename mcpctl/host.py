@@ -38,11 +38,12 @@ from mcpctl.fleet.node import FleetNode, instance_name
 from mcpctl.fleet.sessions import FleetSessions
 from mcpctl.fleet.store import StateStore
 from mcpctl.gateway.placement import Placement
-from mcpctl.gateway.pump import Gateway, Lists
+from mcpctl.gateway.pump import Gateway
 from mcpctl.hoststate import HostState, clear_host_state, write_host_state
 from mcpctl.mcpclient import CLIENT_INFO
 from mcpctl.mcpclient.connection import Connection
 from mcpctl.paths import Paths, ensure_private_dir
+from mcpctl.protocol.catalog import Lists
 from mcpctl.router.context import Principal
 from mcpctl.router.hooks import HookChain
 from mcpctl.router.router import Router, RouterConfig

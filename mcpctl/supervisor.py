@@ -7,22 +7,19 @@ import contextlib
 import logging
 import random
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Protocol
 
 import anyio
 
 from mcpctl.backends.base import MessageSink, Transport
-from mcpctl.backends.stderr import StderrLog
 from mcpctl.config.models import ServerConfig
 from mcpctl.errors import McpctlError, UnavailableError
+from mcpctl.managed import ManagedServer, ServerState, elsewhere, status_report
 from mcpctl.mcpclient.connection import Connection, Handler, Settings
 from mcpctl.outages import count_attempt, reconnect_delay
-from mcpctl.protocol.catalog import Entry
-from mcpctl.tasks import TaskHost
+from mcpctl.protocol.catalog import Lists
+from mcpctl.tasks import TaskHost, first_of
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +31,6 @@ ROUTABLE_CAPABILITIES: dict[str, Any] = {
     "elicitation": {"form": {}, "url": {}},
     "roots": {"listChanged": True},
 }
-Lists = dict[str, list[Entry]]
-
-
-class ServerState(StrEnum):
-    STARTING = "starting"
-    READY = "ready"
-    BACKOFF = "backoff"
-    CRASH_LOOP = "crash-loop"
-    STOPPED = "stopped"
 
 
 class SupervisorEvents(Handler, Protocol):
@@ -57,36 +45,6 @@ class SupervisorEvents(Handler, Protocol):
 
 
 TransportFactory = Callable[[str, ServerConfig, MessageSink], Transport]
-
-
-@dataclass(eq=False)
-class ManagedServer:
-    """One configured server and its supervision history."""
-
-    name: str
-    config: ServerConfig
-    state: ServerState = ServerState.STARTING
-    connection: Connection | None = None
-    tools: int = 0  # how many tools it listed when it came up
-    started_at: float | None = None  # monotonic time the current child became ready
-    restarts: int = 0
-    failures: deque[float] = field(default_factory=deque)
-    last_exit: str = ""
-    last_error: str = ""
-    retry_at: float | None = None
-    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-    restart_requested: bool = False
-    era_hint: str = "auto"
-    sessions: dict[str, Connection] = field(default_factory=dict)
-    starting: Connection | None = None  # the connection being set up, not yet handed to the gateway
-    scope: anyio.CancelScope | None = None  # its supervision loop's, while it runs
-    done: asyncio.Event = field(default_factory=asyncio.Event)  # set when its loop has ended
-    stderr: StderrLog | None = None  # the latest child's, kept after it exits (why it is down)
-    # in a fleet, placement = "one": run only while this instance holds the server (`take`, `release`)
-    placed: bool = False
-    released: bool = False  # its loop is to end (another instance runs it now)
-    runs_on: str | None = None  # the instance that runs it for the fleet, when not this one
-    state_there: ServerState = ServerState.READY  # its state there, as that instance published it
 
 
 class Supervisor:
@@ -207,14 +165,10 @@ class Supervisor:
 
     def required_ready(self) -> bool:
         return all(
-            (s.state_there if self._elsewhere(s) else s.state) is ServerState.READY
+            (s.state_there if elsewhere(s) else s.state) is ServerState.READY
             for s in self.servers.values()
             if s.config.required
         )
-
-    @staticmethod
-    def _elsewhere(server: ManagedServer) -> bool:
-        return server.runs_on is not None and (server.released or server.done.is_set())
 
     def _get(self, name: str) -> ManagedServer:
         server = self.servers.get(name)
@@ -279,7 +233,7 @@ class Supervisor:
         server.last_error = ""
         self._set_state(server, ServerState.READY)
         self._events.server_up(server.name, connection, connected)
-        await _first_of(connection.wait_closed, server.wakeup.wait)
+        await first_of(connection.wait_closed, server.wakeup.wait)
         server.wakeup.clear()
         server.connection = None
         reason = connection.close_reason or (
@@ -391,42 +345,4 @@ class Supervisor:
     # -- status --------------------------------------------------------------------------------
 
     def status(self, name: str) -> dict[str, Any]:
-        server = self._get(name)
-        connection = server.connection
-        stderr = server.stderr
-        now = time.monotonic()
-        return {
-            "name": server.name,
-            "prefix": server.name if server.config.prefix is None else server.config.prefix,
-            # another instance runs it for the fleet: its state there
-            "state": (server.state_there if self._elsewhere(server) else server.state).value,
-            "required": server.config.required,
-            "transport": "stdio" if server.config.command else "http",
-            "pid": connection.transport.pid if connection else None,
-            "uptime": round(now - server.started_at, 1) if server.started_at and connection else None,
-            "restarts": server.restarts,
-            "era": connection.era.value if connection and connection.era else None,
-            "protocolVersion": connection.protocol_version if connection else None,
-            "serverInfo": connection.server_info if connection else None,
-            "tools": server.tools if connection else 0,
-            "sessions": len(server.sessions),
-            "lastExit": server.last_exit or None,
-            "lastError": server.last_error or None,
-            "retryIn": round(max(server.retry_at - now, 0), 1) if server.retry_at else None,
-            "stderr": stderr.tail(10) if stderr else [],
-            "log": str(stderr.path) if stderr and stderr.path else None,
-            "placement": "one" if server.placed else "every",
-            "runsOn": server.runs_on,  # another instance of the fleet runs it (placement = "one")
-        }
-
-
-async def _first_of(*waits: Callable[[], Awaitable[object]]) -> None:
-    """Wait until the first of these returns; the others are cancelled."""
-    async with anyio.create_task_group() as group:
-
-        async def until(wait: Callable[[], Awaitable[object]]) -> None:
-            await wait()
-            group.cancel_scope.cancel()
-
-        for wait in waits:
-            group.start_soon(until, wait)
+        return status_report(self._get(name))

@@ -96,3 +96,15 @@ async def running(*services: Service) -> AsyncIterator[TaskHost]:
         for service in services:
             await tasks.start(service)
         yield tasks
+
+
+async def first_of(*waits: Callable[[], Awaitable[object]]) -> None:
+    """Wait until the first of these returns; the others are cancelled."""
+    async with anyio.create_task_group() as group:
+
+        async def until(wait: Callable[[], Awaitable[object]]) -> None:
+            await wait()
+            group.cancel_scope.cancel()
+
+        for wait in waits:
+            group.start_soon(until, wait)

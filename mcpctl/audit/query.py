@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from mcpctl.audit.files import CURRENT, Line, audit_files, read_lines, trails
 from mcpctl.audit.schema import CALL_KINDS, DROPPED, OK, parse_stamp, stamp
-from mcpctl.config.models import parse_duration
+from mcpctl.config.fields import parse_duration
 
 _K = TypeVar("_K")
 

@@ -15,7 +15,8 @@ from mcpctl.auth.resource import ProtectedResource
 from mcpctl.auth.secretbook import index_path
 from mcpctl.auth.store import open_store
 from mcpctl.auth.throttle import FailureAudit
-from mcpctl.config.models import AuthConfig, GatewayConfig
+from mcpctl.config.access import AuthConfig
+from mcpctl.config.models import GatewayConfig
 from mcpctl.edge.asgi import ASGIApp
 from mcpctl.edge.security import is_loopback_host
 from mcpctl.errors import UsageError

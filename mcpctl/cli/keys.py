@@ -172,7 +172,7 @@ def _setup(insecure_file_store: bool) -> tuple[Console, SecretStore, Any]:
 
 
 def _duration(text: str, option: str) -> float | None:
-    from mcpctl.config.models import parse_duration
+    from mcpctl.config.fields import parse_duration
     from mcpctl.errors import UsageError
 
     if text.strip().lower() in ("never", "none", ""):

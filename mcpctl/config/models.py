@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from mcpctl.config.access import AuthConfig, LimitsConfig, PolicyRule
+from mcpctl.config.fields import Duration, FrozenModel
 from mcpctl.protocol.naming import is_valid_prefix
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-# VS Code's prompt for a value (`${input:token}`): a client feature mcpctl has no way to show.
 PLACEMENTS = ("every", "one")  # where a server runs in a fleet
+# VS Code's prompt for a value (`${input:token}`): a client feature mcpctl has no way to show.
 INPUT_REFERENCE = re.compile(r"\$\{input:([^}]*)\}")
-
-
-def parse_duration(value: Any) -> Any:
-    """Seconds from a number or a string such as "500ms", "30s", "5m", "1h", "90d"."""
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(
-                f"{value!r} is not a duration; write seconds as a number, or a string such as "
-                '"500ms", "30s", "5m", "1h" or "90d"'
-            )
-        return float(match.group(1)) * _UNITS[match.group(2)]
-    return value
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 
 
 # a server's children: one for every client, or one per 2025-era session
@@ -38,11 +22,7 @@ Isolation = Literal["shared", "session"]
 ISOLATIONS: tuple[Isolation, ...] = ("shared", "session")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class RestartPolicy(_Model):
+class RestartPolicy(FrozenModel):
     """How the supervisor restarts a crashed child."""
 
     mode: Literal["always", "on-failure", "never"] = "always"
@@ -57,7 +37,7 @@ class RestartPolicy(_Model):
     crash_loop_cooldown: Duration = 300.0
 
 
-class ReconnectPolicy(_Model):
+class ReconnectPolicy(FrozenModel):
     """How the supervisor treats a remote server (`url`) that cannot be reached or whose connection
     dropped: an outage, not a crash. It is retried at this pace for as long as it lasts (never a
     crash loop), and its tools stay listed meanwhile (calls are answered with the cause)."""
@@ -69,7 +49,7 @@ class ReconnectPolicy(_Model):
     health_interval: Duration = 10.0
 
 
-class BreakerConfig(_Model):
+class BreakerConfig(FrozenModel):
     """A per-server circuit breaker: fail fast while a backend keeps failing."""
 
     enabled: bool = True
@@ -79,7 +59,7 @@ class BreakerConfig(_Model):
     open_for: Duration = 30.0
 
 
-class ServerConfig(_Model):
+class ServerConfig(FrozenModel):
     """One MCP server: a stdio command to supervise, or a remote URL."""
 
     command: str | None = None
@@ -179,7 +159,7 @@ class ServerConfig(_Model):
         return value
 
 
-class GatewayConfig(_Model):
+class GatewayConfig(FrozenModel):
     """How `mcpctl serve` listens."""
 
     host: str = "127.0.0.1"
@@ -208,99 +188,7 @@ class GatewayConfig(_Model):
     allow_unauthenticated: bool = False
 
 
-class AuthConfig(_Model):
-    """Who may use the gateway: API keys, OAuth bearer tokens (as a resource server), or both."""
-
-    mode: Literal["none", "api-key", "oauth", "both"] = "none"
-    # OAuth resource server: tokens are JWTs from this issuer, checked against its JWKS
-    issuer: str | None = None
-    jwks_uri: str | None = None  # default: from the issuer's metadata
-    # the audience tokens must carry; default: the gateway's canonical URL (public_url or its /mcp URL)
-    audience: str | None = None
-    # the gateway's canonical URL as clients see it (behind a proxy); default: its listening URL
-    public_url: str | None = None
-    # scopes every token must carry; advertised in the protected-resource metadata
-    scopes: list[str] = Field(default_factory=list)
-    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "PS256", "EdDSA"])
-    leeway: Duration = 30.0
-    # claim names; a dotted path reaches into nested claims (e.g. "realm_access.roles")
-    groups_claim: str = "groups"
-    roles_claim: str = "roles"
-    # auth.failure records per client address: this many at once, then `failure_records_per_minute`;
-    # the failures beyond are counted and summed up in one record once the address may be recorded again
-    failure_records_burst: int = Field(default=20, ge=1)
-    failure_records_per_minute: int = Field(default=10, ge=1)
-
-    @field_validator("algorithms")
-    @classmethod
-    def _asymmetric_only(cls, value: list[str]) -> list[str]:
-        # "none" accepts unsigned tokens; HS* would treat the issuer's public key as a shared secret
-        bad = [alg for alg in value if alg.lower() == "none" or alg.upper().startswith("HS")]
-        if bad:
-            raise ValueError(f"algorithms {bad} are not accepted: use asymmetric ones (RS256, ES256, ...)")
-        if not value:
-            raise ValueError("at least one algorithm is needed")
-        return value
-
-
-class PolicyRule(_Model):
-    """One rule; rules are read in order and the first that matches a principal and tool decides."""
-
-    # API key names (or "key:<name>"), "sub:<subject>", "group:<name>", "role:<name>", or "*" (globs allowed)
-    principals: list[str] = Field(default_factory=lambda: ["*"])
-    # exposed names (globs): prefixed tool and prompt names, and resource URIs
-    tools: list[str] = Field(default_factory=lambda: ["*"])
-    effect: Literal["allow", "deny"] = "allow"
-    # OAuth scopes a token needs for these tools (API keys carry none: a scoped rule never admits a key)
-    scopes: list[str] = Field(default_factory=list)
-
-    @field_validator("principals")
-    @classmethod
-    def _principal_kinds(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            kind, colon, rest = pattern.partition(":")
-            if colon and (kind not in ("key", "sub", "group", "role") or not rest):
-                raise ValueError(
-                    f"principal {pattern!r}: use a key name, key:<name>, sub:<subject>, group:<name>, "
-                    "role:<name> or *"
-                )
-        return value
-
-
-class RateLimit(_Model):
-    """A token bucket: `requests` per `per`, with bursts up to `burst` (default: `requests`).
-
-    Each subject the rule matches gets a bucket of its own (each principal, tool or server;
-    one for `global`). `level = "call"` counts forwarded calls and refuses one with a JSON-RPC
-    error; `level = "http"` counts HTTP requests before they are read and refuses with 429.
-    """
-
-    scope: Literal["principal", "tool", "server", "global"]
-    match: str = "*"  # glob over the principal, tool or server name
-    requests: int = Field(ge=1)
-    per: Duration = 60.0
-    burst: int | None = Field(default=None, ge=1)
-    level: Literal["call", "http"] = "call"
-
-    @model_validator(mode="after")
-    def _sensible(self) -> RateLimit:
-        if self.per <= 0:
-            raise ValueError("`per` must be longer than 0 (for example 1s, 1m or 1h)")
-        if self.level == "http" and self.scope not in ("principal", "global"):
-            raise ValueError(
-                'level = "http" counts requests before they are read, when only the principal is known: '
-                'use it with scope = "principal" or "global"'
-            )
-        return self
-
-
-class LimitsConfig(_Model):
-    rules: list[RateLimit] = Field(default_factory=list)
-    # buckets held in memory at most; full (idle) buckets are dropped first, losing nothing
-    max_buckets: int = Field(default=100_000, ge=16)
-
-
-class AuditConfig(_Model):
+class AuditConfig(FrozenModel):
     """The audit trail: append-only JSONL under the log directory, hash-chained."""
 
     enabled: bool = True
@@ -337,11 +225,11 @@ class AuditConfig(_Model):
         return patterns
 
 
-class MetricsConfig(_Model):
+class MetricsConfig(FrozenModel):
     enabled: bool = True
 
 
-class StateConfig(_Model):
+class StateConfig(FrozenModel):
     """Where a fleet of `mcpctl serve` instances keeps what they share (none: each its own, in memory)."""
 
     # redis://HOST:PORT/DB (also `serve --state` and $MCPCTL_STATE_URL)
@@ -363,7 +251,7 @@ class StateConfig(_Model):
         return value
 
 
-class Config(_Model):
+class Config(FrozenModel):
     """A whole configuration file."""
 
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from mcpctl.fleet.store import StateStore
+from mcpctl.protocol.catalog import Lists
 
 OWN_MS: Final = 5000  # a server whose holder stopped renewing moves to another instance after this
 # An instance that does not run the server takes a free lease only after seeing it free this many
@@ -40,7 +41,6 @@ return 0
 """
 
 Step = Literal["start", "stop", "keep", "follow", "wait"]
-Lists = dict[str, list[dict[str, Any]]]
 
 
 def may_take(running: bool, free_looks: int) -> bool:

@@ -13,10 +13,11 @@ from mcpctl.errors import McpctlError
 from mcpctl.fleet.node import FleetNode
 from mcpctl.fleet.store import StateUnavailable
 from mcpctl.gateway.elsewhere import ELSEWHERE, Elsewhere
+from mcpctl.gateway.placed import PlacedServers
 from mcpctl.gateway.streams import CallStream, Outbox
 from mcpctl.mcpclient.connection import Connection
 from mcpctl.protocol import codes
-from mcpctl.protocol.catalog import Entry
+from mcpctl.protocol.catalog import Lists
 from mcpctl.protocol.jsonrpc import Kind, Message, kind_of
 from mcpctl.router.actions import (
     EndSession,
@@ -40,12 +41,11 @@ from mcpctl.tasks import TaskHost
 
 log = logging.getLogger(__name__)
 
-Lists = dict[str, list[Entry]]
 # Opens a session's own child of a server: the connection and its lists.
 LinkOpener = Callable[[str, str], Awaitable[tuple[Connection, Lists]]]
 
 
-class Gateway:
+class Gateway(PlacedServers):
     """The one place router decisions meet I/O; everything here runs on the event loop, never blocking.
 
     The edge calls `handle` for each client message and reads `stream(call)` for forwarded
@@ -233,41 +233,6 @@ class Gateway:
     def server_state(self, name: str, state: str, reason: str = "", retry_at: float | None = None) -> None:
         self.router.backends.server_state(name, cast(State, state), self._clock(), reason, retry_at)
         self._drain()
-
-    # -- placement = "one" in a fleet ----------------------------------------------------------
-
-    @property
-    def elsewhere(self) -> Elsewhere | None:
-        return self._elsewhere
-
-    def server_elsewhere(self, name: str, instance: str, lists: Lists) -> None:
-        """Another instance runs the server for the fleet: list what it published, send calls there."""
-        self.router.backends.server_elsewhere(name, instance, lists, self._clock())
-        self._drain()
-
-    def server_here(self, name: str) -> None:
-        """This instance runs the server for the fleet from now on (its child is being started)."""
-        self.router.backends.server_here(name, self._clock())
-        self._drain()
-
-    def subscribe_for(self, server: str, uri: str, instance: str, wanted: bool) -> None:
-        """Another instance's clients want (or no longer want) a resource of a server this one runs."""
-        if server in self.router.servers:
-            self.router.backends.subscribe_for(server, uri, instance, wanted)
-            self._drain()
-
-    def updated_elsewhere(self, msg: Message) -> None:
-        """A resources/updated from the instance that runs its server, for the clients here."""
-        self.router.backends.updated_elsewhere(msg)
-        self._drain()
-
-    def placed_view(self, name: str) -> tuple[Lists, str] | None:
-        """The lists and state of a server this instance runs, to publish (None while it starts for
-        the first time: the others wait for its lists as for any first start)."""
-        slot = self.router.servers[name]
-        if slot.runs_on is not None or slot.first_start:
-            return None
-        return self.router.catalog.server_lists(name), slot.state
 
     # -- the connections' side (mcpclient Handler) -----------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mcpctl.protocol.catalog import Catalog, Entry
+from mcpctl.protocol.catalog import Catalog, Lists
 from mcpctl.protocol.handshake import ServerDescription
 from mcpctl.protocol.jsonrpc import Message
 from mcpctl.router.actions import Action, RefreshLists, Warn
@@ -14,8 +14,6 @@ from mcpctl.router.hooks import CallHooks
 from mcpctl.router.inbound import BackendInbound
 from mcpctl.router.links import Link
 from mcpctl.router.servers import ServerSlot, State
-
-Lists = dict[str, list[Entry]]
 
 
 class BackendSide:

@@ -14,11 +14,11 @@ from typing import Any, Final
 
 from mcpctl.protocol import codes
 from mcpctl.protocol.catalog import LIST_KINDS, Catalog
-from mcpctl.protocol.eras import LOG_LEVELS, MRTR_METHODS, Era
+from mcpctl.protocol.eras import MRTR_METHODS, Era
 from mcpctl.protocol.jsonrpc import Kind, Message, error, kind_of, params_of, result
-from mcpctl.protocol.pagination import InvalidCursor
 from mcpctl.router import local
 from mcpctl.router.actions import Action, CancelElsewhere, RetryElsewhere
+from mcpctl.router.answers import Answers
 from mcpctl.router.asks import AskIds, Asks
 from mcpctl.router.backends import BackendSide
 from mcpctl.router.calls import Call
@@ -33,14 +33,13 @@ from mcpctl.router.mrtr import InputRounds, Sealer, StateRefused
 from mcpctl.router.relay import Relay
 from mcpctl.router.servers import ServerRules, ServerSlot
 from mcpctl.router.sessions import SessionRegistry, new_session_id
-from mcpctl.router.streams import Accepted, Forwarded, Immediate, Listening, Reply
+from mcpctl.router.streams import Accepted, Forwarded, Immediate, Reply
 from mcpctl.router.targets import target, unknown
 
 # Removed in 2026-07-28: a stateless request for them is an unknown method.
 LEGACY_ONLY_METHODS: Final = frozenset(
     {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
 )
-LIST_WAIT: Final = 5.0  # a list asked for while servers first start waits this long for them
 SWEEP_SECONDS: Final = 30.0  # how often idle sessions are looked for
 
 
@@ -61,7 +60,7 @@ class RouterConfig:
     fleet: bool = False  # one of several instances: question ids say which instance asked
 
 
-class Router:
+class Router(Answers):
     """Routes client requests to backends by the aggregated catalog; speaks both eras to clients."""
 
     def __init__(
@@ -194,66 +193,6 @@ class Router:
     def resource_owner(self, uri: str) -> str | None:
         """The server a resource URI belongs to (in a bridge, the one server)."""
         return self.config.bridge or self.catalog.route_resource(uri)
-
-    # -- requests answered here ----------------------------------------------------------------
-
-    def _set_level(self, ctx: ClientContext, msg: Message) -> Reply:
-        level = params_of(msg).get("level")
-        if level not in LOG_LEVELS:
-            text = f"level must be one of {', '.join(LOG_LEVELS)}"
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, text))
-        if ctx.session is not None:
-            ctx.session.log_level = str(level)
-        self.fanout.apply_log_level(str(level))
-        return Immediate(result(msg["id"], {}))
-
-    def _list(self, ctx: ClientContext, msg: Message, now: float, waiting: Call | None = None) -> Reply:
-        if waiting is None and any(slot.first_start for slot in self.servers.values()):
-            return self._wait_for_start(ctx, msg, now, LIST_WAIT)
-        kind, _ = local.LISTS[msg["method"]]
-        named_by = local.NAMED_BY[kind]
-        entries = [e for e in self.catalog.view(kind) if self.hooks.visible(ctx, kind, str(e.get(named_by)))]
-        modern = ctx.era is Era.MODERN
-        try:
-            body = local.list_result(
-                msg["method"],
-                entries,
-                params_of(msg).get("cursor"),
-                self.config.page_size,
-                modern,
-                self._cache_scope,
-            )
-        except InvalidCursor as exc:
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, f"Invalid cursor: {exc}"))
-        return Immediate(result(msg["id"], body))
-
-    def _subscribe(self, ctx: ClientContext, msg: Message) -> Reply:
-        uri = params_of(msg).get("uri")
-        if ctx.session is None or not isinstance(uri, str):
-            text = "resources/subscribe needs params.uri and a session"
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, text))
-        server = self.resource_owner(uri)
-        if server is None:
-            return Immediate(
-                error(msg["id"], codes.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri})
-            )
-        if msg["method"] == "resources/subscribe":
-            refusal = self.hooks.admit(ctx, msg["method"], server, uri, params_of(msg))
-            if refusal is not None:  # a resource the caller may not read is not one it may watch
-                return self._refuse(ctx, msg, server, uri, refusal, None)
-            ctx.session.subscriptions.add(uri)
-        else:
-            ctx.session.subscriptions.discard(uri)
-        self.fanout.sync_backend_subscription(server, uri)
-        return Immediate(result(msg["id"], {}))
-
-    def _listen(self, ctx: ClientContext, msg: Message) -> Reply:
-        if ctx.era is not Era.MODERN:
-            text = "subscriptions/listen is part of 2026-07-28"
-            return Immediate(error(msg["id"], codes.METHOD_NOT_FOUND, text))
-        listener, ack = local.listener_for(ctx, msg)
-        self.fanout.add_listener(listener)
-        return Listening(listener, ack)
 
     # -- forwarding ----------------------------------------------------------------------------
 

@@ -102,7 +102,7 @@ def layer_costs(work: Path, oauth: OAuthServer) -> dict[str, float]:
     from mcpctl.auth.resource import ProtectedResource
     from mcpctl.auth.tokens import TokenValidator
     from mcpctl.auth.verify import KeyVerifier
-    from mcpctl.config.models import AuthConfig
+    from mcpctl.config.access import AuthConfig
     from mcpctl.tasks import running
 
     keys = KeyFile(work / "layer-keys.json")

@@ -14,10 +14,11 @@ from mcpctl.backends.base import MessageSink, Transport
 from mcpctl.backends.memory import MemoryTransport
 from mcpctl.config.models import ServerConfig
 from mcpctl.gateway.pump import Gateway
+from mcpctl.managed import ServerState
 from mcpctl.router.router import Router, RouterConfig
 from mcpctl.router.servers import ServerRules
 from mcpctl.sealing import KeyRing
-from mcpctl.supervisor import ServerState, Supervisor
+from mcpctl.supervisor import Supervisor
 from mcpctl.tasks import TaskHost
 from tests.gateway.memory_server import MemoryServer
 
