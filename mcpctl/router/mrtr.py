@@ -18,6 +18,7 @@ from mcpctl.protocol import codes
 from mcpctl.protocol.capabilities import NEEDS, declares, needed
 from mcpctl.protocol.jsonrpc import Message, error, params_of, result
 from mcpctl.router.actions import Action, SendToBackend
+from mcpctl.router.adapt import response_for_client
 from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext, principal_tag
 from mcpctl.router.forward import Forwarder
@@ -266,9 +267,9 @@ class InputRounds:
             )
         self._rebind(call, ctx, msg, now)
         exchange.phase = "running"
-        if exchange.answer is not None:
+        if exchange.answer is not None:  # shaped for the client only now: it answers the retry's id
             answer, exchange.answer = exchange.answer, None
-            self._calls.finish(call, self.shaped(call, {**answer, "id": call.client_id}))
+            self._calls.finish(call, self.shaped(call, response_for_client(call, answer)))
         elif exchange.held:  # questions the retry left unanswered go into the next round at once
             exchange.phase = "settling"
             call.idle_deadline = now

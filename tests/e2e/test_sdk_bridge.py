@@ -9,6 +9,7 @@ asked it, also when two clients call at once.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from tests.support.sdk import Recorder
 pytestmark = pytest.mark.slow
 
 TS_CLIENT = ROOT / "tests" / "node" / "sdk_client.mjs"
+# server-everything's random log messages: "Debug-level message", "Alert level-message", ...
+LEVEL_MESSAGE = re.compile(r"level[- ]message")
 
 
 @pytest.fixture
@@ -80,7 +83,9 @@ def test_the_python_sdk_in_its_default_mode_gets_every_feature(everything: HostP
             assert "- Name: py" in text(await client.call_tool("trigger-elicitation-request", {}))
             assert recorder.elicited == ["Please provide inputs for the following fields:"]
             assert "file:///work/py" in text(await client.call_tool("get-roots-list", {}))
-            assert recorder.roots_asked == 1
+            # once, or twice when server-everything's own ask after initialize lands during the first
+            # call (then it is that call's client that answers, in the same round as its sampling)
+            assert recorder.roots_asked in (1, 2)
             long = {"duration": 0.4, "steps": 2}
             await client.call_tool(
                 "trigger-long-running-operation", long, progress_callback=recorder.on_progress
@@ -89,7 +94,7 @@ def test_the_python_sdk_in_its_default_mode_gets_every_feature(everything: HostP
             started = text(await client.call_tool("toggle-simulated-logging", {}))
             await client.call_tool("toggle-simulated-logging", {})  # and off again
             assert started.startswith("Started simulated"), started
-            assert any("-level message" in str(entry) for entry in recorder.logs), recorder.logs
+            assert any(LEVEL_MESSAGE.search(str(entry)) for entry in recorder.logs), recorder.logs
 
     anyio.run(main)
 
@@ -103,7 +108,7 @@ def test_the_typescript_sdk_gets_every_feature(everything: HostProcess) -> None:
     assert "file:///work/ts" in results["roots"] and seen["rootsAsked"] == 1
     assert seen["progress"] == [1, 2]
     assert results["logging"].startswith("Started simulated")
-    assert any("-level message" in str(entry) for entry in seen["logs"]), seen["logs"]
+    assert any(LEVEL_MESSAGE.search(str(entry)) for entry in seen["logs"]), seen["logs"]
 
 
 @pytest.mark.parametrize(

@@ -82,10 +82,10 @@ def test_a_forwarded_calls_wait_ends_when_its_holder_dies_or_stays_silent_too_lo
             inbox = Inbox(store)
             started = time.monotonic()
             with pytest.raises(OwnerGone) as silent:
-                async for _ in inbox.replies(inbox.reply_key(), watch="holder", quiet=0.5):
+                async for _ in inbox.replies(inbox.reply_key(), "holder", "1", quiet=0.5):
                     pass
             with pytest.raises(OwnerGone) as died:
-                async for _ in inbox.replies(inbox.reply_key(), watch="holder"):
+                async for _ in inbox.replies(inbox.reply_key(), "holder", "1"):
                     pass
             return str(silent.value), str(died.value), time.monotonic() - started
         finally:
@@ -93,5 +93,5 @@ def test_a_forwarded_calls_wait_ends_when_its_holder_dies_or_stays_silent_too_lo
 
     silent, died, took = asyncio.run(run())
     assert "no word from the mcpctl instance 'holder'" in silent
-    assert "went away during the call" in died
+    assert "'holder' that holds the call stopped answering" in died
     assert took < 10

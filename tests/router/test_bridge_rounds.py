@@ -189,7 +189,10 @@ def test_a_server_that_answers_between_rounds_has_its_answer_kept_for_the_retry(
     pair.from_backend(a, {"jsonrpc": "2.0", "id": sent["id"], "result": {"isError": True, "content": []}})
     retry = request(pair, pair.modern(caps=CAPS), 2, inputResponses={}, requestState=body["requestState"])
     assert isinstance(retry, Forwarded)
-    assert final(pair.take(), call)["result"]["isError"] is True
+    answer = final(pair.take(), call)
+    assert answer["id"] == 2  # the retry's
+    assert answer["result"]["isError"] is True
+    assert answer["result"]["resultType"] == "complete"  # shaped for the 2026-07-28 client
 
 
 def test_progress_after_a_retry_goes_to_the_retrys_token() -> None:
