@@ -65,7 +65,9 @@ class StateStore:
         """Run one Redis exchange; StateUnavailable (and `healthy` false) when Redis cannot be reached."""
         try:
             value = await make()
-        except (RedisError, OSError) as exc:
+        # RuntimeError: uvloop's "the handler is closed", when redis-py writes on a connection that a
+        # restarting Redis closed (redis-py does not map it); a crashed loop would take the host down
+        except (RedisError, OSError, RuntimeError) as exc:
             self.healthy = False
             self.last_problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise StateUnavailable(
