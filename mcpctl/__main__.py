@@ -1,5 +1,5 @@
 """Entry point for `python -m mcpctl`."""
 
-from mcpctl.cli.main import run
+from mcpctl.cli.entry import run
 
 run()

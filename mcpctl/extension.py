@@ -8,17 +8,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mcpctl.edge.asgi import ASGIApp
 from mcpctl.router.hooks import CallHooks
+from mcpctl.tasks import Service
 
 if TYPE_CHECKING:
     from mcpctl.host import Host
-
-
-class Service(Protocol):
-    """Something with a lifetime tied to the host's (a writer task, a JWKS refresher)."""
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 class MetricsSource(Protocol):

@@ -13,31 +13,44 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 
 from mcpctl import __version__
 from mcpctl.audit.api import AuditRecorder, NullRecorder
+from mcpctl.audit.redact import KnownSecrets
 from mcpctl.config.models import Config
-from mcpctl.edge.app import MCP_PATH, EdgeApp
+from mcpctl.edge.app import EdgeApp
 from mcpctl.edge.asgi import ASGIApp
 from mcpctl.edge.legacy_sse import LegacySSEEndpoint
-from mcpctl.edge.security import OriginHostGuard, is_loopback_host
+from mcpctl.edge.routes import MCP_PATH
+from mcpctl.edge.security import OriginHostGuard
+from mcpctl.edge.server import ProtocolLimits, limited_protocol
 from mcpctl.edge.status import StatusEndpoints
 from mcpctl.edge.streamable import StreamableEndpoint
 from mcpctl.errors import UsageError
-from mcpctl.extension import Builder, MetricsSource, Service, StatusFields
-from mcpctl.gateway.pump import Gateway, Lists
+from mcpctl.extension import Builder, MetricsSource, StatusFields
+from mcpctl.fleet.events import SessionEvents
+from mcpctl.fleet.inbox import Inbox
+from mcpctl.fleet.keys import fleet_keys
+from mcpctl.fleet.node import FleetNode, instance_name
+from mcpctl.fleet.sessions import FleetSessions
+from mcpctl.fleet.store import StateStore
+from mcpctl.gateway.placement import Placement
+from mcpctl.gateway.pump import Gateway
 from mcpctl.hoststate import HostState, clear_host_state, write_host_state
 from mcpctl.mcpclient import CLIENT_INFO
 from mcpctl.mcpclient.connection import Connection
 from mcpctl.paths import Paths, ensure_private_dir
+from mcpctl.protocol.catalog import Lists
+from mcpctl.router.context import Principal
 from mcpctl.router.hooks import HookChain
 from mcpctl.router.router import Router, RouterConfig
 from mcpctl.router.servers import ServerRules
 from mcpctl.sealing import KeyRing
 from mcpctl.supervisor import Supervisor, TransportFactory
-from mcpctl.tasks import TaskHost
+from mcpctl.tasks import Service, TaskHost
 from mcpctl.transports import default_transports
 
 log = logging.getLogger("mcpctl")
@@ -74,6 +87,9 @@ class Host:
         self.collectors: list[MetricsSource] = []
         # the audit part replaces this; other parts record auth events and refusals through it
         self.audit: AuditRecorder = NullRecorder()
+        # the secret values resolved for servers: the secrets layer adds them, every writer and
+        # the admin API scrub them out of what they write or serve
+        self.secrets = KnownSecrets()
         rules = {
             name: ServerRules(
                 prefix="" if name == self.bridge else self.config.prefix_of(name),
@@ -82,9 +98,12 @@ class Host:
                 max_call_timeout=cfg.max_call_timeout,
                 startup_timeout=cfg.startup_timeout,
                 roots=tuple(cfg.roots) if cfg.roots is not None else None,
+                input_ttl=cfg.input_ttl,
             )
             for name, cfg in servers.items()
         }
+        state = self.config.state
+        instance = state.instance or instance_name()
         self.router = Router(
             RouterConfig(
                 servers=rules,
@@ -95,14 +114,24 @@ class Host:
                 max_sessions_per_principal=gw.max_sessions_per_principal,
                 client_info=CLIENT_INFO,
                 version=__version__,
+                instance=instance,
+                fleet=state.url is not None,
             ),
-            KeyRing.random(),
+            self._key_ring(),
             hooks=self.hooks,
         )
+        self.fleet = self._fleet(instance)
         self.tasks = TaskHost()
-        self.gateway = Gateway(self.router, self.tasks, self._open_link, self._end_session)
-        factory = self.transport_factory or default_transports(self.paths, self._resolve)
-        self.supervisor = Supervisor(servers, self.gateway, factory)
+        self.gateway = Gateway(self.router, self.tasks, self._open_link, self._end_session, fleet=self.fleet)
+        factory = self.transport_factory or default_transports(self.paths, self._resolve, self.secrets.scrub)
+        # placement = "one" means something in a fleet only; alone, every server runs here
+        placed = [name for name, cfg in servers.items() if cfg.placement == "one"] if self.fleet else []
+        self.supervisor = Supervisor(servers, self.gateway, factory, placed=placed)
+        self.placement = (
+            Placement(self.gateway, self.supervisor, self.fleet, placed, self.tasks)
+            if self.fleet and placed
+            else None
+        )
         self.admin_token = secrets.token_urlsafe(32)
         for build in self.builders:
             part = build(self)
@@ -116,6 +145,36 @@ class Host:
 
     def _resolve(self, server: str, value: str) -> str:
         return self.resolve(server, value)  # looked up per call: a part may replace `resolve` later
+
+    def _key_ring(self) -> KeyRing:
+        """A fleet's instances share keys (a token one issues, another opens); alone, a fresh one will do."""
+        if self.config.state.url is None:
+            return KeyRing.random()
+        from mcpctl.auth.store import open_store, secret_user
+
+        def read_secret(name: str) -> str | None:
+            return open_store(self.paths).get(secret_user(name))
+
+        return fleet_keys(self.config.state, os.environ, read_secret)
+
+    def _fleet(self, instance: str) -> FleetNode | None:
+        state = self.config.state
+        if state.url is None:
+            return None
+        store = StateStore(state.url, instance)
+        ttl = self.config.gateway.session_ttl
+        sessions = FleetSessions(store, self.router, ttl, state.session_max_age)
+        return FleetNode(store, sessions, SessionEvents(store, ttl), Inbox(store))
+
+    def state_status(self) -> dict[str, Any] | None:
+        """What /ready says about the fleet's store (None: no fleet)."""
+        if self.fleet is None:
+            return None
+        store = self.fleet.store
+        status: dict[str, Any] = {"instance": store.instance, "healthy": store.healthy}
+        if not store.healthy:
+            status["problem"] = store.last_problem
+        return status
 
     async def _open_link(self, name: str, session_id: str) -> tuple[Connection, Lists]:
         return await self.supervisor.open_session_link(name, session_id)
@@ -138,6 +197,8 @@ class Host:
         return self.supervisor.required_ready()
 
     def restart(self, name: str) -> None:
+        if self.placement is not None and self.placement.restart_elsewhere(name):
+            return  # another instance of the fleet runs it: restarted there
         self.supervisor.restart(name)
 
     def session_count(self) -> int:
@@ -151,16 +212,22 @@ class Host:
         edge: ASGIApp = EdgeApp(
             StreamableEndpoint(self.gateway, gw.max_body_bytes),
             LegacySSEEndpoint(self.gateway, self.tasks, gw.max_body_bytes),
-            StatusEndpoints(self, self.admin_token, self.status_fields),
+            StatusEndpoints(self, self.admin_token, self.status_fields, self.secrets.scrub_all),
         )
         for layer in reversed(self.layers):  # the first listed ends up outermost
             edge = layer(edge)
-        return OriginHostGuard(
-            edge,
-            loopback_bind=is_loopback_host(gw.host),
-            allowed_origins=gw.allowed_origins,
-            allowed_hosts=gw.allowed_hosts,
-        )
+        return OriginHostGuard(edge, allowed_origins=gw.allowed_origins, allowed_hosts=self._allowed_hosts())
+
+    def _allowed_hosts(self) -> list[str]:
+        """Host values clients may use beyond IP addresses and loopback names: the configured ones,
+        and the host of `[auth] public_url` (the name a proxy in front of us passes on)."""
+        hosts = list(self.config.gateway.allowed_hosts)
+        public = self.config.auth.public_url
+        if public:
+            netloc = urlsplit(public).netloc.rpartition("@")[2]
+            if netloc:
+                hosts.append(netloc)
+        return hosts
 
     async def serve(self) -> None:
         """Bind, start the servers, serve until SIGINT/SIGTERM, then shut down within deadlines."""
@@ -172,7 +239,14 @@ class Host:
             uvicorn.Config(
                 self.app(),
                 lifespan="off",
-                http="httptools",
+                http=limited_protocol(
+                    ProtocolLimits(
+                        max_header_bytes=gw.max_header_bytes,
+                        max_headers=gw.max_headers,
+                        header_timeout=gw.header_timeout,
+                        body_timeout=gw.body_timeout,
+                    )
+                ),
                 log_config=None,
                 access_log=False,
                 timeout_graceful_shutdown=max(int(gw.shutdown_grace), 1),
@@ -182,7 +256,8 @@ class Host:
                 proxy_headers=False,
             )
         )
-        ensure_private_dir(self.paths.runtime_dir)
+        for directory in (self.paths.state_dir, self.paths.log_dir, self.paths.runtime_dir):
+            ensure_private_dir(directory)  # before any part creates files in them
         state = HostState(
             url=url,
             pid=os.getpid(),
@@ -193,10 +268,14 @@ class Host:
         )
         loop = asyncio.get_running_loop()
         async with self.tasks:
+            if self.fleet is not None:
+                await self.tasks.start(self.fleet)
             for service in self.services:
-                await service.start()
+                await self.tasks.start(service)
             with self._signals(loop, server):
-                self.supervisor.start()
+                self.supervisor.start(self.tasks)
+                if self.placement is not None:
+                    await self.tasks.start(self.placement)  # drained (servers given up) before the fleet
                 write_host_state(self.paths.host_state_file, state)
                 log.info(
                     "mcpctl %s serving %d server(s) at %s", __version__, len(self.supervisor.servers), url
@@ -208,15 +287,19 @@ class Host:
                 finally:
                     clear_host_state(self.paths.host_state_file, os.getpid())
                     await self._stop(force=server.force_exit)
+        log.info("mcpctl stopped")  # after the services drained (the audit trail is complete)
+
+    def end_streams(self, holders: Callable[[Principal], bool]) -> None:
+        """Close what callers whose credential stopped working hold open (a revoked key's streams)."""
+        ended = self.gateway.end_streams(holders)
+        if ended:
+            log.info("closed %d session(s) and stream(s) of a key that stopped working", ended)
 
     async def _stop(self, *, force: bool) -> None:
         for session in self.gateway.sessions():
             self.gateway.close_session(session)
         await self.supervisor.shutdown(grace=0.2 if force else None)
         self.gateway.stop()
-        for service in reversed(self.services):
-            await service.stop()
-        log.info("mcpctl stopped")
 
     @contextlib.contextmanager
     def _signals(self, loop: asyncio.AbstractEventLoop, server: _Server) -> Iterator[None]:

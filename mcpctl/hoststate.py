@@ -8,8 +8,6 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mcpctl.fsutil import write_atomically
-
 
 @dataclass(frozen=True)
 class HostState:
@@ -26,6 +24,8 @@ class HostState:
 
 
 def write_host_state(path: Path, state: HostState) -> None:
+    from mcpctl.fsutil import write_atomically  # here: readers (a fast `mcpctl call`) need not import it
+
     write_atomically(path, json.dumps(asdict(state), indent=2) + "\n", mode=0o600)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import platformdirs
 
 from mcpctl import envvars
+from mcpctl.fsutil import private_dir
 
 APP = "mcpctl"
 
@@ -71,6 +72,6 @@ class Paths:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create a directory readable only by the user (runtime files hold credentials)."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    """Create a directory (and its missing parents) readable only by the user: mcpctl's files hold
+    credentials, audit records and whatever its servers print."""
+    return private_dir(path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import os
 from collections.abc import Sequence
@@ -39,12 +40,27 @@ class KeyRing:
             if len(key) != KEY_BYTES:
                 raise ValueError(f"sealing keys are {KEY_BYTES} bytes, not {len(key)}")
         self._keys = {hashlib.sha256(key).digest()[:_KID]: AESGCM(key) for key in keys}
+        self._raw = {
+            hashlib.sha256(key).digest()[:_KID]: hashlib.sha256(b"mcpctl-mac" + key).digest() for key in keys
+        }
         self._sealing = hashlib.sha256(keys[0]).digest()[:_KID]
 
     @classmethod
     def random(cls) -> KeyRing:
         """One fresh key: tokens this process seals only this process opens."""
         return cls([os.urandom(KEY_BYTES)])
+
+    def sign(self, text: str) -> str:
+        """A short MAC of `text` under the newest key (for ids that must not be forged)."""
+        return self._mac(self._sealing, text)
+
+    def signed(self, text: str, mac: str) -> bool:
+        """Whether `mac` is `text`'s, under any key in the ring."""
+        return any(hmac.compare_digest(self._mac(kid, text), mac) for kid in self._raw)
+
+    def _mac(self, kid: bytes, text: str) -> str:
+        digest = hmac.new(self._raw[kid], text.encode(), hashlib.sha256).digest()[:12]
+        return base64.urlsafe_b64encode(digest).decode()
 
     def seal(self, claims: dict[str, Any]) -> str:
         nonce = os.urandom(_NONCE)

@@ -7,17 +7,19 @@ import contextlib
 import logging
 import random
 import time
-from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Protocol
+
+import anyio
 
 from mcpctl.backends.base import MessageSink, Transport
 from mcpctl.config.models import ServerConfig
 from mcpctl.errors import McpctlError, UnavailableError
+from mcpctl.managed import ManagedServer, ServerState, elsewhere, status_report
 from mcpctl.mcpclient.connection import Connection, Handler, Settings
-from mcpctl.protocol.catalog import Entry
+from mcpctl.outages import count_attempt, reconnect_delay
+from mcpctl.protocol.catalog import Lists
+from mcpctl.tasks import TaskHost, first_of
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +31,6 @@ ROUTABLE_CAPABILITIES: dict[str, Any] = {
     "elicitation": {"form": {}, "url": {}},
     "roots": {"listChanged": True},
 }
-Lists = dict[str, list[Entry]]
-
-
-class ServerState(StrEnum):
-    STARTING = "starting"
-    READY = "ready"
-    BACKOFF = "backoff"
-    CRASH_LOOP = "crash-loop"
-    STOPPED = "stopped"
 
 
 class SupervisorEvents(Handler, Protocol):
@@ -54,29 +47,6 @@ class SupervisorEvents(Handler, Protocol):
 TransportFactory = Callable[[str, ServerConfig, MessageSink], Transport]
 
 
-@dataclass(eq=False)
-class ManagedServer:
-    """One configured server and its supervision history."""
-
-    name: str
-    config: ServerConfig
-    state: ServerState = ServerState.STARTING
-    connection: Connection | None = None
-    tools: int = 0  # how many tools it listed when it came up
-    started_at: float | None = None  # monotonic time the current child became ready
-    restarts: int = 0
-    failures: deque[float] = field(default_factory=deque)
-    last_exit: str = ""
-    last_error: str = ""
-    retry_at: float | None = None
-    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-    restart_requested: bool = False
-    era_hint: str = "auto"
-    sessions: dict[str, Connection] = field(default_factory=dict)
-    starting: Connection | None = None  # the connection being set up, not yet handed to the gateway
-    task: asyncio.Task[None] | None = None
-
-
 class Supervisor:
     """Runs one supervision loop per server; no server can block another or the start-up."""
 
@@ -87,23 +57,70 @@ class Supervisor:
         transport_factory: TransportFactory,
         *,
         rng: random.Random | None = None,
+        placed: Collection[str] = (),
     ) -> None:
+        """`placed`: the servers one instance of the fleet runs; each starts here only when `take`n."""
         self._events = events
         self._transport_factory = transport_factory
         self._rng = rng or random.Random()  # noqa: S311 (backoff jitter, not cryptography)
-        self.servers = {name: ManagedServer(name, cfg, era_hint=cfg.era) for name, cfg in servers.items()}
-        self._tasks: list[asyncio.Task[None]] = []
+        self.servers = {
+            name: ManagedServer(name, cfg, era_hint=cfg.era, placed=name in placed)
+            for name, cfg in servers.items()
+        }
+        self._tasks: TaskHost | None = None
+        self._started = False
         self._stopping = False
         self._grace: float | None = None
 
     # -- running -------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start every server's loop in the background; returns at once."""
-        loop = asyncio.get_running_loop()
+    def start(self, tasks: TaskHost) -> None:
+        """Start every server's loop in the host's task group; returns at once."""
+        self._started = True
+        self._tasks = tasks
         for server in self.servers.values():
-            server.task = loop.create_task(self._supervise(server), name=f"supervise:{server.name}")
-        self._tasks = [s.task for s in self.servers.values() if s.task is not None]
+            if server.placed:
+                server.done.set()  # no loop until this instance holds it
+                continue
+            tasks.spawn(self._supervise, server, name=f"supervising {server.name}")
+
+    # -- placement = "one": the fleet decides where it runs ------------------------------------
+
+    def running(self, name: str) -> bool:
+        """Whether this instance runs the server's supervision loop (a placed server: holds it)."""
+        server = self._get(name)
+        return not server.done.is_set() and not server.released
+
+    def take(self, name: str) -> None:
+        """Start a placed server here: this instance holds it for the fleet now."""
+        server = self._get(name)
+        server.runs_on = None
+        if self._stopping or self._tasks is None or not server.done.is_set():
+            server.released = False
+            return
+        server.released = False
+        server.restart_requested = False
+        server.done.clear()
+        server.failures.clear()
+        server.state = ServerState.STARTING
+        self._tasks.spawn(self._supervise, server, name=f"supervising {server.name}")
+
+    def release(self, name: str) -> None:
+        """Stop a placed server here (another instance runs it now); its loop ends with the child."""
+        server = self._get(name)
+        server.released = True
+        if server.starting is not None and server.scope is not None:
+            server.scope.cancel()  # still starting: not worth finishing
+        server.wakeup.set()
+
+    def runs_elsewhere(self, name: str, instance: str, state: str = "ready") -> None:
+        """What status says about a placed server another instance runs (its calls go there)."""
+        server = self._get(name)
+        server.runs_on = instance
+        try:
+            server.state_there = ServerState(state)
+        except ValueError:
+            server.state_there = ServerState.READY
 
     async def shutdown(self, grace: float | None = None) -> None:
         """Stop every child at once, each within its shutdown_timeout (or `grace` when forced)."""
@@ -111,9 +128,11 @@ class Supervisor:
         self._grace = grace
         for server in self.servers.values():
             server.wakeup.set()
-            if server.starting is not None and server.task is not None:
-                server.task.cancel()  # a child that never gets ready must not hold up the shutdown
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            if server.starting is not None and server.scope is not None:
+                server.scope.cancel()  # a child that never gets ready must not hold up the shutdown
+        for server in self.servers.values():
+            if self._started:
+                await server.done.wait()
         stragglers = [s.starting.close(grace) for s in self.servers.values() if s.starting is not None]
         await asyncio.gather(*stragglers, return_exceptions=True)
         closing = [up.close(grace) for s in self.servers.values() for up in s.sessions.values()]
@@ -145,7 +164,11 @@ class Supervisor:
         await asyncio.gather(*(up.close() for up in closing), return_exceptions=True)
 
     def required_ready(self) -> bool:
-        return all(s.state is ServerState.READY for s in self.servers.values() if s.config.required)
+        return all(
+            (s.state_there if elsewhere(s) else s.state) is ServerState.READY
+            for s in self.servers.values()
+            if s.config.required
+        )
 
     def _get(self, name: str) -> ManagedServer:
         server = self.servers.get(name)
@@ -159,19 +182,27 @@ class Supervisor:
 
     async def _supervise(self, server: ManagedServer) -> None:
         try:
-            while not self._stopping:
-                await self._run_once(server)
-                if self.stopping:  # (a property: mypy would assume the loop test still holds)
-                    break
-                if server.restart_requested:
-                    server.restart_requested = False
-                    server.restarts += 1
-                    continue
-                await self._after_exit(server)
+            with anyio.CancelScope() as server.scope:
+                while not self._stopping and not server.released:
+                    await self._run_once(server)
+                    if self.stopping or server.released:  # (mypy would assume the loop test still holds)
+                        break
+                    if server.restart_requested:
+                        server.restart_requested = False
+                        server.restarts += 1
+                        continue
+                    await self._after_exit(server)
         except Exception:  # a bug here must not take the other servers down with it
             log.exception("supervision of %s failed", server.name)
             server.state = ServerState.STOPPED
             server.last_error = "internal error in mcpctl's supervisor (see mcpctl's log)"
+        finally:
+            server.scope = None
+            if server.released and server.starting is not None:  # released while starting: stop that child
+                starting, server.starting = server.starting, None
+                with anyio.CancelScope(shield=True):
+                    await starting.close(self._grace)
+            server.done.set()
 
     def _set_state(self, server: ManagedServer, state: ServerState, retry_in: float | None = None) -> None:
         server.state = state
@@ -189,6 +220,7 @@ class Supervisor:
             log.warning("%s: %s", server.name, exc)
             return
         server.starting = connection
+        server.stderr = getattr(connection.transport, "stderr", None)
         connected = await self._connect(server, connection)
         server.starting = None
         if isinstance(connected, str):
@@ -201,13 +233,7 @@ class Supervisor:
         server.last_error = ""
         self._set_state(server, ServerState.READY)
         self._events.server_up(server.name, connection, connected)
-        closed = asyncio.ensure_future(connection.wait_closed())
-        woken = asyncio.ensure_future(server.wakeup.wait())
-        try:
-            await asyncio.wait({closed, woken}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            closed.cancel()
-            woken.cancel()
+        await first_of(connection.wait_closed, server.wakeup.wait)
         server.wakeup.clear()
         server.connection = None
         reason = connection.close_reason or (
@@ -218,6 +244,9 @@ class Supervisor:
         await connection.close(self._grace)
 
     async def _after_exit(self, server: ManagedServer) -> None:
+        if server.config.url is not None:
+            await self._reconnect_later(server)
+            return
         now = time.monotonic()
         policy = server.config.restart
         if server.started_at is not None and now - server.started_at >= policy.reset_after:
@@ -240,6 +269,17 @@ class Supervisor:
             pause = self._rng.uniform(delay / 2, delay)  # jitter: no thundering herd
             self._set_state(server, ServerState.BACKOFF, pause)
             await self._sleep(server, pause)
+        if not self._stopping:
+            server.restarts += 1
+            server.restart_requested = False
+
+    async def _reconnect_later(self, server: ManagedServer) -> None:
+        """A remote's outage is not a crash (see `outages`): tried again, capped, as long as it lasts."""
+        attempts = count_attempt(server.failures, was_up=server.started_at is not None)
+        server.started_at = None
+        pause = reconnect_delay(server.config.reconnect, attempts, self._rng)
+        self._set_state(server, ServerState.BACKOFF, pause)  # its tools stay listed; calls get the cause
+        await self._sleep(server, pause)
         if not self._stopping:
             server.restarts += 1
             server.restart_requested = False
@@ -293,36 +333,16 @@ class Supervisor:
             text = f"did not become ready within {server.config.startup_timeout:g}s"
         else:
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if connection.close_reason:
+        if connection.close_reason and connection.close_reason not in text:
             text += f" ({connection.close_reason})"
         tail = getattr(connection.transport, "stderr", None)
         if tail is not None and tail.tail(1):
             text += f"; stderr: {tail.tail(1)[0][:300]}"
-        log.warning("%s: %s", server.name, text)
+        if server.config.url is None or text != server.last_error:  # a remote's outage: said once
+            log.warning("%s: %s", server.name, text)
         return text
 
     # -- status --------------------------------------------------------------------------------
 
     def status(self, name: str) -> dict[str, Any]:
-        server = self._get(name)
-        connection = server.connection
-        stderr = getattr(connection.transport, "stderr", None) if connection else None
-        now = time.monotonic()
-        return {
-            "name": server.name,
-            "state": server.state.value,
-            "required": server.config.required,
-            "transport": "stdio" if server.config.command else "http",
-            "pid": connection.transport.pid if connection else None,
-            "uptime": round(now - server.started_at, 1) if server.started_at and connection else None,
-            "restarts": server.restarts,
-            "era": connection.era.value if connection and connection.era else None,
-            "protocolVersion": connection.protocol_version if connection else None,
-            "serverInfo": connection.server_info if connection else None,
-            "tools": server.tools if connection else 0,
-            "sessions": len(server.sessions),
-            "lastExit": server.last_exit or None,
-            "lastError": server.last_error or None,
-            "retryIn": round(max(server.retry_at - now, 0), 1) if server.retry_at else None,
-            "stderr": stderr.tail(10) if stderr else [],
-        }
+        return status_report(self._get(name))

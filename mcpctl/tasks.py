@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -16,8 +17,9 @@ log = logging.getLogger(__name__)
 class Service(Protocol):
     """Something that runs for as long as the host does (a writer, a key refresher).
 
-    `run` calls `task_status.started()` once it is ready to be used, then runs until cancelled;
-    `drain` (after cancellation) finishes what must not be lost, within a deadline.
+    `run` calls `task_status.started()` once it is ready to be used (an exception before that
+    fails the start), then runs until cancelled; `drain` (after cancellation) finishes what must
+    not be lost, within a deadline of its own.
     """
 
     name: str
@@ -85,3 +87,24 @@ async def _logged(job: Callable[..., Awaitable[Any]], name: str, *args: Any) -> 
         await job(*args)
     except Exception:
         log.exception("%s failed", name)
+
+
+@asynccontextmanager
+async def running(*services: Service) -> AsyncIterator[TaskHost]:
+    """Run services for the length of a block (a one-shot command, a test), then drain them."""
+    async with TaskHost() as tasks:
+        for service in services:
+            await tasks.start(service)
+        yield tasks
+
+
+async def first_of(*waits: Callable[[], Awaitable[object]]) -> None:
+    """Wait until the first of these returns; the others are cancelled."""
+    async with anyio.create_task_group() as group:
+
+        async def until(wait: Callable[[], Awaitable[object]]) -> None:
+            await wait()
+            group.cancel_scope.cancel()
+
+        for wait in waits:
+            group.start_soon(until, wait)

@@ -12,10 +12,13 @@ from mcpctl.paths import Paths
 from mcpctl.supervisor import TransportFactory
 
 
-def default_transports(paths: Paths, resolve: Callable[[str, str], str]) -> TransportFactory:
+def default_transports(
+    paths: Paths, resolve: Callable[[str, str], str], scrub: Callable[[str], str] | None = None
+) -> TransportFactory:
     """Transports for configured servers: a stdio child, or a remote URL.
 
-    `resolve(server, value)` expands secret references in env and header values.
+    `resolve(server, value)` expands secret references in env and header values; `scrub(text)`
+    replaces their values in what a child prints on stderr.
     """
     log_dir = paths.server_log_dir
 
@@ -33,7 +36,14 @@ def default_transports(paths: Paths, resolve: Callable[[str, str], str]) -> Tran
 
                 logins = logins or HostLogins(paths)
                 auth = logins.bearer(cfg.url)
-            return HttpTransport(cfg.url, sink, headers=headers, auth=auth, mode=cfg.transport)
+            return HttpTransport(
+                cfg.url,
+                sink,
+                headers=headers,
+                auth=auth,
+                mode=cfg.transport,
+                health_interval=cfg.reconnect.health_interval,
+            )
         assert cfg.command is not None
         spec = StdioSpec(
             command=cfg.command,
@@ -44,6 +54,7 @@ def default_transports(paths: Paths, resolve: Callable[[str, str], str]) -> Tran
             max_line_bytes=cfg.max_line_bytes,
             shutdown_timeout=cfg.shutdown_timeout,
             stderr_path=log_dir / f"{name}.log",
+            scrub=scrub,
         )
         return StdioTransport(spec, sink)
 

@@ -13,3 +13,11 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
     path.mkdir()
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fleet's tests (a real Redis, real nginx, several hosts at once) are `slow`: they run on
+    the main interpreter only (tests/run), like the other tests of real third-party parts."""
+    for item in items:
+        if item.nodeid.startswith("tests/fleet/"):
+            item.add_marker(pytest.mark.slow)

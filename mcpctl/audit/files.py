@@ -32,6 +32,18 @@ def _rotated_order(name: str) -> tuple[int, str]:
     return (int(tail) if tail.isdigit() else -1, name)
 
 
+def trails(directory: Path) -> list[Path]:
+    """The trails under `directory`: itself when it holds one, else its folders that do (a fleet's
+    instances write one each, side by side on a shared volume)."""
+    if audit_files(directory):
+        return [directory]
+    try:
+        folders = sorted(p for p in directory.iterdir() if p.is_dir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [folder for folder in folders if audit_files(folder)]
+
+
 def audit_files(directory: Path) -> list[Path]:
     """Every audit file, oldest first: rotated ones in the order they were written, then the current one."""
     try:

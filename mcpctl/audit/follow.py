@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-from mcpctl.audit.files import CURRENT, audit_files
+from mcpctl.audit.files import CURRENT, audit_files, trails
 
 _READ = 1 << 20
 
@@ -102,3 +102,25 @@ class Follower:
         cut = data.rfind(b"\n") + 1
         self._partial = data[cut:]
         return [line for line in data[:cut].split(b"\n") if line.strip()]
+
+
+class Followers:
+    """Several trails followed as one (a fleet's, side by side): each poll, what any of them added."""
+
+    def __init__(self, directories: list[Path], *, from_start: bool = False) -> None:
+        self._followers = [Follower(d, from_start=from_start) for d in directories]
+
+    def poll(self) -> list[bytes]:
+        return [line for follower in self._followers for line in follower.poll()]
+
+    def close(self) -> None:
+        for follower in self._followers:
+            follower.close()
+
+
+def follower_for(directory: Path, *, from_start: bool = False) -> Follower | Followers:
+    """A follower of the trail in `directory`, or of the several trails under it."""
+    found = trails(directory)
+    if len(found) > 1:
+        return Followers(found, from_start=from_start)
+    return Follower(found[0] if found else directory, from_start=from_start)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 import time
@@ -12,9 +13,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mcpctl.audit.files import CURRENT, Line, audit_files, read_lines
+from mcpctl.audit.files import CURRENT, Line, audit_files, read_lines, trails
 from mcpctl.audit.schema import CALL_KINDS, DROPPED, OK, parse_stamp, stamp
-from mcpctl.config.models import parse_duration
+from mcpctl.config.fields import parse_duration
 
 _K = TypeVar("_K")
 
@@ -80,7 +81,22 @@ def _glob(value: Any, patterns: tuple[str, ...]) -> bool:
 
 
 def matching(directory: Path, flt: Filter) -> Iterator[Line]:
-    """Matching records, oldest first; files last written before `since` are not even opened."""
+    """Matching records, oldest first; files last written before `since` are not even opened.
+
+    Several trails under `directory` (a fleet's) read as one, in the order of the records' times.
+    """
+    found = trails(directory)
+    if len(found) > 1:
+        yield from heapq.merge(*(_matching(trail, flt) for trail in found), key=_when)
+    else:
+        yield from _matching(found[0] if found else directory, flt)
+
+
+def _when(line: Line) -> str:
+    return str((line.record or {}).get("ts", ""))
+
+
+def _matching(directory: Path, flt: Filter) -> Iterator[Line]:
     for path in audit_files(directory):
         if flt.since is not None and path.name != CURRENT:
             try:
@@ -94,7 +110,16 @@ def matching(directory: Path, flt: Filter) -> Iterator[Line]:
 
 
 def last(directory: Path, flt: Filter, count: int, *, rotated_only: bool = False) -> list[Line]:
-    """The last `count` matching records, reading files newest first and stopping when it has them."""
+    """The last `count` matching records, reading files newest first and stopping when it has them
+    (of several trails: the last `count` of their last `count`, in the order of their times)."""
+    several = trails(directory)
+    if len(several) > 1:
+        merged = heapq.merge(*(_last(t, flt, count, rotated_only=rotated_only) for t in several), key=_when)
+        return list(deque(merged, maxlen=count))
+    return _last(several[0] if several else directory, flt, count, rotated_only=rotated_only)
+
+
+def _last(directory: Path, flt: Filter, count: int, *, rotated_only: bool) -> list[Line]:
     found: deque[Line] = deque()
     files = audit_files(directory)
     if rotated_only:

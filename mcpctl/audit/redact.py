@@ -1,10 +1,12 @@
-"""Redaction before anything is written: secret keys and secret-looking strings, within a size budget."""
+"""Redaction before anything is written: known secret values, secret keys and secret-looking strings."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
+
+import orjson
 
 REDACTED: Final = "[REDACTED]"
 ELLIPSIS: Final = "…"
@@ -76,6 +78,59 @@ _SCALAR_COST: Final = 4
 _GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
 
 
+# Shorter secret values are not redacted: replacing every "abc" would mangle ordinary text.
+MIN_SECRET_CHARS: Final = 4
+
+
+class KnownSecrets:
+    """The exact values of the secrets mcpctl resolved (`${keyring:NAME}`), and the one place that
+    replaces them in text: the audit trail, the servers' stderr logs and tails, the admin API.
+
+    The secrets layer adds each value it loads; values are never removed (a child may still echo
+    a value after the secret changed). Besides each value, its JSON-escaped form and each of its
+    lines are replaced (a multi-line key shows up line by line in a log).
+    """
+
+    def __init__(self) -> None:
+        self._values: tuple[str, ...] = ()  # longest first: a value inside another goes second
+        self._listeners: list[Callable[[], None]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def add(self, values: Iterable[str]) -> None:
+        known = set(self._values)
+        for value in values:
+            escaped = orjson.dumps(value)[1:-1].decode()
+            known.update(f for f in (value, escaped, *value.splitlines()) if len(f) >= MIN_SECRET_CHARS)
+        if len(known) != len(self._values):
+            self._values = tuple(sorted(known, key=len, reverse=True))
+            for listener in self._listeners:
+                listener()
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call `listener` when values are added (caches of scrubbed text must be dropped)."""
+        self._listeners.append(listener)
+
+    def scrub(self, text: str) -> str:
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, REDACTED)
+        return text
+
+    def scrub_all(self, value: Any) -> Any:
+        """A copy of a JSON-like value with every string scrubbed (keys included)."""
+        if not self._values:
+            return value
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, dict):
+            return {self.scrub(str(k)): self.scrub_all(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub_all(v) for v in value]
+        return value
+
+
 def normalize_key(name: str) -> str:
     return "".join(c for c in name.lower() if c.isalnum())
 
@@ -94,13 +149,17 @@ def combine_patterns(patterns: Iterable[str]) -> re.Pattern[str]:
 class Redactor:
     """Makes a bounded, redacted copy of any JSON-like value; never mutates what it is given."""
 
-    def __init__(self, keys: Iterable[str] = (), patterns: Iterable[str] = ()) -> None:
+    def __init__(
+        self, keys: Iterable[str] = (), patterns: Iterable[str] = (), secrets: KnownSecrets | None = None
+    ) -> None:
+        self._secrets = secrets if secrets is not None else KnownSecrets()
         self._keys = tuple({normalize_key(k) for k in (*DEFAULT_KEYS, *keys) if normalize_key(k)})
         self._defaults = combine_patterns(DEFAULT_PATTERNS)
         # A user's patterns stay separate: their group numbers and names must not collide.
         self._extra = tuple(re.compile(p) for p in patterns)
         self._known: dict[str, bool] = {}  # key name -> secret?; key names repeat, so this is cached
         self._seen: dict[str, str] = {}  # short string -> its redacted form; values like "text" repeat
+        self._secrets.on_change(self._seen.clear)  # a memoised string may hold a value known only now
 
     def secret_key(self, name: str) -> bool:
         known = self._known.get(name)
@@ -142,7 +201,9 @@ class Redactor:
         return seen
 
     def _scrub_now(self, value: str) -> str:
-        out = self._defaults.sub(_replacement, value) if len(value) >= _SHORTEST_SECRET else value
+        # Known values first: a pattern replacing part of one would leave the rest of it unmatched.
+        out = self._secrets.scrub(value) if self._secrets else value
+        out = self._defaults.sub(_replacement, out) if len(out) >= _SHORTEST_SECRET else out
         for pattern in self._extra:
             out = pattern.sub(REDACTED, out)
         return out

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 from mcpctl.audit.chain import Sealed
 from mcpctl.audit.files import CURRENT, Head, audit_files, last_line, read_head, rotated_name, write_head
@@ -53,8 +53,10 @@ class AuditFile:
         max_file_bytes: int,
         retention: float,
         clock: Callable[[], float] = time.time,
+        mirror: BinaryIO | None = None,
     ) -> None:
         self.directory = directory
+        self._mirror = mirror  # a stream that gets every line the file gets (standard output)
         self._max = max_file_bytes
         self._retention = retention
         self._clock = clock
@@ -145,6 +147,8 @@ class AuditFile:
             failure = exc
         if failure is None:
             self._size = before + len(data)
+            if self._mirror is not None:
+                self._copy(data)
             _, seq, digest, _ = chunk[-1]
             self._head = Head(seq, digest, CURRENT)
             return True
@@ -154,6 +158,15 @@ class AuditFile:
         except OSError:
             log.exception("audit: cannot cut a partial write back off %s", self.current)
         return False
+
+    def _copy(self, data: bytes) -> None:
+        assert self._mirror is not None
+        try:
+            self._mirror.write(data)
+            self._mirror.flush()
+        except (OSError, ValueError) as exc:  # a closed or broken pipe: the file still has the records
+            log.error("audit: cannot copy records to standard output: %s", exc)  # noqa: TRY400 (expected)
+            self._mirror = None
 
     def _rotate(self, now: float) -> None:
         if self._fd is not None:

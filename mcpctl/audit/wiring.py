@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from mcpctl.extension import Extension
@@ -21,11 +22,17 @@ def build(host: Host) -> Extension:
     from mcpctl.audit.writer import AuditWriter
 
     shaper = Shaper(
-        Redactor(cfg.redact_keys, cfg.redact_patterns),
+        Redactor(cfg.redact_keys, cfg.redact_patterns, host.secrets),
         output_budget=cfg.output_summary_bytes,
         arguments_budget=cfg.arguments_bytes,
     )
-    file = AuditFile(host.paths.audit_dir, max_file_bytes=cfg.max_file_bytes, retention=cfg.retention)
+    # In a fleet each instance keeps its own chain (no lock across instances on the hot path), in a
+    # folder of its own: a shared volume then holds the fleet's trails side by side for `mcpctl logs`.
+    directory = host.paths.audit_dir
+    if host.fleet is not None:
+        directory = directory / host.fleet.store.instance
+    mirror = sys.stdout.buffer if cfg.stdout else None
+    file = AuditFile(directory, max_file_bytes=cfg.max_file_bytes, retention=cfg.retention, mirror=mirror)
     writer = AuditWriter(file, shaper, queue_size=cfg.queue_size)
     host.audit = writer
     return Extension(hooks=[AuditHooks(writer, shaper)], services=[writer])

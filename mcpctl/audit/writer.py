@@ -9,6 +9,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Final
 
+import anyio
+import anyio.abc
+
 from mcpctl.audit.chain import Chain
 from mcpctl.audit.iothread import FileThread
 from mcpctl.audit.records import Shaper
@@ -64,9 +67,7 @@ class AuditWriter:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
-        self._task: asyncio.Task[None] | None = None
         self._io: FileThread | None = None
-        self._closing = False
         self._closed = False
         self._warned_at = -WARN_EVERY
         # Calls that never reached the file in this run, whatever the cause (a full queue, a disk that
@@ -112,13 +113,17 @@ class AuditWriter:
 
     # -- Service ---------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    name = "audit:writer"
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Open the trail, then write batches until cancelled; `drain` writes what is left."""
         loop = asyncio.get_running_loop()
         self._io = FileThread(loop)
         try:
             state = await self._io.run(self.file.open)
         except OSError as exc:
             self._io.close()
+            self._io = None
             raise McpctlError(
                 f"cannot open the audit trail in {self.file.directory}: {exc.strerror or exc}",
                 hint="check that directory's permissions, or set enabled = false under [audit]",
@@ -133,24 +138,24 @@ class AuditWriter:
                 log.error("audit: the end of the trail was removed while the host was stopped: %s", facts)
         self._take_pruned()
         self._loop, self._loop_thread = loop, threading.get_ident()
-        self._task = loop.create_task(self._run(), name="mcpctl-audit-writer")
         if self._pending or self._own:
             self._wake.set()
+        task_status.started()
+        await self._write_until_cancelled()
 
-    async def stop(self) -> None:
-        """Write everything queued, then close the file (the host calls this after its children stop)."""
-        if self._task is None or self._io is None:
+    async def drain(self) -> None:
+        """Write everything queued, then close the file (after the host's children stopped)."""
+        if self._io is None:
             return
-        self._closing = True
-        self._wake.set()
-        done, _ = await asyncio.wait({self._task}, timeout=STOP_DEADLINE)
-        if not done:
+        with anyio.move_on_after(STOP_DEADLINE) as deadline:
+            while (self._pending or self._own or self._drops.count) and await self._shielded_batch():
+                pass
+        if deadline.cancelled_caught:
             log.error(
                 "audit: the writer did not finish within %gs; %d record(s) not written",
                 STOP_DEADLINE,
                 len(self._pending),
             )
-            self._task.cancel()
         self._closed = True
         unwritten = len(self._pending) + self._drops.count
         if unwritten:  # the disk still refused at the end, or the writer ran out of time
@@ -169,29 +174,30 @@ class AuditWriter:
 
     # -- the writer task -------------------------------------------------------------------------
 
-    async def _run(self) -> None:
+    async def _write_until_cancelled(self) -> None:
         while True:
             if not await self._idle():
                 continue
-            if not self._closing:
-                await asyncio.sleep(self._linger)
+            await anyio.sleep(self._linger)
+            if not await self._shielded_batch():
+                await anyio.sleep(RETRY_SECONDS)  # the disk refused: don't spin; the queue holds
+
+    async def _shielded_batch(self) -> bool:
+        """One batch, which cancellation never cuts in half: a write handed to the file thread
+        finishes there anyway, and the chain must know how much of it landed."""
+        with anyio.CancelScope(shield=True):
             self._wake.clear()
             try:
                 ok = await self._write_batch()
             except Exception:
                 log.exception("audit: writing a batch failed")
                 ok = False
-            if self._closing and not ok:
-                return  # stop() counts and reports what is left
-            if self._closing and not self._pending and not self._own:
-                return
-            if not ok:
-                await asyncio.sleep(RETRY_SECONDS)  # the disk refused: don't spin; the queue holds
+        return ok
 
     async def _idle(self) -> bool:
         """Wait for records; True when some arrived. While the head marker lags the file, bring it
         up to date after HEAD_EVERY without records, so an idle host leaves it current."""
-        if self._closing or not self.file.head_behind:
+        if not self.file.head_behind:
             await self._wake.wait()
             return True
         try:

@@ -8,6 +8,7 @@ import fcntl
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
 from collections.abc import Iterator
@@ -136,7 +137,7 @@ class KeyFile:
         """Read, change and write under an exclusive lock (two CLI commands may run at once)."""
         ensure_private_dir(self.path.parent)
         lock = self.path.with_name(f".{self.path.name}.lock")
-        with lock.open("a") as handle:
+        with os.fdopen(os.open(lock, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
                 self.load()

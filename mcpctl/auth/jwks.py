@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
+import anyio.abc
 import httpx
 from jwt import PyJWK, PyJWKSet
 from jwt.exceptions import PyJWKSetError
@@ -75,19 +77,21 @@ class JwksCache:
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at = float("-inf")
         self._loaded = asyncio.Event()
-        self._fetching: asyncio.Task[None] | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._fetch_lock = asyncio.Lock()
+        self._attempts = 0  # fetches finished, however they ended
+        self._failure: IssuerUnavailable | None = None  # how the last one ended
         self.last_error = ""
 
-    async def start(self) -> None:
-        self._http = self._client_factory()
-        self._task = asyncio.get_running_loop().create_task(self._keep_fresh(), name="oauth:jwks")
+    # -- Service ---------------------------------------------------------------------------------
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    name = "oauth:jwks"
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        self._http = self._client_factory()
+        task_status.started()
+        await self._keep_fresh()
+
+    async def drain(self) -> None:
         if self._http is not None:
             await self._http.aclose()
 
@@ -114,10 +118,19 @@ class JwksCache:
         return next(iter(self._keys.values())) if len(self._keys) == 1 else None
 
     async def _refetch(self) -> None:
-        """One fetch at a time: concurrent callers wait on the same one."""
-        if self._fetching is None or self._fetching.done():
-            self._fetching = asyncio.get_running_loop().create_task(self._fetch())
-        await asyncio.shield(self._fetching)
+        """One fetch at a time: callers that waited while another fetched share its outcome."""
+        attempts = self._attempts
+        async with self._fetch_lock:
+            if self._attempts == attempts:
+                try:
+                    await self._fetch()
+                    self._failure = None
+                except IssuerUnavailable as exc:
+                    self._failure = exc
+                finally:
+                    self._attempts += 1
+            if self._failure is not None:
+                raise self._failure
 
     async def _keep_fresh(self) -> None:
         while True:

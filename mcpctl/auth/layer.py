@@ -14,6 +14,7 @@ from mcpctl.audit.api import AuditRecorder
 from mcpctl.auth.apikeys import KeyRecord, looks_like_key
 from mcpctl.auth.policy import Policy
 from mcpctl.auth.resource import METADATA_PATHS, ProtectedResource
+from mcpctl.auth.throttle import FailureAudit
 from mcpctl.auth.tokens import TokenRejected, TokenValidator
 from mcpctl.auth.verify import KeyRejected, KeyVerifier
 from mcpctl.edge.asgi import ASGIApp, ASGIMessage, Receive, Scope, Send, send_json
@@ -65,6 +66,7 @@ class AuthLayer:
         max_body: int,
         keys: KeyVerifier | None = None,
         tokens: TokenValidator | None = None,
+        failures: FailureAudit | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._app = app
@@ -74,6 +76,8 @@ class AuthLayer:
         self._max_body = max_body
         self._keys = keys
         self._tokens = tokens
+        # 401s reach the audit trail through a per-address throttle (a flood must not grow it freely)
+        self._failures = failures
         self._clock = clock
         self._key_principals: dict[str, tuple[KeyRecord, Principal]] = {}
         self._seen: dict[tuple[str, str], float] = {}
@@ -205,17 +209,22 @@ class AuthLayer:
     # -- answers ---------------------------------------------------------------------------------
 
     async def _refuse(self, scope: Scope, send: Send, refusal: Refusal) -> None:
-        kind = "auth.denied" if refusal.status == 403 else "auth.failure"
-        self._audit.record(
-            kind,
-            reason=refusal.reason,
-            credential_type=refusal.credential,
-            principal=refusal.principal,
-            key_id=refusal.key_id,
-            required_scopes=list(refusal.needed) or None,
-            http_status=refusal.status,
+        fields = {
+            "reason": refusal.reason,
+            "credential_type": refusal.credential,
+            "principal": refusal.principal,
+            "key_id": refusal.key_id,
+            "required_scopes": list(refusal.needed) or None,
+            "http_status": refusal.status,
             **_request_fields(scope),
-        )
+        }
+        if refusal.status == 403:
+            self._audit.record("auth.denied", **fields)
+        elif self._failures is not None:
+            client = scope.get("client")
+            self._failures.record(str(client[0]) if client else None, fields)
+        else:
+            self._audit.record("auth.failure", **fields)
         challenge = self._resource.challenge(
             scope,
             error=refusal.error,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mcpctl.auth.tokens import claim_at, names_in
-from mcpctl.config.models import PolicyRule
+from mcpctl.config.access import PolicyRule
 from mcpctl.router.context import Principal
 
 

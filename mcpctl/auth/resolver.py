@@ -10,6 +10,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import anyio
+import anyio.abc
+
+from mcpctl.audit.redact import KnownSecrets
 from mcpctl.auth.secretbook import SECRET_NAME
 from mcpctl.auth.store import SecretStore, secret_user
 from mcpctl.config.models import Config
@@ -48,18 +52,28 @@ class SecretResolver:
     keyring itself (D-Bus round trips) is only ever called from a worker thread.
     """
 
-    def __init__(self, config: Config, open_store: Callable[[], SecretStore], index: Path) -> None:
+    def __init__(
+        self,
+        config: Config,
+        open_store: Callable[[], SecretStore],
+        index: Path,
+        known: KnownSecrets | None = None,
+    ) -> None:
         self._names = sorted(references(config))
+        # every value loaded is told to the redaction point, before any child can print it
+        self._known = known if known is not None else KnownSecrets()
         self._open_store = open_store
         self._index = index
         self._store: SecretStore | None = None
         self._values: dict[str, str] = {}
         self._stamp: tuple[int, int] | None = None
         self._wanted = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
+    name = "secrets"
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         if not self._names:
+            task_status.started()
             return
         store = self._open_store()
         # No usable keyring: refuse to start, with the fix, rather than start servers without secrets.
@@ -72,13 +86,11 @@ class SecretResolver:
                 "secret(s) %s not set: the servers that use them stay down until `mcpctl secrets set NAME`",
                 ", ".join(missing),
             )
-        self._task = asyncio.get_running_loop().create_task(self._watch(), name="secrets:watch")
+        task_status.started()
+        await self._watch()
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def drain(self) -> None:
+        pass  # nothing of its own outlives the watch
 
     def resolve(self, server: str, value: str) -> str:
         if "${keyring:" not in value:
@@ -103,6 +115,7 @@ class SecretResolver:
         if store is None:
             return
         values = await asyncio.to_thread(_fetch, store, self._names)
+        self._known.add(values.values())
         self._values = values
 
     async def _watch(self) -> None:

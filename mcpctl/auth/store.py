@@ -14,6 +14,7 @@ from mcpctl import envvars
 from mcpctl.errors import ExitCode, McpctlError, UsageError
 from mcpctl.fsutil import write_atomically
 from mcpctl.paths import Paths, ensure_private_dir
+from mcpctl.protocol import codes
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ class KeyringUnavailable(McpctlError):
     """No usable OS keyring: says why, and how to get one (or how to opt in to the file store)."""
 
     exit_code = ExitCode.UNAVAILABLE
+    # Said as "unavailable" over JSON-RPC too (an HTTP transport's auth source raises it into a
+    # request's answer), so a client exits 3 for it either way.
+    jsonrpc_code = codes.BACKEND_UNAVAILABLE
 
 
 def secret_user(name: str) -> str:

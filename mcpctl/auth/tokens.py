@@ -11,7 +11,7 @@ from typing import Any
 import jwt
 
 from mcpctl.auth.jwks import IssuerUnavailable, JwksCache, same_issuer
-from mcpctl.config.models import AuthConfig
+from mcpctl.config.access import AuthConfig
 from mcpctl.router.context import Principal
 
 CACHE_SIZE = 4096  # validated tokens remembered, so a client's repeat requests skip the signature check

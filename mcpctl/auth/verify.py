@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import anyio
+import anyio.abc
 
 from mcpctl.auth.apikeys import (
     ID_END,
@@ -111,14 +113,15 @@ class KeyVerifier:
         if record is None or not record.matches(key):
             return KeyRejected("unknown API key", key_id if key_id_of(key) else None)
         now = self._clock()
-        if (
-            record.revoked is not None
-            or (record.expires is not None and now >= record.expires)
-            or (record.retires is not None and now >= record.retires)
-        ):
+        if not _usable(record, now):
             return KeyRejected(f"API key {record.status(now)}", key_id, record.name)
         self.last_used[key_id] = now
         return record
+
+    def usable(self) -> dict[str, str]:
+        """The keys that work now, as of the records in memory: id -> name."""
+        now = self._clock()
+        return {key_id: r.name for key_id, r in self._records.items() if _usable(r, now)}
 
     def _file_stamp(self) -> tuple[int, int, int] | None:
         try:
@@ -130,6 +133,47 @@ class KeyVerifier:
         return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
+def _usable(record: KeyRecord, now: float) -> bool:
+    return (
+        record.revoked is None
+        and (record.expires is None or now < record.expires)
+        and (record.retires is None or now < record.retires)
+    )
+
+
+class KeyWatch:
+    """A service: a key that stops working (revoked, expired, retired, deleted) is noticed within
+    `interval` even when no request comes, and `ended(ids, names)` is told, so the streams opened
+    with it close (requests already fail from the next one: see KeyVerifier)."""
+
+    name = "apikeys:watch"
+
+    def __init__(
+        self, verifier: KeyVerifier, ended: Callable[[set[str], set[str]], None], interval: float = 1.0
+    ) -> None:
+        self._verifier = verifier
+        self._ended = ended
+        self._interval = interval
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        await self._verifier.refresh()
+        usable = self._verifier.usable()
+        task_status.started()
+        while True:
+            await anyio.sleep(self._interval)
+            if not self._verifier.current():
+                await self._verifier.refresh()
+            now = self._verifier.usable()
+            gone = usable.keys() - now.keys()
+            if gone:
+                # a name whose rotated successor still works keeps its streams (matched by id)
+                self._ended(set(gone), {usable[key_id] for key_id in gone} - set(now.values()))
+            usable = now
+
+    async def drain(self) -> None:
+        return None
+
+
 class UsageFlusher:
     """A service: writes last-used times every FLUSH_SECONDS and at shutdown, never per request."""
 
@@ -138,16 +182,16 @@ class UsageFlusher:
         self._path = path
         self._interval = interval
         self._written: dict[str, float] = {}
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="apikeys:usage")
+    name = "apikeys:usage"
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        while True:
+            await anyio.sleep(self._interval)
+            await self.flush()
+
+    async def drain(self) -> None:
         await self.flush()
 
     async def flush(self) -> None:
@@ -159,11 +203,6 @@ class UsageFlusher:
             self._written = pending
         except OSError as exc:
             log.warning("could not record API key usage in %s: %s", self._path, exc)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.flush()
 
 
 def _merge_usage(path: Path, pending: dict[str, float]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -13,11 +14,14 @@ from mcpctl.auth.resolver import SecretResolver
 from mcpctl.auth.resource import ProtectedResource
 from mcpctl.auth.secretbook import index_path
 from mcpctl.auth.store import open_store
-from mcpctl.config.models import AuthConfig, GatewayConfig
+from mcpctl.auth.throttle import FailureAudit
+from mcpctl.config.access import AuthConfig
+from mcpctl.config.models import GatewayConfig
 from mcpctl.edge.asgi import ASGIApp
 from mcpctl.edge.security import is_loopback_host
 from mcpctl.errors import UsageError
 from mcpctl.extension import Extension
+from mcpctl.router.context import Principal
 
 if TYPE_CHECKING:
     from mcpctl.host import Host
@@ -30,7 +34,7 @@ def build(host: Host) -> Extension:
     auth = config.auth
     check_auth_config(auth, config.gateway)
     policy = Policy(config.policy, auth.roles_claim)
-    resolver = SecretResolver(config, lambda: open_store(host.paths), index_path(host.paths))
+    resolver = SecretResolver(config, lambda: open_store(host.paths), index_path(host.paths), host.secrets)
     part = Extension(hooks=[] if _unrestricted(auth, policy) else [PolicyHook(policy, host.audit)])
     part.services.append(resolver)
     part.resolve = resolver.resolve
@@ -41,11 +45,12 @@ def build(host: Host) -> Extension:
 
     keys = tokens = None
     if auth.mode in ("api-key", "both"):
-        from mcpctl.auth.verify import KeyVerifier, UsageFlusher
+        from mcpctl.auth.verify import KeyVerifier, KeyWatch, UsageFlusher
 
         key_file = KeyFile.at(host.paths)
         keys = KeyVerifier(key_file.path)
         part.services.append(UsageFlusher(keys, key_file.usage_path))
+        part.services.append(KeyWatch(keys, lambda ids, names: host.end_streams(_key_holders(ids, names))))
     if auth.mode in ("oauth", "both"):
         from mcpctl.auth.jwks import JwksCache
         from mcpctl.auth.tokens import TokenValidator
@@ -63,6 +68,8 @@ def build(host: Host) -> Extension:
         extra_scopes=policy.scopes_supported(),
     )
     max_body = config.gateway.max_body_bytes
+    failures = FailureAudit(host.audit, auth.failure_records_per_minute, auth.failure_records_burst)
+    part.services.append(failures)
 
     def layer(app: ASGIApp) -> ASGIApp:
         return AuthLayer(
@@ -73,10 +80,23 @@ def build(host: Host) -> Extension:
             max_body=max_body,
             keys=keys,
             tokens=tokens,
+            failures=failures,
         )
 
     part.layers.append(layer)
     return part
+
+
+def _key_holders(ids: set[str], names: set[str]) -> Callable[[Principal], bool]:
+    """Whether a principal came with one of these keys (by id; by name where no id was kept)."""
+
+    def holds(principal: Principal) -> bool:
+        if principal.kind != "api-key":
+            return False
+        key_id = principal.claims.get("key_id")
+        return key_id in ids if key_id is not None else principal.name in names
+
+    return holds
 
 
 def _unrestricted(auth: AuthConfig, policy: Policy) -> bool:

@@ -6,48 +6,41 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any, Literal, Protocol, runtime_checkable
-from urllib.parse import urljoin
+from collections.abc import Coroutine, Mapping
+from typing import Any, Literal
 
 import httpx
 
 from mcpctl.backends.base import MessageSink
+from mcpctl.backends.httpanswers import (
+    ACCEPT,
+    error_reply,
+    failure,
+    read_answer_stream,
+    relay_events,
+    request_headers,
+    session_gone,
+)
+from mcpctl.backends.httpauth import HeaderSource, Reauthorizer
+from mcpctl.backends.idle import IdleCheck
+from mcpctl.backends.oldsse import OldSseChannel
 from mcpctl.errors import McpctlError, UnavailableError
 from mcpctl.protocol import codes
-from mcpctl.protocol.eras import LATEST_LEGACY, MODERN_ERROR_CODES, is_modern_request
-from mcpctl.protocol.headers import param_headers, standard_headers
+from mcpctl.protocol.eras import LATEST_LEGACY, is_modern_request
 from mcpctl.protocol.jsonrpc import Kind, Message, ParseError, dumps, kind_of, params_of, parse_message
-from mcpctl.protocol.sse import SSEDecoder
+from mcpctl.reach import UNREACHABLE, describe
 
 log = logging.getLogger(__name__)
-
-HeaderSource = Callable[[], Awaitable[Mapping[str, str]]]
-
-
-@runtime_checkable
-class Reauthorizer(Protocol):
-    """A HeaderSource that can also react to a 401/403 (OAuth: refresh, step up): True means
-    "retry the request now"; it may raise an McpctlError that then answers the request."""
-
-    async def unauthorized(self, status: int, challenge: str) -> bool: ...
-
-
-ACCEPT = "application/json, text/event-stream"
-# A legacy stream that ends before its response is resumed with GET + Last-Event-ID this often.
-MAX_RESUMES = 5
-MAX_RECONNECT_MS = 30_000  # a server's `retry:` is honoured up to this
 
 
 class HttpTransport:
     """Posts each message to the MCP endpoint and feeds whatever comes back to the sink.
 
-    The era of each request is visible in the message itself (2026-07-28 requests carry
-    `_meta` protocolVersion), so one transport follows whichever era the Upstream chose:
-    modern requests get the mirrored `MCP-Protocol-Version`/`Mcp-Method`/`Mcp-Name`
-    (and `Mcp-Param-*`) headers; legacy ones the session id from `initialize`. An expired
-    session (404, or an SDK server's 400 "no valid session") is re-initialized transparently and
-    the request retried once.
+    Each request's era is in the message (2026-07-28 ones carry `_meta` protocolVersion), so one
+    transport follows whichever era the connection chose: modern requests get the mirrored
+    `MCP-Protocol-Version`/`Mcp-Method`/`Mcp-Name` (and `Mcp-Param-*`) headers; legacy ones the
+    session id from `initialize`. An expired session (404, or an SDK server's 400 "no valid
+    session") is re-initialized transparently and the request retried once.
     """
 
     def __init__(
@@ -59,6 +52,7 @@ class HttpTransport:
         auth: HeaderSource | None = None,
         mode: Literal["auto", "streamable-http", "sse"] = "auto",
         connect_timeout: float = 10.0,
+        health_interval: float = 0.0,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.url = url
@@ -74,14 +68,20 @@ class HttpTransport:
         self._background: set[asyncio.Task[None]] = set()  # notifications and responses being sent
         self._streams: set[asyncio.Task[None]] = set()  # long-lived GET streams
         self._closed = False
+        self._lost: str | None = None  # why the server cannot be reached any more, once it cannot
+        self._reported = False  # transport_closed was called
+        # an idle connection is checked now and then, so an outage shows before a call fails
+        self._idle = IdleCheck(health_interval, self._check_alive, self._lose) if health_interval else None
         # legacy state
         self.session_id: str | None = None
         self.protocol_version: str | None = None
         self._initialize: Message | None = None
         self._reinitializing: asyncio.Lock = asyncio.Lock()
+        # set while no GET stream is being opened: calls wait for it, so none of its events is missed
+        self._listening = asyncio.Event()
+        self._listening.set()
         # 2024-11-05 HTTP+SSE: the POST endpoint announced on the GET stream
-        self._sse_endpoint: str | None = None
-        self._sse_ready: asyncio.Event = asyncio.Event()
+        self._old_sse: OldSseChannel | None = None
         # inputSchemas of the server's tools, for the Mcp-Param-* headers (see tools_listed)
         self.tool_schemas: dict[str, object] = {}
 
@@ -93,7 +93,6 @@ class HttpTransport:
         return self.url
 
     def tools_listed(self, tools: list[dict[str, Any]]) -> None:
-        """Remember the tools' inputSchemas: 2026-07-28 calls mirror x-mcp-header arguments."""
         self.tool_schemas = {t["name"]: t.get("inputSchema") for t in tools if isinstance(t.get("name"), str)}
 
     async def start(self) -> None:
@@ -102,11 +101,13 @@ class HttpTransport:
             tls = self.url.startswith("https:")
             self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False, verify=tls)
         if self._mode == "sse":
-            await self._open_legacy_sse()
+            await self._open_old_sse()
+        if self._idle is not None:
+            self._spawn(self._idle.run(), stream=True)
 
     def send(self, msg: Message) -> None:
-        if self._closed:
-            raise UnavailableError(f"the connection to {self.url} is closed")
+        if self._closed or self._lost is not None:
+            raise UnavailableError(self._lost or f"the connection to {self.url} is closed")
         kind = kind_of(msg)
         if kind is Kind.NOTIFICATION and msg["method"] == "notifications/cancelled":
             request_id = params_of(msg).get("requestId")
@@ -135,7 +136,7 @@ class HttpTransport:
             await asyncio.wait(self._background, timeout=min(grace or 1.0, 1.0))
         for task in [*self._background, *self._streams]:
             task.cancel()
-        if self.session_id and self._client is not None and self._sse_endpoint is None:
+        if self.session_id and self._client is not None and self._old_sse is None:
             with contextlib.suppress(httpx.HTTPError, McpctlError):
                 await self._client.delete(
                     self.url,
@@ -144,7 +145,40 @@ class HttpTransport:
                 )
         if self._own_client and self._client is not None:
             await self._client.aclose()
-        self._sink.transport_closed("the connection was closed")
+        self._report("the connection was closed")
+
+    def _lose(self, reason: str) -> None:
+        """The server cannot be reached (or its SSE stream, the session, ended): report it once, so
+        the supervisor reconnects when it can and /ready tells the truth meanwhile."""
+        if self._closed or self._lost is not None:
+            return
+        self._lost = reason
+        log.info("%s", reason)
+        self._report(reason)
+
+    def _unreachable(self, exc: BaseException) -> str:
+        reason = f"cannot reach {self.url}: {describe(exc)}"
+        self._lose(reason)
+        return reason
+
+    def _answered(self) -> None:
+        if self._idle is not None:
+            self._idle.answered()
+
+    def _report(self, reason: str) -> None:
+        if not self._reported:
+            self._reported = True
+            self._sink.transport_closed(reason)
+
+    async def _check_alive(self) -> None:
+        """Any HTTP answer means someone is there (a GET without a session: 405, 400 or 406 will do)."""
+        if self._old_sse is not None:
+            return  # the open SSE stream is the check: it ends when the server goes
+        assert self._client is not None
+        # No credentials from the auth source (no token refresh for a check): a 401 is an answer too.
+        headers = {**self._static, "accept": "application/json"}
+        async with self._client.stream("GET", self.url, headers=headers, timeout=self._timeout.connect):
+            pass
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -154,8 +188,11 @@ class HttpTransport:
             answered = await self._exchange(msg, retry_session=True)
         except asyncio.CancelledError:
             raise
+        except UNREACHABLE as exc:
+            self._fail(msg, codes.BACKEND_UNAVAILABLE, self._unreachable(exc))
+            return
         except httpx.HTTPError as exc:
-            self._fail(msg, codes.BACKEND_UNAVAILABLE, f"cannot reach {self.url}: {_describe(exc)}")
+            self._fail(msg, codes.BACKEND_UNAVAILABLE, f"cannot reach {self.url}: {describe(exc)}")
             return
         except McpctlError as exc:  # from the auth source: no login, refresh refused, ...
             self._fail(msg, exc.jsonrpc_code, str(exc))
@@ -167,8 +204,8 @@ class HttpTransport:
 
     async def _exchange(self, msg: Message, *, retry_session: bool, retry_auth: bool = True) -> bool:
         """Send `msg`; True once its response reached the sink."""
-        if self._sse_endpoint is not None:
-            await self._post_legacy_sse(msg)
+        if self._old_sse is not None:
+            await self._post_old_sse(msg)
             return True  # the answer arrives on the SSE stream
         modern = is_modern_request(msg)
         headers = self._request_headers(msg, modern)
@@ -177,17 +214,18 @@ class HttpTransport:
             "POST", self.url, content=dumps(msg), headers=await self._headers(headers)
         )
         response = await self._client.send(request, stream=True)
+        self._answered()
         try:
             status = response.status_code
             legacy_call = bool(self.session_id) and not modern and msg.get("method") != "initialize"
-            if retry_session and legacy_call and await _session_gone(response):
+            if retry_session and legacy_call and await session_gone(response):
                 await response.aclose()
                 await self._reinitialize()
                 return await self._exchange(msg, retry_session=False)
             if msg.get("method") == "initialize" and status in (404, 405) and self._mode == "auto":
                 await response.aclose()
-                await self._open_legacy_sse()  # an old server: the 2024-11-05 transport
-                await self._post_legacy_sse(msg)
+                await self._open_old_sse()  # an old server: the 2024-11-05 transport
+                await self._post_old_sse(msg)
                 return True
             reauthorizer: object = self._auth
             if status in (401, 403) and retry_auth and isinstance(reauthorizer, Reauthorizer):
@@ -205,26 +243,15 @@ class HttpTransport:
             await response.aclose()
 
     def _request_headers(self, msg: Message, modern: bool) -> dict[str, str]:
-        headers = {"accept": ACCEPT, "content-type": "application/json"}
-        if modern:
-            headers.update(standard_headers(msg))
-            if msg.get("method") == "tools/call":
-                params = params_of(msg)
-                schema = self.tool_schemas.get(params.get("name", ""))
-                arguments = params.get("arguments")
-                if schema is not None and isinstance(arguments, dict):
-                    headers.update(param_headers(schema, arguments))
-        else:
-            if self.session_id:
-                headers["mcp-session-id"] = self.session_id
-            if self.protocol_version:
-                headers["mcp-protocol-version"] = self.protocol_version
-        return headers
+        return request_headers(msg, modern, self.session_id, self.protocol_version, self.tool_schemas)
 
     async def _read_body(self, msg: Message, response: httpx.Response) -> bool:
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "text/event-stream":
-            return await self._read_stream(msg, response)
+            assert self._client is not None
+            return await read_answer_stream(
+                self._client, self.url, self._headers, self.session_id, response, msg, self._deliver
+            )
         body = await response.aread()
         if not body.strip():
             return kind_of(msg) is not Kind.REQUEST
@@ -236,71 +263,12 @@ class HttpTransport:
         self._deliver(reply)
         return True
 
-    async def _read_stream(self, msg: Message, response: httpx.Response) -> bool:
-        """Read an SSE response; resume it with Last-Event-ID if it ends before the answer."""
-        decoder = SSEDecoder()
-        answered = await self._consume(msg, response, decoder)
-        resumes = 0
-        while (
-            not answered and decoder.last_event_id is not None and resumes < MAX_RESUMES and self.session_id
-        ):
-            resumes += 1
-            if decoder.reconnect_ms:  # the server said how long to wait before coming back
-                await asyncio.sleep(min(decoder.reconnect_ms, MAX_RECONNECT_MS) / 1000)
-            headers = await self._headers(
-                {
-                    "accept": "text/event-stream",
-                    "mcp-session-id": self.session_id,
-                    "last-event-id": decoder.last_event_id,
-                }
-            )
-            assert self._client is not None
-            async with self._client.stream("GET", self.url, headers=headers) as again:
-                if again.status_code != 200:
-                    return False
-                answered = await self._consume(msg, again, decoder)
-        return answered
-
-    async def _consume(self, msg: Message, response: httpx.Response, decoder: SSEDecoder) -> bool:
-        answered = False
-        async for chunk in response.aiter_text():
-            for event in decoder.feed(chunk):
-                if event.event != "message" or not event.data.strip():
-                    continue  # priming events and comments
-                try:
-                    reply = parse_message(event.data)
-                except ParseError:
-                    continue
-                if kind_of(reply) is Kind.RESPONSE and reply.get("id") == msg.get("id"):
-                    answered = True
-                self._deliver(reply)
-        return answered
-
     async def _answer_error(self, msg: Message, response: httpx.Response, modern: bool) -> None:
         """Turn an HTTP error into a JSON-RPC error for the request's id."""
         body = await response.aread()
-        status = response.status_code
-        if status in (401, 403):  # whatever the body says, the caller needs to know it was refused
-            challenge = response.headers.get("www-authenticate", "")
-            code = codes.UNAUTHORIZED if status == 401 else codes.FORBIDDEN
-            detail = _error_message(body)
-            text = f"{self.url} refused the request (HTTP {status}{': ' + detail if detail else ''})"
-            self._fail(msg, code, text, {"status": status, "wwwAuthenticate": challenge})
-            return
-        reply: Message | None = None
-        with contextlib.suppress(ParseError):
-            reply = parse_message(body)
-        error = reply.get("error") if reply else None
-        if isinstance(error, dict) and (
-            not modern or error.get("code") in MODERN_ERROR_CODES or status != 404
-        ):
-            if reply is not None and reply.get("id") is None and "id" in msg:
-                reply = {**reply, "id": msg["id"]}
-            if reply is not None and kind_of(reply) is Kind.RESPONSE:
-                self._deliver(reply)
-                return
-        # Not a modern JSON-RPC error: for a modern probe this means "a legacy server".
-        self._fail(msg, codes.INVALID_REQUEST, f"{self.url} answered HTTP {status}", {"status": status})
+        reply = error_reply(self.url, msg, response.status_code, response.headers, body, modern)
+        if reply is not None:
+            self._deliver(reply)
 
     async def _reinitialize(self) -> None:
         """The server forgot our session (it restarted): shake hands again, quietly."""
@@ -320,13 +288,14 @@ class HttpTransport:
             await self._post_quietly({"jsonrpc": "2.0", "method": "notifications/initialized"})
             log.info("%s: session expired; re-initialized", self.url)
 
-    # -- responses from the Upstream, notifications ---------------------------------------------
+    # -- our responses and notifications to the server ----------------------------------------
 
     async def _post_quietly(self, msg: Message) -> None:
         """A notification or a response to the server: fire and forget (errors are logged)."""
+        listening = False
         try:
-            if self._sse_endpoint is not None:
-                await self._post_legacy_sse(msg)
+            if self._old_sse is not None:
+                await self._post_old_sse(msg)
                 return
             assert self._client is not None
             headers = await self._headers(self._request_headers(msg, is_modern_request(msg)))
@@ -337,8 +306,14 @@ class HttpTransport:
                 )
             elif msg.get("method") == "notifications/initialized" and self.session_id:
                 self._spawn(self._listen_legacy(), stream=True)
+                listening = True
+        except UNREACHABLE as exc:
+            self._unreachable(exc)
         except (httpx.HTTPError, McpctlError) as exc:
             log.debug("%s: could not send %s: %s", self.url, msg.get("method", "a response"), exc)
+        finally:
+            if not listening:  # (the GET stream says when it is open)
+                self._listening.set()
 
     async def _listen_legacy(self) -> None:
         """The legacy GET stream: server-initiated messages (list changes, logs, requests)."""
@@ -352,71 +327,42 @@ class HttpTransport:
                 async with self._client.stream(
                     "GET", self.url, headers=await self._headers(headers)
                 ) as response:
+                    self._listening.set()
                     if response.status_code != 200:
                         return  # 405: this server offers no GET stream
-                    decoder = SSEDecoder()
-                    async for chunk in response.aiter_text():
-                        for event in decoder.feed(chunk):
-                            if event.data.strip():
-                                with contextlib.suppress(ParseError):
-                                    self._deliver(parse_message(event.data))
-                    last_event = decoder.last_event_id
+                    last_event = await relay_events(response, self._deliver)
+            except UNREACHABLE as exc:  # it went away: the stream cannot come back, nor can calls
+                self._unreachable(exc)
+                return
             except httpx.HTTPError:
                 pass
             except McpctlError as exc:  # credentials gone: the POSTs will report it
                 log.debug("%s: GET stream stopped: %s", self.url, exc.message)
                 return
+            finally:
+                self._listening.set()  # open, refused or failed: calls need not wait any longer
             await asyncio.sleep(1.0)  # the stream dropped: reconnect after a pause
 
     # -- the 2024-11-05 HTTP+SSE transport ------------------------------------------------------
 
-    async def _open_legacy_sse(self) -> None:
-        self._spawn(self._run_legacy_sse(), stream=True)
-        try:
-            await asyncio.wait_for(self._sse_ready.wait(), self._timeout.connect or 10.0)
-        except TimeoutError:
-            raise UnavailableError(f"{self.url}: no endpoint event on the SSE stream") from None
-        if self._sse_endpoint is None:
-            raise UnavailableError(f"{self.url} speaks neither Streamable HTTP nor HTTP+SSE")
-
-    async def _run_legacy_sse(self) -> None:
+    async def _open_old_sse(self) -> None:
         assert self._client is not None
-        try:
-            headers = await self._headers({"accept": "text/event-stream"})
-            async with self._client.stream("GET", self.url, headers=headers) as response:
-                if response.status_code != 200:
-                    self._sse_ready.set()
-                    return
-                decoder = SSEDecoder()
-                async for chunk in response.aiter_text():
-                    for event in decoder.feed(chunk):
-                        if event.event == "endpoint":
-                            self._sse_endpoint = urljoin(self.url, event.data.strip())
-                            self._sse_ready.set()
-                        elif event.data.strip():
-                            with contextlib.suppress(ParseError):
-                                self._deliver(parse_message(event.data))
-        except (httpx.HTTPError, McpctlError) as exc:
-            log.info("%s: SSE stream failed: %s", self.url, exc)
-        finally:
-            self._sse_ready.set()
-            if self._sse_endpoint is not None and not self._closed:
-                # In this transport the stream is the session: when it ends, the connection is gone.
-                self._closed = True
-                self._sink.transport_closed("the server closed its SSE stream")
-
-    async def _post_legacy_sse(self, msg: Message) -> None:
-        assert self._client is not None
-        assert self._sse_endpoint is not None
-        response = await self._client.post(
-            self._sse_endpoint,
-            content=dumps(msg),
-            headers=await self._headers({"content-type": "application/json"}),
+        channel = OldSseChannel(
+            self.url,
+            self._client,
+            self._headers,
+            deliver=self._deliver,
+            answered=self._answered,
+            ended=self._lose,
         )
-        if response.status_code >= 400 and kind_of(msg) is Kind.REQUEST:
-            self._fail(
-                msg, codes.INVALID_REQUEST, f"{self._sse_endpoint} answered HTTP {response.status_code}"
-            )
+        await channel.open(lambda coro: self._spawn(coro, stream=True), self._timeout.connect or 10.0)
+        self._old_sse = channel
+
+    async def _post_old_sse(self, msg: Message) -> None:
+        assert self._old_sse is not None
+        status = await self._old_sse.post(msg)
+        if status >= 400 and kind_of(msg) is Kind.REQUEST:
+            self._fail(msg, codes.INVALID_REQUEST, f"{self._old_sse.endpoint} answered HTTP {status}")
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -435,12 +381,9 @@ class HttpTransport:
         self._sink.message_received(reply)
 
     def _fail(self, msg: Message, code: int, message: str, data: Any = None) -> None:
-        if kind_of(msg) is not Kind.REQUEST:
-            return
-        error: dict[str, Any] = {"code": code, "message": message}
-        if data is not None:
-            error["data"] = data
-        self._sink.message_received({"jsonrpc": "2.0", "id": msg["id"], "error": error})
+        answer = failure(msg, code, message, data)
+        if answer is not None:
+            self._sink.message_received(answer)
 
     def _forget(self, request_id: object, _done: object = None) -> None:
         self._tasks.pop(request_id, None)
@@ -451,28 +394,3 @@ class HttpTransport:
         tasks = self._streams if stream else self._background
         tasks.add(task)
         task.add_done_callback(tasks.discard)
-
-
-async def _session_gone(response: httpx.Response) -> bool:
-    """The server no longer knows our session: 404 as the spec says, or the 400 "no valid session
-    ID" that widespread SDK servers answer instead (a client that waits for 404 never recovers)."""
-    if response.status_code == 404:
-        return True
-    if response.status_code != 400:
-        return False
-    return "session" in _error_message(await response.aread()).lower()
-
-
-def _error_message(body: bytes) -> str:
-    """The JSON-RPC error message in an HTTP error body, if there is one."""
-    try:
-        error = parse_message(body).get("error")
-    except ParseError:
-        return ""
-    message = error.get("message") if isinstance(error, dict) else None
-    return message[:200] if isinstance(message, str) else ""
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    text = str(exc) or type(exc).__name__
-    return text.splitlines()[0]

@@ -9,12 +9,13 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
 from mcpctl.backends.base import MessageSink
+from mcpctl.backends.reaper import REAPER
 from mcpctl.backends.stderr import StderrLog
 from mcpctl.errors import UnavailableError
 from mcpctl.protocol.jsonrpc import Message, ParseError, dumps, loads, parse_message
@@ -77,6 +78,8 @@ class StdioSpec:
     max_line_bytes: int = 32 * 1024 * 1024
     shutdown_timeout: float = 5.0
     stderr_path: Path | None = None
+    # replaces known secret values in each stderr line before it is kept or written
+    scrub: Callable[[str], str] | None = None
 
 
 def child_environment(spec: StdioSpec, parent: Mapping[str, str]) -> dict[str, str]:
@@ -124,14 +127,13 @@ class StdioTransport:
         self._sink = sink
         self._environ = os.environ if environ is None else environ
         self._lines = LineSplitter(spec.max_line_bytes)
-        self.stderr = StderrLog(spec.stderr_path)
+        self.stderr = StderrLog(spec.stderr_path, spec.scrub)
         self._transport: asyncio.SubprocessTransport | None = None
         self._stdin: asyncio.WriteTransport | None = None
         self._outgoing: list[bytes] = []
         self._closed = asyncio.Event()
         self._reported = False
         self.returncode: int | None = None
-        self.skipped_lines = 0
 
     @property
     def pid(self) -> int | None:
@@ -164,6 +166,7 @@ class StdioTransport:
         except OSError as exc:
             raise UnavailableError(f"cannot start {self._spec.command!r}: {exc.strerror}") from exc
         self._transport = transport
+        REAPER.watch(transport.get_pid())  # its group dies with mcpctl, however mcpctl dies
         # uvloop's pipe transports quack like asyncio.WriteTransport without subclassing it
         self._stdin = cast(asyncio.WriteTransport, transport.get_pipe_transport(0))
 
@@ -211,7 +214,6 @@ class StdioTransport:
     def _stdout(self, data: bytes) -> None:
         for line in self._lines.feed(data):
             if isinstance(line, Oversized):
-                self.skipped_lines += 1
                 limit = self._spec.max_line_bytes
                 reason = f"a message of {line.size} bytes is over this server's max_line_bytes ({limit})"
                 self.stderr.note(f"skipped a stdout line: {reason}")
@@ -225,7 +227,6 @@ class StdioTransport:
                 msg = parse_message(line)
             except ParseError:
                 # npx and friends print banners on stdout; skip them rather than fail the server.
-                self.skipped_lines += 1
                 self.stderr.note(f"skipped non-JSON stdout line: {line[:200].decode('utf-8', 'replace')}")
                 continue
             self._sink.message_received(msg)
@@ -235,6 +236,8 @@ class StdioTransport:
         self.returncode = self._transport.get_returncode()
         # Whatever the child left behind in its group (npx's node, a shell's children) goes with it.
         self._signal_group(signal.SIGKILL)
+        if self.pid is not None:
+            REAPER.forget(self.pid)
         # Pipes held open by a stray grandchild must not keep us waiting for connection_lost.
         asyncio.get_running_loop().call_later(1.0, self._all_closed)
 

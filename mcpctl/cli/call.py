@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -11,12 +10,12 @@ from mcpctl.cli import clientopts as opts
 from mcpctl.cli import completers
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from mcpctl.cli.console import Console
     from mcpctl.client.answers import CliAnswerer
     from mcpctl.client.progress import ProgressDisplay
     from mcpctl.client.targets import Target
+    from mcpctl.client.toolcall import CallRequest, NoSuchTool
+    from mcpctl.errors import McpctlError
 
 HELP = (
     "Call a tool and print its result.\n\n"
@@ -31,8 +30,28 @@ HELP = (
 )
 
 
+TOOL_HELP_KEY = "mcpctl.tool_help"
+HELP_FLAGS = ("--help", "-h")
+
+
+class CallCommand(opts.DashDashCommand):
+    """`mcpctl call TOOL --help` shows the tool's own arguments; `mcpctl call --help` the command's."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        if not any(a in HELP_FLAGS for a in args[:end]):
+            return super().parse_args(ctx, args)
+        rest = [a for a in args[:end] if a not in HELP_FLAGS] + args[end:]
+        try:
+            parsed = super().parse_args(ctx, rest)
+        except Exception:  # no TOOL (or another mistake): the command's own help, as asked
+            return super().parse_args(ctx, args)
+        ctx.meta[TOOL_HELP_KEY] = True
+        return parsed
+
+
 def register(app: typer.Typer) -> None:
-    app.command("call", cls=opts.DashDashCommand, help=HELP, no_args_is_help=True)(call)
+    app.command("call", cls=CallCommand, help=HELP, no_args_is_help=True)(call)
 
 
 def call(
@@ -41,7 +60,12 @@ def call(
         str, typer.Argument(metavar="TOOL", help="The tool's name.", autocompletion=completers.tool_names)
     ],
     pairs: Annotated[
-        list[str] | None, typer.Argument(metavar="[key=value | key:=json]...", help="Tool arguments.")
+        list[str] | None,
+        typer.Argument(
+            metavar="[key=value | key:=json]...",
+            help="Tool arguments (`mcpctl call TOOL --help` lists them).",
+            autocompletion=completers.argument_names,
+        ),
     ] = None,
     *,
     args: Annotated[
@@ -55,6 +79,7 @@ def call(
     server: opts.Server = None,
     config: opts.ConfigFile = None,
     headers: opts.Headers = None,
+    key: opts.Key = None,
     as_json: opts.AsJson = False,
     timeout: opts.Timeout = opts.DEFAULT_TIMEOUT,
     roots: opts.Roots = None,
@@ -68,31 +93,75 @@ def call(
     from mcpctl.cli.console import Console
     from mcpctl.client.arguments import base_arguments
     from mcpctl.client.progress import ProgressDisplay
+    from mcpctl.client.render import show_tool_result
+    from mcpctl.client.toolcall import CallRequest, NoSuchTool
 
     console = Console()
+    target = opts.target_of(ctx, url, server, config, headers, key)
+    if ctx.meta.get(TOOL_HELP_KEY):
+        _tool_help(target, console, tool, timeout)
+        return
     base = base_arguments(args, sys.stdin.read)
-    target = opts.target_of(ctx, url, server, config, headers)
     progress = ProgressDisplay(console.err, tool)
     answerer = opts.answerer_of(
         target, console, progress, roots=roots, no_input=no_input, yes=yes, sampling_command=sampling_command
     )
     request = CallRequest(tool, list(pairs or []), base, timeout, check)
     try:
-        result = opts.run_async(_call(target, answerer, console, progress, request))
+        result = opts.run_client(target, _call(target, answerer, console, progress, request))
+    except NoSuchTool as exc:
+        raise unknown_tool(exc, target) from None
     finally:
         progress.close()
-    _show(result, console, tool, as_json=as_json, save_dir=opts.save_dir_of(save_dir))
+    show_tool_result(result, console, tool, as_json=as_json, save_dir=opts.save_dir_of(save_dir))
 
 
-@dataclass(frozen=True)
-class CallRequest:
-    """What the person asked for: the tool, its arguments as typed, and how to send them."""
+def _tool_help(target: Target, console: Console, tool: str, timeout: float) -> None:
+    from mcpctl.client.toolcall import NoSuchTool
+    from mcpctl.client.toolhelp import tool_help
 
-    tool: str
-    pairs: list[str]
-    base: dict[str, Any]
-    deadline: float  # seconds
-    check: bool
+    tools = opts.run_client(target, _tools(target, console, timeout))
+    names = target.names([t["name"] for t in tools if isinstance(t.get("name"), str)])
+    wire = names.get(tool) or (tool if tool in names.values() else None)
+    entry = next((t for t in tools if t.get("name") == wire), None)
+    if entry is None:
+        from mcpctl.client.arguments import suggest
+
+        error = NoSuchTool(tool, target.endpoint.label, suggest(tool, list(names)), target.command("tools"))
+        raise unknown_tool(error, target)
+    options = f"Options (target, output, timeouts): see `{target.command('call', '--help')}`."
+    width = console.out.width if console.interactive else 80
+    console.data(tool_help(tool, entry, options, width=min(width, 100)).rstrip("\n"))
+
+
+async def _tools(target: Target, console: Console, seconds: float) -> list[dict[str, Any]]:
+    from mcpctl.client.answers import CliAnswerer
+    from mcpctl.client.elicit import RefusingElicitor
+    from mcpctl.client.session import ClientSession
+
+    refuse = RefusingElicitor("this command only lists")
+    answerer = CliAnswerer(target.endpoint.label, roots=[], elicitor=refuse, warn=console.warn)
+    async with ClientSession(target.endpoint, answerer, startup_timeout=seconds) as session:
+        return await session.list("tools")
+
+
+def unknown_tool(exc: NoSuchTool, target: Target) -> McpctlError:
+    """Why a tool is missing: its server is down (exit 3), or the key in use may not see it."""
+    from mcpctl.client.credentials import ApiKeyCredentials
+    from mcpctl.client.diagnose import down_on
+    from mcpctl.errors import UnavailableError
+
+    for down in down_on(target):
+        if target.scoped or down.owns(exc.tool):
+            return UnavailableError(down.describe(), hint=down.fix())
+    credentials = target.endpoint.credentials
+    if isinstance(credentials, ApiKeyCredentials) and credentials.sent and credentials.choice.restricted:
+        choice = credentials.choice
+        globs = ", ".join(choice.restricted)
+        exc.hint = (
+            f"{exc.hint}; the API key {choice.name!r} may use only {globs}: choose another with --key NAME"
+        )
+    return exc
 
 
 async def _call(
@@ -100,39 +169,24 @@ async def _call(
 ) -> dict[str, Any]:
     import asyncio
 
-    from mcpctl.client.arguments import parse_pairs, suggest, validate
     from mcpctl.client.session import ClientSession
-    from mcpctl.client.toolcheck import header_problems
-    from mcpctl.errors import UsageError
+    from mcpctl.client.toolcall import call_params
 
-    label, tool = target.endpoint.label, request.tool
+    label = target.endpoint.label
     log = opts.log_printer(console, label)
     try:
         async with ClientSession(
             target.endpoint, answerer, on_log=log, startup_timeout=request.deadline
         ) as session:
             tools = await session.list("tools")
-            by_name = {t["name"]: t for t in tools if isinstance(t.get("name"), str)}
-            names = target.names(list(by_name))
-            wire = names.get(tool) or (tool if tool in names.values() else None)
-            if wire is None:
-                close = suggest(tool, list(names))
-                raise UsageError(
-                    f"no tool named {tool!r} on {label}",
-                    hint=(f"did you mean {', '.join(close)}? " if close else "")
-                    + "(`mcpctl tools` lists them)",
-                )
-            schema = by_name[wire].get("inputSchema")
-            problems = header_problems(schema)
-            if problems:
-                problem = "; ".join(problems)
-                raise UsageError(
-                    f"{tool} declares invalid x-mcp-header annotations, so mcpctl will not call it: {problem}"
-                )
-            arguments = {**request.base, **parse_pairs(request.pairs, schema)}
-            if request.check:
-                validate(arguments, schema, tool)
-            params = {"name": wire, "arguments": arguments}
+            params = call_params(
+                request,
+                tools,
+                target.names([t["name"] for t in tools if isinstance(t.get("name"), str)]),
+                where=label,
+                listing=target.command("tools"),
+                help_command=target.command("call", request.tool, "--help"),
+            )
             return await session.request(
                 "tools/call", params, within=request.deadline, on_progress=progress.update
             )
@@ -140,22 +194,3 @@ async def _call(
         progress.close()
         console.info("interrupted: the request was cancelled")
         raise
-
-
-def _show(result: dict[str, Any], console: Console, tool: str, *, as_json: bool, save_dir: Path) -> None:
-    from mcpctl.client.errors import ToolError
-    from mcpctl.client.render import Renderer, error_text
-
-    failed = result.get("isError") is True
-    if as_json:
-        console.json(result)
-        if failed:
-            raise ToolError(f"{tool} reported an error (isError)")
-        return
-    if failed:
-        text = error_text(result)
-        if text is not None:
-            raise ToolError(text)
-    Renderer(console, save_dir, tool).tool_result(result)
-    if failed:
-        raise ToolError(f"{tool} reported an error (isError)")

@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from typer.core import TyperCommand
 
 from mcpctl import envvars
 from mcpctl.cli import completers
+from mcpctl.cli.answering import DEFAULT_TIMEOUT
+from mcpctl.cli.usage import McpctlCommand
+
+__all__ = ["DEFAULT_TIMEOUT"]
 
 if TYPE_CHECKING:
-    from typer._click import Context as ClickContext
-
     from mcpctl.cli.console import Console
     from mcpctl.client.answers import CliAnswerer
     from mcpctl.client.progress import ProgressDisplay
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 COMMAND_KEY = "mcpctl.command"
-DEFAULT_TIMEOUT = 300.0
 TARGET_HELP = (
     "\n\nTarget: the running host by default (`mcpctl serve`, found through its state file; honours "
     f"{envvars.HOME}); --url URL for any MCP server over HTTP (default ${envvars.URL}); --server NAME "
@@ -31,10 +31,10 @@ TARGET_HELP = (
 )
 
 
-class DashDashCommand(TyperCommand):
+class DashDashCommand(McpctlCommand):
     """Takes `-- COMMAND ARGS...` off the end before parsing, so it never mixes with key=value arguments."""
 
-    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if "--" in args:
             index = args.index("--")
             ctx.meta[COMMAND_KEY] = args[index + 1 :]
@@ -51,21 +51,38 @@ def dash_command(ctx: typer.Context) -> list[str]:
 
 Url = Annotated[
     str | None,
-    typer.Option("--url", help=f"An MCP server's URL (Streamable HTTP or HTTP+SSE). Env: {envvars.URL}."),
+    typer.Option(
+        "--url", metavar="URL", help=f"An MCP server's URL (Streamable HTTP or HTTP+SSE). Env: {envvars.URL}."
+    ),
 ]
 Server = Annotated[
     str | None,
     typer.Option(
-        "--server", "-s", help="A configured server, by name.", autocompletion=completers.server_names
+        "--server",
+        "-s",
+        metavar="NAME",
+        help="A configured server, by name.",
+        autocompletion=completers.server_names,
     ),
 ]
 ConfigFile = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help=f"Configuration file for --server. Env: {envvars.CONFIG}."),
+    typer.Option(
+        "--config", "-c", metavar="FILE", help=f"Configuration file for --server. Env: {envvars.CONFIG}."
+    ),
 ]
 Headers = Annotated[
     list[str] | None,
     typer.Option("--header", "-H", metavar="'NAME: VALUE'", help="An HTTP header for --url (repeatable)."),
+]
+Key = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        metavar="NAME",
+        help=f"The local API key to present (see `mcpctl keys list`). Default: {envvars.API_KEY}, else "
+        "the oldest key with access to every tool.",
+    ),
 ]
 Timeout = Annotated[
     float, typer.Option("--timeout", metavar="S", help="Give up (and cancel) after S seconds.")
@@ -113,14 +130,21 @@ def target_of(
     server: str | None,
     config: Path | None,
     headers: Sequence[str] | None,
+    key: str | None = None,
 ) -> Target:
+    from mcpctl.cli.console import Console
     from mcpctl.client.targets import TargetOptions, resolve
     from mcpctl.paths import Paths
 
     options = TargetOptions(
-        url=url, server=server, command=dash_command(ctx), config=config, headers=parse_headers(headers or [])
+        url=url,
+        server=server,
+        command=dash_command(ctx),
+        config=config,
+        headers=parse_headers(headers or []),
+        key=key,
     )
-    return resolve(options, Paths.from_env())
+    return resolve(options, Paths.from_env(), Console())
 
 
 def parse_headers(values: Sequence[str]) -> dict[str, str]:
@@ -145,68 +169,24 @@ def answerer_of(
     yes: bool,
     sampling_command: str | None,
 ) -> CliAnswerer:
-    """How this command answers the server: a terminal form, defaults (--yes), or a clear refusal."""
-    import sys
+    """How this command answers the server (see cli.answering.answerer_for)."""
+    from mcpctl.cli.answering import answerer_for
 
-    from mcpctl.client.answers import CliAnswerer, Elicitor
-    from mcpctl.client.elicit import DefaultsElicitor, RefusingElicitor, TerminalElicitor
-
-    elicitor: Elicitor
-    if no_input:
-        elicitor = RefusingElicitor("--no-input was given")
-    elif yes:
-        elicitor = DefaultsElicitor()
-    elif sys.stdin.isatty():
-        elicitor = TerminalElicitor(
-            ConsoleTerminal(console), progress.paused if progress else _no_pause, _open_url
-        )
-    else:
-        elicitor = RefusingElicitor("stdin is not a terminal")
-    return CliAnswerer(
+    return answerer_for(
         target.endpoint.label,
-        roots=list(roots or []) or [Path.cwd()],
-        elicitor=elicitor,
-        warn=console.warn,
+        console,
+        progress,
+        roots=roots,
+        no_input=no_input,
+        yes=yes,
         sampling_command=sampling_command,
     )
 
 
-class ConsoleTerminal:
-    """The person at the terminal: prompts on stderr (through the console), answers from stdin."""
-
-    def __init__(self, console: Console) -> None:
-        self._console = console
-
-    def write(self, text: str) -> None:
-        self._console.err.print(text, end="", markup=False, highlight=False)
-
-    def read_line(self, prompt: str) -> str | None:
-        self.write(prompt)
-        try:
-            return input()
-        except EOFError:
-            return None
-
-
 def log_printer(console: Console, label: str) -> Any:
-    """Server log notifications (warning and above) as lines on stderr."""
-    import json
+    from mcpctl.cli.answering import log_printer as printer
 
-    from mcpctl.protocol.eras import log_level_rank
-
-    threshold = log_level_rank("warning")
-
-    def show(params: dict[str, Any]) -> None:
-        level = params.get("level")
-        if log_level_rank(level) < threshold:
-            return
-        data = params.get("data")
-        logger = params.get("logger")
-        source = f"{label}" + (f" ({logger})" if isinstance(logger, str) else "")
-        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-        console.err.print(f"{source} [{level}]: {text}", markup=False, highlight=False)
-
-    return show
+    return printer(console, label)
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
@@ -216,19 +196,20 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+def run_client(target: Target, coro: Coroutine[Any, Any, T]) -> T:
+    """run_async for a command that talks to `target`: a refusal also says what was tried (which
+    key, or why none could be read) and gives a fix that runs as printed."""
+    from mcpctl.errors import AuthError
+
+    try:
+        return run_async(coro)
+    except AuthError as exc:
+        from mcpctl.client.targets import explain_refusal
+
+        raise explain_refusal(exc, target) from exc
+
+
 def save_dir_of(option: Path | None) -> Path:
-    from mcpctl.paths import Paths
+    from mcpctl.cli.answering import save_dir_of as where
 
-    return option if option is not None else Paths.from_env().data_dir / "files"
-
-
-def _open_url(url: str) -> None:
-    import webbrowser
-
-    webbrowser.open(url)
-
-
-def _no_pause() -> Any:
-    import contextlib
-
-    return contextlib.nullcontext()
+    return where(option)

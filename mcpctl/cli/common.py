@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import re
 import sys
 from pathlib import Path
 
-from mcpctl import envvars
-from mcpctl.config.models import Config, ServerConfig
-from mcpctl.paths import Paths
+from mcpctl.config.models import ISOLATIONS, Config, ServerConfig
+from mcpctl.config.sources import config_path, derive_name
+from mcpctl.errors import UsageError
 
-
-def config_path(option: Path | None, paths: Paths) -> Path | None:
-    """--config, else $MCPCTL_CONFIG, else the default file if it exists."""
-    if option is not None:
-        return option
-    env = os.environ.get(envvars.CONFIG)
-    if env:
-        return Path(env)
-    return paths.default_config if paths.default_config.exists() else None
+__all__ = ["bridge_config", "config_path", "demo_config", "derive_name", "load"]
 
 
 def load(path: Path) -> Config:
@@ -33,32 +23,16 @@ def demo_config() -> Config:
     return Config(servers={"demo": ServerConfig(command=sys.executable, args=["-m", "mcpctl.demo"])})
 
 
-def bridge_config(command: list[str], name: str | None, base: Config | None = None) -> tuple[Config, str]:
+def bridge_config(
+    command: list[str], name: str | None, base: Config | None = None, isolation: str = "shared"
+) -> tuple[Config, str]:
     """`mcpctl serve -- COMMAND ARGS...`: one server, served without a prefix."""
     server_name = name or derive_name(command)
-    server = ServerConfig(command=command[0], args=command[1:], prefix="")
+    if isolation not in ISOLATIONS:
+        raise UsageError(
+            f"unknown --isolation {isolation!r}",
+            hint="use shared (one child for every client) or session (a child per 2025-era session)",
+        )
+    server = ServerConfig(command=command[0], args=command[1:], prefix="", isolation=isolation)
     gateway = base.gateway if base is not None else Config().gateway
     return Config(gateway=gateway, servers={server_name: server}), server_name
-
-
-_LAUNCHERS = frozenset(
-    {"npx", "uvx", "pipx", "bunx", "uv", "python", "python3", "node", "deno", "bun", "sh", "bash"}
-)
-
-
-def _is_launcher(program: str) -> bool:
-    # python3.13, python3.12, pypy3.10, node22: versioned names of the same launchers
-    return program in _LAUNCHERS or re.fullmatch(r"(python|pypy|node)[0-9.]*", program) is not None
-
-
-def derive_name(command: list[str]) -> str:
-    """A readable server name from a command: `npx -y @scope/server-x@1` -> `server-x`."""
-    args = command[1:]
-    if "-m" in args[:-1]:
-        token = args[args.index("-m") + 1]  # python -m package.module
-    else:
-        positional = [a for a in args if not a.startswith("-")]
-        token = positional[0] if _is_launcher(Path(command[0]).name) and positional else command[0]
-    name = token.rstrip("/").rsplit("/", 1)[-1].split("@")[0]
-    name = re.sub(r"\.(py|js|mjs|cjs|ts)$", "", name)
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:32] or "server"

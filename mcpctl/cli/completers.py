@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import typer
@@ -38,12 +39,62 @@ def server_names(ctx: typer.Context, incomplete: str) -> list[str]:
 def tool_names(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Tools of the command's target when that is cheap to ask (a host or a URL; never a new process)."""
     try:
-        return [(name, help_) for name, help_ in _tools(ctx) if name.startswith(incomplete)]
+        tools = _tools(ctx)
     except Exception:  # completion must never print a traceback into the shell
         return []
+    return [
+        (name, _short(entry.get("description")))
+        for name, entry in sorted(tools.items())
+        if name.startswith(incomplete)
+    ]
 
 
-def _tools(ctx: typer.Context) -> list[tuple[str, str]]:
+def argument_names(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """`key=` for the tool's arguments not given yet (required ones first); after `key=`, the values
+    an enum or a boolean allows."""
+    try:
+        tool = ctx.params.get("tool")
+        entry = _tools(ctx).get(tool) if isinstance(tool, str) else None
+    except Exception:  # completion must never print a traceback into the shell
+        return []
+    schema = entry.get("inputSchema") if entry else None
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return []
+    required = schema.get("required") if isinstance(schema, dict) else None
+    needed = set(required) if isinstance(required, list) else set()
+    key, sep, _ = incomplete.partition("=")
+    if sep:
+        return [
+            (f"{key}={v}", "") for v in _values(properties.get(key)) if f"{key}={v}".startswith(incomplete)
+        ]
+    given = {p.split("=", 1)[0].removesuffix(":") for p in ctx.params.get("pairs") or []}
+    order = sorted(properties, key=lambda name: (name not in needed, name))
+    return [
+        (f"{name}=", ("(required) " if name in needed else "") + _short(_describe(properties[name])))
+        for name in order
+        if name not in given and name.startswith(incomplete)
+    ]
+
+
+def _values(schema: object) -> list[str]:
+    if not isinstance(schema, dict):
+        return []
+    if isinstance(schema.get("enum"), list):
+        return [v if isinstance(v, str) else json.dumps(v) for v in schema["enum"]]
+    return ["true", "false"] if schema.get("type") == "boolean" else []
+
+
+def _describe(schema: object) -> str:
+    if not isinstance(schema, dict):
+        return ""
+    kind = schema.get("type")
+    text = schema.get("description") if isinstance(schema.get("description"), str) else ""
+    return f"{kind}: {text}" if isinstance(kind, str) and text else str(kind or text or "")
+
+
+def _tools(ctx: typer.Context) -> dict[str, dict[str, Any]]:
+    """The target's tools by the names a person types (a host or a URL only; never a new process)."""
     import asyncio
     from pathlib import Path
 
@@ -53,16 +104,17 @@ def _tools(ctx: typer.Context) -> list[tuple[str, str]]:
     from mcpctl.client.session import ClientSession
 
     if dash_command(ctx):
-        return []
+        return {}
     target = target_of(
         ctx,
         ctx.params.get("url"),
         ctx.params.get("server"),
         ctx.params.get("config"),
         ctx.params.get("headers") or [],
+        ctx.params.get("key"),
     )
     if target.host is None and not ctx.params.get("url"):
-        return []  # a configured server without a host would have to be started: too slow for TAB
+        return {}  # a configured server without a host would have to be started: too slow for TAB
 
     def quiet(message: str) -> None:
         return None
@@ -78,7 +130,7 @@ def _tools(ctx: typer.Context) -> list[tuple[str, str]]:
     tools = asyncio.run(asyncio.wait_for(listing(), COMPLETION_TIMEOUT * 2))
     by_name = {t.get("name"): t for t in tools}
     names = target.names([n for n in by_name if isinstance(n, str)])
-    return [(shown, _short(by_name[wire].get("description"))) for shown, wire in sorted(names.items())]
+    return {shown: by_name[wire] for shown, wire in names.items()}
 
 
 def _short(description: object) -> str:

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mcpctl import envvars
+from mcpctl.cli.usage import new_app
 
 if TYPE_CHECKING:
     from mcpctl.auth.apikeys import KeyRecord
     from mcpctl.auth.store import SecretStore
     from mcpctl.cli.console import Console
 
-keys_app = typer.Typer(
+keys_app = new_app(
     help="API keys for the gateway (`serve --auth api-key`): create, list, rotate, revoke.",
     no_args_is_help=True,
 )
@@ -36,10 +37,13 @@ def create(
         typer.Option(
             "--tools",
             "-t",
+            metavar="GLOB",
             help="A glob of tool names this key may call (repeat it); default: all the policy allows.",
         ),
     ] = None,
-    expires: str = typer.Option("never", "--expires", help="Lifetime, e.g. 90d, 12h; or never."),
+    expires: str = typer.Option(
+        "never", "--expires", metavar="DURATION", help="Lifetime, e.g. 90d, 12h; or never."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the new key and its record as JSON."),
     insecure_file_store: bool = typer.Option(False, "--insecure-file-store", help=INSECURE_HELP),
 ) -> None:
@@ -102,18 +106,14 @@ def list_(
         )
         for r in rows
     ]
-    widths = [max(len(str(row[i])) for row in (header, *table)) for i in range(len(header))]
-    for row in (header, *table):
-        console.data(
-            "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    console.table([[str(cell) for cell in row] for row in table], header)
 
 
 @keys_app.command("rotate")
 def rotate(
     name: str = typer.Argument(..., help="The key to replace."),
     overlap: str = typer.Option(
-        "24h", "--overlap", help="How long the old key keeps working, e.g. 24h, 30m, 0."
+        "24h", "--overlap", metavar="DURATION", help="How long the old key keeps working, e.g. 24h, 30m, 0."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the new key and its record as JSON."),
     insecure_file_store: bool = typer.Option(False, "--insecure-file-store", help=INSECURE_HELP),
@@ -172,7 +172,7 @@ def _setup(insecure_file_store: bool) -> tuple[Console, SecretStore, Any]:
 
 
 def _duration(text: str, option: str) -> float | None:
-    from mcpctl.config.models import parse_duration
+    from mcpctl.config.fields import parse_duration
     from mcpctl.errors import UsageError
 
     if text.strip().lower() in ("never", "none", ""):

@@ -48,6 +48,7 @@ def tools(
     server: opts.Server = None,
     config: opts.ConfigFile = None,
     headers: opts.Headers = None,
+    key: opts.Key = None,
     schema: Annotated[bool, typer.Option("--schema", help="Show each tool's input schema.")] = False,
     as_json: opts.AsJson = False,
     timeout: opts.Timeout = opts.DEFAULT_TIMEOUT,
@@ -55,8 +56,9 @@ def tools(
     from mcpctl.cli.console import Console
 
     console = Console()
-    target = opts.target_of(ctx, url, server, config, headers)
-    entries = opts.run_async(_list(target, console, "tools", timeout))
+    target = opts.target_of(ctx, url, server, config, headers, key)
+    entries = opts.run_client(target, _list(target, console, "tools", timeout))
+    _warn_down(console, target)
     shown = _callable(console, _scoped(target, entries))
     if as_json:
         console.json([entry for _, entry in shown])
@@ -79,14 +81,16 @@ def prompts(
     server: opts.Server = None,
     config: opts.ConfigFile = None,
     headers: opts.Headers = None,
+    key: opts.Key = None,
     as_json: opts.AsJson = False,
     timeout: opts.Timeout = opts.DEFAULT_TIMEOUT,
 ) -> None:
     from mcpctl.cli.console import Console
 
     console = Console()
-    target = opts.target_of(ctx, url, server, config, headers)
-    shown = _scoped(target, opts.run_async(_list(target, console, "prompts", timeout)))
+    target = opts.target_of(ctx, url, server, config, headers, key)
+    shown = _scoped(target, opts.run_client(target, _list(target, console, "prompts", timeout)))
+    _warn_down(console, target)
     if as_json:
         console.json([entry for _, entry in shown])
         return
@@ -113,6 +117,7 @@ def prompt(
     server: opts.Server = None,
     config: opts.ConfigFile = None,
     headers: opts.Headers = None,
+    key: opts.Key = None,
     as_json: opts.AsJson = False,
     timeout: opts.Timeout = opts.DEFAULT_TIMEOUT,
     roots: opts.Roots = None,
@@ -125,13 +130,13 @@ def prompt(
     from mcpctl.client.render import Renderer
 
     console = Console()
-    target = opts.target_of(ctx, url, server, config, headers)
+    target = opts.target_of(ctx, url, server, config, headers, key)
     answerer = opts.answerer_of(
         target, console, None, roots=roots, no_input=no_input, yes=yes, sampling_command=sampling_command
     )
     arguments = _string_pairs(list(pairs or []))
-    result = opts.run_async(
-        _get_prompt(target, answerer, console, name, arguments=arguments, seconds=timeout)
+    result = opts.run_client(
+        target, _get_prompt(target, answerer, console, name, arguments=arguments, seconds=timeout)
     )
     if as_json:
         console.json(result)
@@ -146,14 +151,16 @@ def resources(
     server: opts.Server = None,
     config: opts.ConfigFile = None,
     headers: opts.Headers = None,
+    key: opts.Key = None,
     as_json: opts.AsJson = False,
     timeout: opts.Timeout = opts.DEFAULT_TIMEOUT,
 ) -> None:
     from mcpctl.cli.console import Console
 
     console = Console()
-    target = opts.target_of(ctx, url, server, config, headers)
-    listed, templates = opts.run_async(_resources(target, console, timeout))
+    target = opts.target_of(ctx, url, server, config, headers, key)
+    listed, templates = opts.run_client(target, _resources(target, console, timeout))
+    _warn_down(console, target)
     if as_json:
         console.json({"resources": listed, "resourceTemplates": templates})
         return
@@ -173,6 +180,7 @@ def read(
     server: opts.Server = None,
     config: opts.ConfigFile = None,
     headers: opts.Headers = None,
+    key: opts.Key = None,
     as_json: opts.AsJson = False,
     timeout: opts.Timeout = opts.DEFAULT_TIMEOUT,
     roots: opts.Roots = None,
@@ -185,11 +193,11 @@ def read(
     from mcpctl.client.render import Renderer
 
     console = Console()
-    target = opts.target_of(ctx, url, server, config, headers)
+    target = opts.target_of(ctx, url, server, config, headers, key)
     answerer = opts.answerer_of(
         target, console, None, roots=roots, no_input=no_input, yes=yes, sampling_command=sampling_command
     )
-    result = opts.run_async(_read(target, answerer, console, uri, timeout))
+    result = opts.run_client(target, _read(target, answerer, console, uri, timeout))
     if as_json:
         console.json(result)
         return
@@ -266,6 +274,14 @@ def _listing_answerer(target: Target, console: Console) -> CliAnswerer:
     return CliAnswerer(target.endpoint.label, roots=[Path.cwd()], elicitor=refuse, warn=console.warn)
 
 
+def _warn_down(console: Console, target: Target) -> None:
+    """Through the host: which servers are down and why (their tools are missing from the list)."""
+    from mcpctl.client.diagnose import down_on
+
+    for down in down_on(target):
+        console.warn(f"{down.describe()}\n  fix: {down.fix()}")
+
+
 def _scoped(target: Target, entries: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     """(name a person types, entry) for the entries that belong to the target."""
     by_name = {e["name"]: e for e in entries if isinstance(e.get("name"), str)}
@@ -321,16 +337,5 @@ def _resource_note(entry: dict[str, Any]) -> str:
 
 
 def _table(console: Console, rows: list[tuple[str, str]]) -> None:
-    """Two aligned columns on a terminal (descriptions cut to its width); tab-separated lines otherwise."""
-    if not console.out.is_terminal:
-        for name, text in rows:
-            console.data(f"{name}\t{text}" if text else name)
-        return
-    from rich.table import Table
-
-    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="ellipsis", no_wrap=True)
-    for name, text in rows:
-        table.add_row(name, text)
-    console.out.print(table)
+    """Names in full, descriptions shortened to the terminal (tab-separated lines in a pipe)."""
+    console.table(rows)

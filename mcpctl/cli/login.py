@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mcpctl.cli.usage import new_app
+
 if TYPE_CHECKING:
     from mcpctl.cli.console import Console
     from mcpctl.oauth.records import Login
@@ -26,14 +28,36 @@ LOGIN_HELP = (
 
 STDIN = "-"  # --client-secret -: read it from stdin, out of the process list
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON (never tokens).")]
-auth_app = typer.Typer(help="OAuth logins made with `mcpctl login`.", no_args_is_help=True)
+auth_app = new_app(
+    help="OAuth logins: `auth login URL`, `auth logout URL`, `auth status` (as `mcpctl login` and co.).",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
     app.command("login", help=LOGIN_HELP, no_args_is_help=True)(login)
     app.command("logout", no_args_is_help=True)(logout)
+    # gh's grouping as well: `mcpctl auth login URL` is `mcpctl login URL`
+    auth_app.command("login", help=LOGIN_HELP, no_args_is_help=True)(login)
+    auth_app.command("logout", no_args_is_help=True)(logout)
     auth_app.command("status")(status)
     app.add_typer(auth_app, name="auth")
+
+
+def _server_url(url: str) -> str:
+    """The URL as given, once it is an http(s) URL with a host (else exit 2 before anything else)."""
+    from urllib.parse import urlsplit
+
+    from mcpctl.errors import UsageError
+
+    text = url.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"{url!r} is not an http:// or https:// URL",
+            hint="give the server's full URL, with http:// or https:// (e.g. https://mcp.example.com/mcp)",
+        )
+    return text
 
 
 def login(
@@ -91,6 +115,7 @@ def login(
     from mcpctl.oauth.wiring import locks_dir
     from mcpctl.paths import Paths
 
+    url = _server_url(url)
     console = Console()
     if client_secret is not None and not client_id:
         raise UsageError("--client-secret needs --client-id")
@@ -141,9 +166,10 @@ def logout(
     from mcpctl.errors import UsageError
     from mcpctl.paths import Paths
 
+    url = _server_url(url)
     console = Console()
     vault = _vault(Paths.from_env(), console)
-    removed, revoked = asyncio.run(_logout(vault, url.strip()))
+    removed, revoked = asyncio.run(_logout(vault, url))
     if removed is None:
         raise UsageError(f"no login for {url}", hint="see `mcpctl auth status`")
     if as_json:
@@ -154,10 +180,15 @@ def logout(
 
 
 def status(as_json: AsJson = False) -> None:
-    """The stored logins: server, authorization server, scopes and expiry (never tokens)."""
+    """The stored logins: server, authorization server, scopes and expiry (never tokens).
+
+    Exits 1 when there is none (as `gh auth status` does), so scripts can test for a login; with
+    --json the list is the answer (`[]` included) and the exit code 0, as for every listing.
+    """
     import time
 
     from mcpctl.cli.console import Console
+    from mcpctl.errors import ExitCode
     from mcpctl.oauth.index import index_path, read_index
     from mcpctl.paths import Paths
 
@@ -168,7 +199,7 @@ def status(as_json: AsJson = False) -> None:
         return
     if not entries:
         console.info("no logins (sign in with `mcpctl login URL`)")
-        return
+        raise typer.Exit(int(ExitCode.FAILURE))
     now = time.time()
     for entry in entries:
         expires = entry.get("expiresAt")

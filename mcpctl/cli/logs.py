@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mcpctl.cli.usage import new_app
+
 if TYPE_CHECKING:
-    from mcpctl.audit.follow import Follower
+    from mcpctl.audit.follow import Follower, Followers
     from mcpctl.audit.query import Filter
+    from mcpctl.audit.verify import Report
     from mcpctl.cli.console import Console
 
-logs_app = typer.Typer(
+logs_app = new_app(
     help="The audit trail of every call through the host: list, --follow, verify, stats.",
     invoke_without_command=True,
 )
@@ -107,18 +110,40 @@ def verify(
     directory: Dir = None,
 ) -> None:
     """Check the hash chain; exit 1 naming file and line of each edited, deleted, inserted or moved record."""
+    from mcpctl.audit.files import trails
     from mcpctl.audit.verify import TrailBroken
-    from mcpctl.audit.verify import verify as check
     from mcpctl.cli.console import Console
 
     console = Console()
     audit_dir = _audit_dir(directory)
+    several = trails(audit_dir)
+    if len(several) > 1:  # a fleet's trails, side by side: each has a chain of its own
+        broken = [trail.name for trail in several if not _verify_one(console, trail, as_json=as_json).ok]
+        if broken:
+            raise TrailBroken(
+                f"{len(broken)} of {len(several)} audit trails fail verification: {', '.join(broken)}",
+                hint="run `mcpctl logs verify --dir` on each for the records named",
+            )
+        return
+    report = _verify_one(console, audit_dir, as_json=as_json)
+    if not report.ok and report.files:
+        raise TrailBroken(
+            f"the audit trail fails verification: {len(report.problems)} problem(s); "
+            f"first: {report.problems[0]}",
+            hint="the records named were changed after they were written; compare with a backup of the trail",
+        )
+
+
+def _verify_one(console: Console, audit_dir: Path, *, as_json: bool) -> Report:
+    """Check one trail and say what was found."""
+    from mcpctl.audit.verify import verify as check
+
     report = check(audit_dir)
     if as_json:
-        console.json(report.as_json())
+        console.json({"trail": str(audit_dir), **report.as_json()})
     if not report.files:
         console.info(f"no audit trail in {audit_dir} yet")
-        return
+        return report
     for note in report.notes:
         console.info(f"note: {note}")
     if report.dropped:
@@ -127,14 +152,13 @@ def verify(
         console.success(
             f"audit trail intact: {report.records} record(s) in {len(report.files)} file(s), "
             f"seq {report.first_seq}..{report.last_seq}, head {(report.head or '')[:16]}"
+            + (f" ({audit_dir.name})" if audit_dir.name != "audit" else "")
         )
-        return
+        return report
     for problem in report.problems[1:]:
         console.info(f"  also: {problem}")
-    raise TrailBroken(
-        f"the audit trail fails verification: {len(report.problems)} problem(s); first: {report.problems[0]}",
-        hint="the records named were changed after they were written; compare with a backup of the trail",
-    )
+    console.warn(f"{audit_dir.name}: {len(report.problems)} problem(s); first: {report.problems[0]}")
+    return report
 
 
 @logs_app.command("stats")
@@ -185,11 +209,11 @@ def _list(console: Console, audit_dir: Path, flt: Filter, limit: int | None, *, 
 def _follow(console: Console, audit_dir: Path, flt: Filter, backlog: int, *, as_json: bool) -> None:
     import time
 
-    from mcpctl.audit.follow import Follower
+    from mcpctl.audit.follow import follower_for
     from mcpctl.audit.query import last
     from mcpctl.audit.schema import unseal
 
-    follower = Follower(audit_dir, from_start=True)
+    follower = follower_for(audit_dir, from_start=True)
 
     def matches(raw: list[bytes]) -> list[tuple[bytes, dict[str, Any]]]:
         out = []
@@ -223,7 +247,7 @@ def _follow(console: Console, audit_dir: Path, flt: Filter, backlog: int, *, as_
 
 def _follow_live(
     console: Console,
-    follower: Follower,
+    follower: Follower | Followers,
     matches: Any,
     backlog: list[tuple[bytes, dict[str, Any]]],
     source: str,
@@ -266,11 +290,9 @@ def _printer(console: Console, *, as_json: bool) -> Any:
 
 
 def _print_stats(console: Console, figures: dict[str, Any]) -> None:
-    from rich import box
-    from rich.table import Table
-
+    """The summary line, then a table per tool and per principal: all of it data, on stdout."""
     since = figures["since"] or "the beginning"
-    console.info(
+    console.data(
         f"{figures['calls']} call(s) from {since} to {figures['until']}: {figures['errors']} not ok "
         f"({figures['error_rate']:.1%}), p50 {_ms(figures['p50_ms'])}, p95 {_ms(figures['p95_ms'])}"
     )
@@ -279,18 +301,16 @@ def _print_stats(console: Console, figures: dict[str, Any]) -> None:
     for key, rows in (("tool", figures["by_tool"]), ("principal", figures["by_principal"])):
         if not rows:
             continue
-        table = Table(box=box.SIMPLE, title=f"by {key}", title_justify="left", highlight=False)
-        table.add_column(key)
-        if key == "tool":
-            table.add_column("server")
-        for column in ("calls", "errors", "error rate", "p50", "p95"):
-            table.add_column(column, justify="right")
+        headers = [key.upper()] + (["SERVER"] if key == "tool" else [])
+        headers += ["CALLS", "ERRORS", "ERROR RATE", "P50", "P95"]
+        table = []
         for row in rows:
             cells = [str(row[key])] + ([str(row["server"] or "-")] if key == "tool" else [])
             cells += [str(row["calls"]), str(row["errors"]), f"{row['error_rate']:.1%}"]
             cells += [_ms(row["p50_ms"]), _ms(row["p95_ms"])]
-            table.add_row(*cells)
-        console.out.print(table)
+            table.append(cells)
+        console.data(f"\nby {key}")
+        console.table(table, headers)
 
 
 def _ms(value: float | None) -> str:

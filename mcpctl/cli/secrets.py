@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 import typer
 
 from mcpctl import envvars
+from mcpctl.cli.usage import new_app
 
 if TYPE_CHECKING:
     from mcpctl.auth.secretbook import SecretBook
     from mcpctl.cli.console import Console
 
-secrets_app = typer.Typer(
+secrets_app = new_app(
     help="Secrets for server env and headers (${keyring:NAME}): set, list, delete.", no_args_is_help=True
 )
 

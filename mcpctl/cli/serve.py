@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from mcpctl import envvars
+
+if TYPE_CHECKING:
+    from mcpctl.cli.console import Console
+    from mcpctl.config.models import Config
 
 
 def register(app: typer.Typer) -> None:
@@ -27,28 +33,52 @@ def serve(
         None, metavar="[-- COMMAND ARGS...]", help="A stdio server to bridge."
     ),
     config: Path | None = typer.Option(
-        None, "--config", "-c", help=f"Configuration file (TOML or mcpServers JSON). Env: {envvars.CONFIG}."
+        None,
+        "--config",
+        "-c",
+        metavar="FILE",
+        help=f"Configuration file (TOML or mcpServers JSON). Env: {envvars.CONFIG}.",
     ),
-    host: str | None = typer.Option(None, "--host", help="Address to listen on (default 127.0.0.1)."),
+    host: str | None = typer.Option(
+        None, "--host", metavar="HOST", help="Address to listen on (default 127.0.0.1)."
+    ),
     port: int | None = typer.Option(
-        None, "--port", "-p", help="Port to listen on (default 8765; 0 picks a free one)."
+        None, "--port", "-p", metavar="PORT", help="Port to listen on (default 8765; 0 picks a free one)."
     ),
     name: str | None = typer.Option(
-        None, "--name", help="Name of the bridged server (default: from the command)."
+        None, "--name", metavar="NAME", help="Name of the bridged server (default: from the command)."
     ),
     allow_unauthenticated: bool = typer.Option(
         False,
         "--allow-unauthenticated",
         help="Allow listening on a non-loopback address without authentication.",
     ),
-    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    log_level: str = typer.Option(
+        "info", "--log-level", metavar="LEVEL", help="debug, info, warning or error."
+    ),
     auth: str | None = typer.Option(
-        None, "--auth", help="Authentication: none, api-key, oauth or both (overrides [auth] mode)."
+        None,
+        "--auth",
+        metavar="MODE",
+        help="Authentication: none, api-key, oauth or both (overrides [auth] mode).",
+    ),
+    isolation: str | None = typer.Option(
+        None,
+        "--isolation",
+        metavar="MODE",
+        help="With -- COMMAND: shared (one child for every client, the default) or session (a child per "
+        "2025-era session, for servers that keep what one client tells them).",
+    ),
+    state: str | None = typer.Option(
+        None,
+        "--state",
+        metavar="URL",
+        help=f"Fleet state: redis://HOST:PORT/DB (overrides [state] url). Env: {envvars.STATE_URL}.",
     ),
 ) -> None:
     import logging
 
-    from mcpctl.cli.common import bridge_config, config_path, demo_config, load
+    from mcpctl.cli.common import config_path
     from mcpctl.cli.console import Console
     from mcpctl.errors import UsageError
     from mcpctl.hoststate import read_host_state
@@ -58,16 +88,7 @@ def serve(
     paths = Paths.from_env()
     _setup_logging(log_level)
     path = config_path(config, paths)
-    bridge = None
-    if command:
-        if config is not None:
-            raise UsageError("give either --config or -- COMMAND, not both")
-        cfg, bridge = bridge_config(list(command), name)
-    elif path is not None:
-        cfg = load(path)
-    else:
-        console.info("no configuration found: serving the bundled demo server (see `mcpctl serve --help`)")
-        cfg = demo_config()
+    cfg, bridge = _chosen_config(command, config, path, name, isolation, console)
     overrides: dict[str, object] = {}
     if host is not None:
         overrides["host"] = host
@@ -81,6 +102,7 @@ def serve(
         if auth not in ("none", "api-key", "oauth", "both"):
             raise UsageError(f"unknown --auth mode {auth!r}", hint="use none, api-key, oauth or both")
         cfg = cfg.model_copy(update={"auth": cfg.auth.model_copy(update={"mode": auth})})
+    cfg = _with_state(cfg, state or os.environ.get(envvars.STATE_URL))
     _check_exposure(cfg)
     if cfg.auth.mode == "none":
         from mcpctl.edge.security import is_loopback_host
@@ -109,6 +131,33 @@ def serve(
     )
     _run(host_.serve())
     logging.shutdown()
+
+
+def _chosen_config(
+    command: list[str] | None,
+    config: Path | None,
+    path: Path | None,
+    name: str | None,
+    isolation: str | None,
+    console: Console,
+) -> tuple[Config, str | None]:
+    """The configuration to serve: a bare command's, the file's, or the bundled demo's."""
+    from mcpctl.cli.common import bridge_config, demo_config, load
+    from mcpctl.errors import UsageError
+
+    if command:
+        if config is not None:
+            raise UsageError("give either --config or -- COMMAND, not both")
+        return bridge_config(list(command), name, isolation=isolation or "shared")
+    if isolation is not None:
+        raise UsageError(
+            "--isolation is for a bare command (mcpctl serve --isolation session -- COMMAND)",
+            hint='in a config file, set it per server: [servers.NAME] isolation = "session"',
+        )
+    if path is not None:
+        return load(path), None
+    console.info("no configuration found: serving the bundled demo server (see `mcpctl serve --help`)")
+    return demo_config(), None
 
 
 def _check_exposure(cfg: object) -> None:
@@ -153,3 +202,12 @@ def _run(coro: object) -> None:
         asyncio.run(main)
         return
     uvloop.run(main)
+
+
+def _with_state(cfg: Config, url: str | None) -> Config:
+    """The fleet's state store from --state or the environment, checked as the config file's would be."""
+    from mcpctl.config.models import Config
+
+    if not url:
+        return cfg
+    return Config.model_validate({**cfg.model_dump(), "state": {**cfg.state.model_dump(), "url": url}})

@@ -1,1 +1,1 @@
-"""The command-line MCP client: sessions over the gateway's Upstream, arguments, input, output."""
+"""The command-line MCP client: sessions (over mcpctl.mcpclient), arguments, input, output."""

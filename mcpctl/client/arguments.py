@@ -40,7 +40,8 @@ def base_arguments(spec: str | None, read_stdin: Callable[[], str]) -> dict[str,
 
 
 def parse_pairs(pairs: Sequence[str], schema: object) -> dict[str, Any]:
-    """`key=value` (coerced by the property's schema) and `key:=json` (parsed as JSON)."""
+    """`key=value` (coerced by the property's schema) and `key:=json` (parsed as JSON); as in httpie,
+    `key=@FILE` takes the file's text and `key:=@FILE.json` its JSON (`key=\\@x` is the text "@x")."""
     properties = _properties(schema)
     arguments: dict[str, Any] = {}
     for pair in pairs:
@@ -50,6 +51,10 @@ def parse_pairs(pairs: Sequence[str], schema: object) -> dict[str, Any]:
             raise UsageError(
                 f"argument {pair!r} is not key=value or key:=json", hint="for example: message=hi count:=3"
             )
+        if value.startswith("@"):
+            value = _file_text(key, value[1:])
+        elif value.startswith("\\@"):
+            value = value[1:]
         if raw_json:
             try:
                 arguments[key] = json.loads(value)
@@ -58,6 +63,19 @@ def parse_pairs(pairs: Sequence[str], schema: object) -> dict[str, Any]:
         else:
             arguments[key] = coerce(value, properties.get(key), key)
     return arguments
+
+
+def _file_text(key: str, name: str) -> str:
+    path = Path(name).expanduser()
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"argument {key}: cannot read {path}: {exc.strerror}",
+            hint="write key=@FILE with a file that exists (key=\\@text for a value starting with @)",
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"argument {key}: {path} is not UTF-8 text") from exc
 
 
 def coerce(text: str, schema: object, key: str = "") -> Any:
@@ -172,13 +190,16 @@ def _properties(schema: object) -> dict[str, Any]:
     return props if isinstance(props, dict) else {}
 
 
-def validate(arguments: dict[str, Any], schema: object, tool: str) -> None:
+def validate(arguments: dict[str, Any], schema: object, tool: str, help_command: str | None = None) -> None:
     """Check the arguments against the tool's inputSchema (JSON Schema 2020-12 unless it says otherwise).
 
-    Raises UsageError listing every bad field with what was expected.
+    Raises UsageError listing every bad field with what was expected; the fix names `help_command`
+    (default: `mcpctl call TOOL --help`), which shows the tool's arguments.
     """
     if not isinstance(schema, dict) or not schema:
         return
+    if surely_valid(arguments, schema):
+        return  # what jsonschema would say too, without importing it (a call should start fast)
     from jsonschema import Draft202012Validator, SchemaError, validators
 
     cls = validators.validator_for(schema, default=Draft202012Validator)
@@ -191,8 +212,146 @@ def validate(arguments: dict[str, Any], schema: object, tool: str) -> None:
         lines = "\n".join(f"  {problem}" for problem in problems)
         raise UsageError(
             f"invalid arguments for {tool}:\n{lines}",
-            hint=f"see the schema with `mcpctl tools --schema` ({tool})",
+            hint=f"see `{help_command or f'mcpctl call {tool} --help'}`",
         )
+
+
+# The keywords `surely_valid` understands; a schema with any other keyword goes to jsonschema.
+_ANNOTATIONS = frozenset(
+    {
+        "title",
+        "description",
+        "default",
+        "examples",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "format",
+        "$comment",
+    }
+)
+_CHECKED = frozenset(
+    {
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "enum",
+        "const",
+        "items",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+    }
+)
+_DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+_TYPE_CHECKS = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: (
+        not isinstance(v, bool) and (isinstance(v, int) or (isinstance(v, float) and v.is_integer()))
+    ),
+    "number": lambda v: not isinstance(v, bool) and isinstance(v, int | float),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def surely_valid(value: Any, schema: object, *, root: bool = True) -> bool:
+    """True only when `value` certainly satisfies `schema` (a Draft 2020-12 schema using the common
+    keywords above); False means "not sure": jsonschema then decides, with its own messages."""
+    if schema is True:
+        return True
+    if not isinstance(schema, dict):
+        return False
+    keys = set(schema)
+    if root:
+        if schema.get("$schema", _DRAFT_2020_12) != _DRAFT_2020_12:
+            return False
+        keys.discard("$schema")
+    if not keys <= _ANNOTATIONS | _CHECKED:
+        return False
+    return _fits(value, schema)
+
+
+def _fits(value: Any, schema: dict[str, Any]) -> bool:  # noqa: PLR0911 (one check per keyword)
+    kinds = schema.get("type")
+    if kinds is not None:
+        listed = kinds if isinstance(kinds, list) else [kinds]
+        if not listed or not all(isinstance(k, str) and k in _TYPE_CHECKS for k in listed):
+            return False
+        if not any(_TYPE_CHECKS[k](value) for k in listed):
+            return False
+    if "enum" in schema and not any(_same(value, option) for option in schema["enum"] or []):
+        return False
+    if "const" in schema and not _same(value, schema["const"]):
+        return False
+    if _TYPE_CHECKS["number"](value) and not _in_range(value, schema):
+        return False
+    if isinstance(value, str) and not _sized(len(value), schema, "minLength", "maxLength"):
+        return False
+    if isinstance(value, list):
+        if not _sized(len(value), schema, "minItems", "maxItems"):
+            return False
+        items = schema.get("items")
+        if items is not None and not all(surely_valid(item, items, root=False) for item in value):
+            return False
+    if isinstance(value, dict):
+        return _object_fits(value, schema)
+    return True
+
+
+def _object_fits(value: dict[str, Any], schema: dict[str, Any]) -> bool:
+    properties = schema.get("properties", {})
+    required = schema.get("required", [])
+    extra = schema.get("additionalProperties", True)
+    if not isinstance(properties, dict) or not isinstance(required, list):
+        return False
+    if any(not isinstance(name, str) or name not in value for name in required):
+        return False
+    for name, item in value.items():
+        if name in properties:
+            if not surely_valid(item, properties[name], root=False):
+                return False
+        elif extra is False or (extra is not True and not surely_valid(item, extra, root=False)):
+            return False
+    return True
+
+
+def _same(value: Any, option: Any) -> bool:
+    """Equality as jsonschema has it, where it is certain: same JSON type and equal (else not sure)."""
+    scalar = (str, bool, type(None))
+    if isinstance(value, scalar) or isinstance(option, scalar):
+        return type(value) is type(option) and value == option
+    if _TYPE_CHECKS["number"](value) and _TYPE_CHECKS["number"](option):
+        return bool(value == option)
+    return False  # arrays and objects: leave it to jsonschema
+
+
+def _in_range(number: float, schema: dict[str, Any]) -> bool:
+    bounds = [schema.get(k) for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")]
+    if not all(b is None or _TYPE_CHECKS["number"](b) for b in bounds):
+        return False
+    low, high, above, below = bounds
+    return (
+        (low is None or number >= low)
+        and (high is None or number <= high)
+        and (above is None or number > above)
+        and (below is None or number < below)
+    )
+
+
+def _sized(size: int, schema: dict[str, Any], low_key: str, high_key: str) -> bool:
+    low, high = schema.get(low_key), schema.get(high_key)
+    if any(b is not None and (isinstance(b, bool) or not isinstance(b, int)) for b in (low, high)):
+        return False
+    return (low is None or size >= low) and (high is None or size <= high)
 
 
 def _describe(error: Any) -> str:

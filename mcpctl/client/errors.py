@@ -32,8 +32,9 @@ def error_from_rpc(code: int, message: str, data: object, label: str) -> McpctlE
     if code == codes.UNAUTHORIZED:
         hint = f"set {envvars.API_KEY} to an API key for it (for the mcpctl host: one it accepts)"
         challenge = data.get("wwwAuthenticate") if isinstance(data, dict) else None
-        if isinstance(challenge, str) and "resource_metadata" in challenge and "://" in label:
-            hint = f"sign in with `mcpctl login {label}` (OAuth), or {hint}"  # an OAuth-protected server
+        if isinstance(challenge, str) and "resource_metadata" in challenge and label.startswith("http"):
+            # an OAuth-protected server named by its URL (`--url`): a command that runs as printed
+            hint = f"sign in with `mcpctl login {label}` (OAuth), or {hint}"
         return AuthError(f"{label} requires authentication: {text}", hint=hint)
     if code == codes.RATE_LIMITED:
         retry = data.get("retryAfter") if isinstance(data, dict) else None

@@ -16,13 +16,14 @@ def find_host(paths: Paths) -> HostState | None:
     return read_host_state(paths.host_state_file)
 
 
-def require_host(paths: Paths) -> HostState:
+CHOOSE_ANOTHER = "start one with `mcpctl serve`, or choose a server: --url URL, --server NAME or -- COMMAND"
+
+
+def require_host(paths: Paths, hint: str = CHOOSE_ANOTHER) -> HostState:
+    """The running host, or exit 3 with `hint` (the default suits commands that take --url and co.)."""
     state = find_host(paths)
     if state is None:
-        raise UnavailableError(
-            "no mcpctl host is running",
-            hint="start one with `mcpctl serve`, or choose a server: --url URL, --server NAME or -- COMMAND",
-        )
+        raise UnavailableError("no mcpctl host is running", hint=hint)
     return state
 
 

@@ -34,14 +34,14 @@ class Renderer:
         self.saved: list[Path] = []
 
     def tool_result(self, result: dict[str, Any]) -> None:
-        structured = result.get("structuredContent")
-        has_structured = "structuredContent" in result
-        for block in _blocks(result.get("content")):
-            if has_structured and block.get("type") == "text" and _json_equal(block.get("text"), structured):
-                continue  # the text rendition of the structured content: shown once, below
+        """The content, for a person; structured content only when there is no content to show
+        (servers send it alongside its own text rendition: showing both prints everything twice).
+        `--json` prints the raw result, structured content included."""
+        blocks = _blocks(result.get("content"))
+        for block in blocks:
             self.block(block)
-        if has_structured:
-            self._out.json(structured)
+        if not blocks and "structuredContent" in result:
+            self._out.json(result["structuredContent"])
 
     def prompt_result(self, result: dict[str, Any]) -> None:
         description = result.get("description")
@@ -147,6 +147,28 @@ def _extension(mime: object) -> str:
     return _EXTENSIONS.get(base) or mimetypes.guess_extension(base) or ".bin"
 
 
+def show_tool_result(
+    result: dict[str, Any], out: Output, tool: str, *, as_json: bool, save_dir: Path
+) -> None:
+    """A tools/call result on stdout: raw with --json, else for a person; ToolError (exit 1) when the
+    tool reported isError (its message on stderr when it is all text)."""
+    from mcpctl.client.errors import ToolError
+
+    failed = result.get("isError") is True
+    if as_json:
+        out.json(result)
+        if failed:
+            raise ToolError(f"{tool} reported an error (isError)")
+        return
+    if failed:
+        text = error_text(result)
+        if text is not None:
+            raise ToolError(text)
+    Renderer(out, save_dir, tool).tool_result(result)
+    if failed:
+        raise ToolError(f"{tool} reported an error (isError)")
+
+
 def error_text(result: dict[str, Any]) -> str | None:
     """The message of an isError result when it is all text (else None: render it instead)."""
     blocks = _blocks(result.get("content"))
@@ -157,15 +179,6 @@ def error_text(result: dict[str, Any]) -> str | None:
 
 def _blocks(content: object) -> list[dict[str, Any]]:
     return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
-
-
-def _json_equal(text: object, value: object) -> bool:
-    if not isinstance(text, str):
-        return False
-    try:
-        return bool(json.loads(text) == value)
-    except ValueError:
-        return False
 
 
 def _describe_link(block: dict[str, Any]) -> str:

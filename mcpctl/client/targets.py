@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from mcpctl import envvars
 from mcpctl.backends.base import MessageSink, Transport
-from mcpctl.client.credentials import credentials_for
+from mcpctl.client.credentials import ApiKeyCredentials, KeyChoice, Notes, choose_key, credentials_for
 from mcpctl.client.hostapi import find_host, require_host, servers_report
 from mcpctl.client.session import Endpoint
-from mcpctl.errors import UsageError
+from mcpctl.errors import AuthError, McpctlError, UnavailableError, UsageError
 from mcpctl.hoststate import HostState
 from mcpctl.paths import Paths
 from mcpctl.protocol.naming import SEPARATOR
@@ -33,6 +33,7 @@ class TargetOptions:
     command: Sequence[str] = ()
     config: Path | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    key: str | None = None  # --key NAME: the local API key to present
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,13 @@ class Target:
     # Through the host, a server's tools carry its prefix: None means "find out from the names".
     prefix: str | None = None
     other_prefixes: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()  # the command-line flags that choose this target, for fix lines
+
+    def command(self, *words: str) -> str:
+        """`mcpctl WORDS` aimed at this same target, as a person can paste it."""
+        import shlex
+
+        return shlex.join(["mcpctl", *words, *self.flags])
 
     @property
     def scoped(self) -> bool:
@@ -66,8 +74,11 @@ class Target:
         return {name: name for name in exposed if not others or not name.startswith(others)}
 
 
-def resolve(options: TargetOptions, paths: Paths, environ: Mapping[str, str] | None = None) -> Target:
+def resolve(
+    options: TargetOptions, paths: Paths, notes: Notes, environ: Mapping[str, str] | None = None
+) -> Target:
     env = os.environ if environ is None else environ
+    where = _Where(env, notes, choose_key(paths, options.key, env))
     given = [
         flag
         for flag, value in (
@@ -79,28 +90,52 @@ def resolve(options: TargetOptions, paths: Paths, environ: Mapping[str, str] | N
     ]
     if len(given) > 1:
         raise UsageError(f"give only one of {' / '.join(given)}")
+    return replace(_resolve(options, paths, where), flags=_flags(options))
+
+
+def _flags(options: TargetOptions) -> tuple[str, ...]:
+    if options.command:
+        return ("--", *options.command)
+    if options.url:
+        return ("--url", options.url)
+    if options.server:
+        return ("--server", options.server)
+    return ()
+
+
+def _resolve(options: TargetOptions, paths: Paths, where: _Where) -> Target:
+    env = where.environ
     if options.command:
         return Target(command_endpoint(list(options.command)))
     if options.url:
-        return Target(http_endpoint(options.url, options.url, env, options.headers))
+        return Target(http_endpoint(options.url, options.url, where, options.headers))
     if options.server:
-        return _server_target(options.server, options, paths, env)
+        return _server_target(options.server, options, paths, where)
     if env.get(envvars.URL):
-        return Target(http_endpoint(env[envvars.URL], env[envvars.URL], env, options.headers))
+        return Target(http_endpoint(env[envvars.URL], env[envvars.URL], where, options.headers))
     host = require_host(paths)
-    return Target(host_endpoint(host, env), host=host)
+    return Target(host_endpoint(host, where), host=host)
 
 
-def host_endpoint(host: HostState, environ: Mapping[str, str]) -> Endpoint:
+@dataclass(frozen=True)
+class _Where:
+    """What every endpoint of one command shares: the environment, the console, the key choice."""
+
+    environ: Mapping[str, str]
+    notes: Notes
+    key: KeyChoice
+
+
+def host_endpoint(host: HostState, where: _Where) -> Endpoint:
     # A legacy session: through it the host can relay both a legacy server's requests
     # (elicitation, roots, sampling) and a 2026-07-28 server's input_required rounds.
-    return http_endpoint(f"the mcpctl host at {host.url}", host.url, environ, {}, era="legacy")
+    return http_endpoint(f"the mcpctl host at {host.url}", host.url, where, {}, era="legacy")
 
 
 def http_endpoint(
     label: str,
     url: str,
-    environ: Mapping[str, str],
+    where: _Where,
     headers: Mapping[str, str],
     *,
     era: Literal["auto", "legacy", "modern"] = "auto",
@@ -108,7 +143,7 @@ def http_endpoint(
 ) -> Endpoint:
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"{url!r} is not an http:// or https:// URL")
-    credentials = credentials_for(url, environ)
+    credentials = credentials_for(url, where.environ, where.notes, where.key)
     static = dict(headers)
 
     def make(sink: MessageSink) -> Transport:
@@ -127,7 +162,7 @@ def command_endpoint(command: list[str], label: str | None = None) -> Endpoint:
     Unlike the host's children (an allow-list), it inherits everything: the person typed the
     command in their own shell, as they would run any other program.
     """
-    from mcpctl.cli.common import derive_name
+    from mcpctl.config.sources import derive_name
 
     def make(sink: MessageSink) -> Transport:
         from mcpctl.backends.stdio import StdioSpec, StdioTransport
@@ -140,20 +175,20 @@ def command_endpoint(command: list[str], label: str | None = None) -> Endpoint:
     return Endpoint(label or f"server {derive_name(command)!r}", make)
 
 
-def _server_target(name: str, options: TargetOptions, paths: Paths, env: Mapping[str, str]) -> Target:
+def _server_target(name: str, options: TargetOptions, paths: Paths, where: _Where) -> Target:
     host = find_host(paths)
     if host is not None:
         served = [s.get("name") for s in servers_report(host).get("servers", []) if isinstance(s, dict)]
         if name in served:
             prefix, others = _host_prefixes(host, name, [s for s in served if isinstance(s, str)])
             return Target(
-                host_endpoint(host, env), host=host, server=name, prefix=prefix, other_prefixes=others
+                host_endpoint(host, where), host=host, server=name, prefix=prefix, other_prefixes=others
             )
     config = _load_config(options.config, paths)
     server = config.servers.get(name) if config is not None else None
     if server is None:
         known = sorted(config.servers) if config is not None else []
-        where = "the running host or the configuration" if host is not None else "the configuration"
+        source = "the running host or the configuration" if host is not None else "the configuration"
         from mcpctl.client.arguments import suggest
 
         close = suggest(name, known)
@@ -163,16 +198,16 @@ def _server_target(name: str, options: TargetOptions, paths: Paths, env: Mapping
             hint = f"configured servers: {', '.join(known)}"
         else:
             hint = "add it to mcpctl.toml (see `mcpctl config path`)"
-        raise UsageError(f"no server named {name!r} in {where}", hint=hint)
-    return Target(_configured_endpoint(name, server, env), server=name)
+        raise UsageError(f"no server named {name!r} in {source}", hint=hint)
+    return Target(_configured_endpoint(name, server, where), server=name)
 
 
-def _configured_endpoint(name: str, server: ServerConfig, env: Mapping[str, str]) -> Endpoint:
+def _configured_endpoint(name: str, server: ServerConfig, where: _Where) -> Endpoint:
     """A configured server started (or reached) directly, as the host would, for one command."""
     label = f"server {name!r}"
     if server.url or not server.command:
         url = server.url or ""
-        return http_endpoint(label, url, env, server.headers, era=server.era, mode=server.transport)
+        return http_endpoint(label, url, where, server.headers, era=server.era, mode=server.transport)
     command = server.command
 
     def make(sink: MessageSink) -> Transport:
@@ -207,7 +242,8 @@ def _host_prefixes(host: HostState, name: str, served: list[str]) -> tuple[str |
 
 
 def _load_config(option: Path | None, paths: Paths | None) -> Config | None:
-    from mcpctl.cli.common import config_path, load
+    from mcpctl.config.loader import load_config
+    from mcpctl.config.sources import config_path
 
     path = option if paths is None else config_path(option, paths)
     if path is None:
@@ -216,4 +252,32 @@ def _load_config(option: Path | None, paths: Paths | None) -> Config | None:
         if option is not None:
             raise UsageError(f"{path}: no such configuration file")
         return None
-    return load(path)
+    return load_config(path)
+
+
+def explain_refusal(exc: AuthError, target: Target) -> McpctlError:
+    """A refusal said in full: which local API key was sent, or why none could be (then exit 3 with
+    the keyring's fix); for the host, a fix about API keys (it has no OAuth login to offer)."""
+    credentials = target.endpoint.credentials
+    if not isinstance(credentials, ApiKeyCredentials) or "requires authentication" not in exc.message:
+        return exc
+    choice = credentials.choice
+    named = f" {choice.name!r}" if choice.name else ""
+    if credentials.problem is not None:
+        problem = credentials.problem
+        return UnavailableError(
+            f"{exc.message}\n  the local API key{named} could not be read: {problem.message}",
+            hint=problem.hint or f"set {envvars.API_KEY} to a key it accepts",
+        )
+    if target.host is None:
+        return exc
+    if credentials.sent:
+        return AuthError(
+            f"{exc.message} (API key{named} was refused)",
+            hint="see `mcpctl keys list`"
+            + (f"; `mcpctl keys rotate {choice.name}` makes a new key for it" if choice.name else ""),
+        )
+    return AuthError(
+        exc.message,
+        hint=f"create a key for local commands with `mcpctl keys create me`, or set {envvars.API_KEY}",
+    )

@@ -3,38 +3,26 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from mcpctl.config.access import AuthConfig, LimitsConfig, PolicyRule
+from mcpctl.config.fields import Duration, FrozenModel
 from mcpctl.protocol.naming import is_valid_prefix
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+PLACEMENTS = ("every", "one")  # where a server runs in a fleet
+# VS Code's prompt for a value (`${input:token}`): a client feature mcpctl has no way to show.
+INPUT_REFERENCE = re.compile(r"\$\{input:([^}]*)\}")
 
 
-def parse_duration(value: Any) -> Any:
-    """Seconds from a number or a string such as "500ms", "30s", "5m", "1h", "90d"."""
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(
-                f"{value!r} is not a duration; write seconds as a number, or a string such as "
-                '"500ms", "30s", "5m", "1h" or "90d"'
-            )
-        return float(match.group(1)) * _UNITS[match.group(2)]
-    return value
+# a server's children: one for every client, or one per 2025-era session
+Isolation = Literal["shared", "session"]
+ISOLATIONS: tuple[Isolation, ...] = ("shared", "session")
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class RestartPolicy(_Model):
+class RestartPolicy(FrozenModel):
     """How the supervisor restarts a crashed child."""
 
     mode: Literal["always", "on-failure", "never"] = "always"
@@ -49,7 +37,19 @@ class RestartPolicy(_Model):
     crash_loop_cooldown: Duration = 300.0
 
 
-class BreakerConfig(_Model):
+class ReconnectPolicy(FrozenModel):
+    """How the supervisor treats a remote server (`url`) that cannot be reached or whose connection
+    dropped: an outage, not a crash. It is retried at this pace for as long as it lasts (never a
+    crash loop), and its tools stay listed meanwhile (calls are answered with the cause)."""
+
+    initial_backoff: Duration = 0.5
+    max_backoff: Duration = 5.0
+    # a connection nothing used for this long is checked (any HTTP answer will do), so an outage
+    # shows in /ready before a call fails; 0 turns the check off
+    health_interval: Duration = 10.0
+
+
+class BreakerConfig(FrozenModel):
     """A per-server circuit breaker: fail fast while a backend keeps failing."""
 
     enabled: bool = True
@@ -59,7 +59,7 @@ class BreakerConfig(_Model):
     open_for: Duration = 30.0
 
 
-class ServerConfig(_Model):
+class ServerConfig(FrozenModel):
     """One MCP server: a stdio command to supervise, or a remote URL."""
 
     command: str | None = None
@@ -75,10 +75,16 @@ class ServerConfig(_Model):
     prefix: str | None = None
     required: bool = True
     enabled: bool = True
-    isolation: Literal["shared", "session"] = "shared"
+    isolation: Isolation = "shared"
+    # in a fleet (`[state] url`): "every" instance runs its own child, or only "one" does (a server
+    # that keeps state in its process) and the others forward its calls there; alone, ignored
+    placement: str = "every"
     # what a roots/list the server asks outside any call is answered (none: refused, so that it
     # asks again during a call, where the calling client answers)
     roots: list[str] | None = None
+    # how long a 2026-07-28 client has to come back with the input a 2025-era server asked for; an
+    # unanswered round keeps the call open that long (and, on a shared child, calls that could be asked)
+    input_ttl: Duration = Field(default=50.0, gt=0)
     # "auto" probes server/discover and falls back to initialize; pin it to skip the probe
     era: Literal["auto", "legacy", "modern"] = "auto"
     # how long the server/discover probe waits before assuming a legacy server that stays silent
@@ -90,7 +96,9 @@ class ServerConfig(_Model):
     max_call_timeout: Duration = 600.0
     shutdown_timeout: Duration = 5.0
     max_line_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
+    # stdio children only; remote servers follow `reconnect`
     restart: RestartPolicy = Field(default_factory=RestartPolicy)
+    reconnect: ReconnectPolicy = Field(default_factory=ReconnectPolicy)
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
 
     @model_validator(mode="after")
@@ -104,11 +112,40 @@ class ServerConfig(_Model):
                 'neither `command` (a stdio server) nor `url` (a remote server) is set; add command = "..." '
                 '(with args = [...]) or url = "https://..."'
             )
+        if self.placement == "one" and self.isolation == "session":
+            raise ValueError(
+                'placement = "one" and isolation = "session" do not go together (a session\'s own child runs '
+                "where the session is served); drop one of them"
+            )
         if self.url and not re.match(r"^https?://", self.url):
             raise ValueError(
                 '`url` must start with http:// or https://; write it in full, e.g. "https://example.com/mcp"'
             )
         return self
+
+    @field_validator("placement")
+    @classmethod
+    def _placement(cls, value: str) -> str:
+        if value not in PLACEMENTS:
+            raise ValueError(
+                f'placement {value!r} is not known; write placement = "one" (one instance of a fleet runs '
+                'the server, the others forward to it) or "every" (the default: each instance its own)'
+            )
+        return value
+
+    @field_validator("command", "args", "env", "cwd", "url", "headers")
+    @classmethod
+    def _no_prompts(cls, value: Any) -> Any:
+        texts = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+        for text in texts:
+            found = INPUT_REFERENCE.search(text) if isinstance(text, str) else None
+            if found:
+                name = re.sub(r"[^A-Za-z0-9_.-]", "_", found.group(1)) or "secret"
+                raise ValueError(
+                    f"{found.group(0)} asks VS Code to prompt for a value, which mcpctl cannot do; "
+                    f"store the value with `mcpctl secrets set {name}` and write ${{keyring:{name}}} instead"
+                )
+        return value
 
     @field_validator("prefix")
     @classmethod
@@ -122,13 +159,21 @@ class ServerConfig(_Model):
         return value
 
 
-class GatewayConfig(_Model):
+class GatewayConfig(FrozenModel):
     """How `mcpctl serve` listens."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
     # POST bodies over this are refused with 413 and a JSON-RPC error
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # the request line and headers together; more gets 431 and the connection closed
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    # header fields per request; more gets 431 and the connection closed
+    max_headers: int = Field(default=100, ge=8)
+    # a request's headers must arrive within this of the connection opening (or of the request's
+    # first byte on a kept-alive connection), its body within body_timeout of the headers: else 408
+    header_timeout: Duration = Field(default=10.0, gt=0)
+    body_timeout: Duration = Field(default=60.0, gt=0)
     # extra Origin values allowed beyond the loopback ones (e.g. "https://app.example.com")
     allowed_origins: list[str] = Field(default_factory=list)
     # extra Host values allowed beyond the loopback ones (e.g. "mcp.internal:8765")
@@ -143,95 +188,7 @@ class GatewayConfig(_Model):
     allow_unauthenticated: bool = False
 
 
-class AuthConfig(_Model):
-    """Who may use the gateway: API keys, OAuth bearer tokens (as a resource server), or both."""
-
-    mode: Literal["none", "api-key", "oauth", "both"] = "none"
-    # OAuth resource server: tokens are JWTs from this issuer, checked against its JWKS
-    issuer: str | None = None
-    jwks_uri: str | None = None  # default: from the issuer's metadata
-    # the audience tokens must carry; default: the gateway's canonical URL (public_url or its /mcp URL)
-    audience: str | None = None
-    # the gateway's canonical URL as clients see it (behind a proxy); default: its listening URL
-    public_url: str | None = None
-    # scopes every token must carry; advertised in the protected-resource metadata
-    scopes: list[str] = Field(default_factory=list)
-    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "PS256", "EdDSA"])
-    leeway: Duration = 30.0
-    # claim names; a dotted path reaches into nested claims (e.g. "realm_access.roles")
-    groups_claim: str = "groups"
-    roles_claim: str = "roles"
-
-    @field_validator("algorithms")
-    @classmethod
-    def _asymmetric_only(cls, value: list[str]) -> list[str]:
-        # "none" accepts unsigned tokens; HS* would treat the issuer's public key as a shared secret
-        bad = [alg for alg in value if alg.lower() == "none" or alg.upper().startswith("HS")]
-        if bad:
-            raise ValueError(f"algorithms {bad} are not accepted: use asymmetric ones (RS256, ES256, ...)")
-        if not value:
-            raise ValueError("at least one algorithm is needed")
-        return value
-
-
-class PolicyRule(_Model):
-    """One rule; rules are read in order and the first that matches a principal and tool decides."""
-
-    # API key names (or "key:<name>"), "sub:<subject>", "group:<name>", "role:<name>", or "*" (globs allowed)
-    principals: list[str] = Field(default_factory=lambda: ["*"])
-    # exposed names (globs): prefixed tool and prompt names, and resource URIs
-    tools: list[str] = Field(default_factory=lambda: ["*"])
-    effect: Literal["allow", "deny"] = "allow"
-    # OAuth scopes a token needs for these tools (API keys carry none: a scoped rule never admits a key)
-    scopes: list[str] = Field(default_factory=list)
-
-    @field_validator("principals")
-    @classmethod
-    def _principal_kinds(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            kind, colon, rest = pattern.partition(":")
-            if colon and (kind not in ("key", "sub", "group", "role") or not rest):
-                raise ValueError(
-                    f"principal {pattern!r}: use a key name, key:<name>, sub:<subject>, group:<name>, "
-                    "role:<name> or *"
-                )
-        return value
-
-
-class RateLimit(_Model):
-    """A token bucket: `requests` per `per`, with bursts up to `burst` (default: `requests`).
-
-    Each subject the rule matches gets a bucket of its own (each principal, tool or server;
-    one for `global`). `level = "call"` counts forwarded calls and refuses one with a JSON-RPC
-    error; `level = "http"` counts HTTP requests before they are read and refuses with 429.
-    """
-
-    scope: Literal["principal", "tool", "server", "global"]
-    match: str = "*"  # glob over the principal, tool or server name
-    requests: int = Field(ge=1)
-    per: Duration = 60.0
-    burst: int | None = Field(default=None, ge=1)
-    level: Literal["call", "http"] = "call"
-
-    @model_validator(mode="after")
-    def _sensible(self) -> RateLimit:
-        if self.per <= 0:
-            raise ValueError("`per` must be longer than 0 (for example 1s, 1m or 1h)")
-        if self.level == "http" and self.scope not in ("principal", "global"):
-            raise ValueError(
-                'level = "http" counts requests before they are read, when only the principal is known: '
-                'use it with scope = "principal" or "global"'
-            )
-        return self
-
-
-class LimitsConfig(_Model):
-    rules: list[RateLimit] = Field(default_factory=list)
-    # buckets held in memory at most; full (idle) buckets are dropped first, losing nothing
-    max_buckets: int = Field(default=100_000, ge=16)
-
-
-class AuditConfig(_Model):
+class AuditConfig(FrozenModel):
     """The audit trail: append-only JSONL under the log directory, hash-chained."""
 
     enabled: bool = True
@@ -251,6 +208,9 @@ class AuditConfig(_Model):
     # about this many bytes of each call's output (and of its arguments) are kept, redacted
     output_summary_bytes: int = Field(default=1024, ge=0)
     arguments_bytes: int = Field(default=4096, ge=0)
+    # also write each sealed record, as the JSON line it is, to standard output (for log collectors:
+    # in a container or a Kubernetes pod, one stream carries every instance's trail)
+    stdout: bool = False
 
     @field_validator("redact_patterns")
     @classmethod
@@ -265,11 +225,33 @@ class AuditConfig(_Model):
         return patterns
 
 
-class MetricsConfig(_Model):
+class MetricsConfig(FrozenModel):
     enabled: bool = True
 
 
-class Config(_Model):
+class StateConfig(FrozenModel):
+    """Where a fleet of `mcpctl serve` instances keeps what they share (none: each its own, in memory)."""
+
+    # redis://HOST:PORT/DB (also `serve --state` and $MCPCTL_STATE_URL)
+    url: str | None = None
+    # this instance's name in the fleet (default: the host name and a random part)
+    instance: str | None = None
+    # the fleet's shared keys, newest first (rotation: add the new key first, drop the old one after
+    # its tokens expired); each "${env:NAME}" or "${keyring:NAME}" holding 32 random bytes, base64url.
+    # Default: $MCPCTL_FLEET_KEYS (comma-separated), for containers, which have no keyring.
+    keys: list[str] = Field(default_factory=list)
+    # a session ends this long after it began, however busy
+    session_max_age: Duration = 86400.0
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^rediss?://", value):
+            raise ValueError('the state store is Redis: write url = "redis://HOST:PORT/DB"')
+        return value
+
+
+class Config(FrozenModel):
     """A whole configuration file."""
 
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
@@ -279,6 +261,7 @@ class Config(_Model):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
 
     @field_validator("servers")
     @classmethod

@@ -14,6 +14,7 @@ from mcpctl.demo.wire import (
     LEGACY_VERSIONS,
     LOG_LEVELS,
     META_CLIENT_CAPABILITIES,
+    META_INPUT_KEY,
     META_LOG_LEVEL,
     META_PROTOCOL_VERSION,
     MRTR_METHODS,
@@ -125,7 +126,10 @@ class Context:
 
     async def _ask_legacy(self, requests: Mapping[str, tuple[str, JsonObject]]) -> dict[str, JsonObject]:
         outcomes = await asyncio.gather(
-            *(self.server.request_client(method, params) for method, params in requests.values()),
+            *(
+                self.server.request_client(method, _with_key(params, key))
+                for key, (method, params) in requests.items()
+            ),
             return_exceptions=True,
         )
         answers: dict[str, JsonObject] = {}
@@ -161,6 +165,12 @@ class Context:
             self.request_state = state
         # Answers from the signed state win: they were already consumed by an earlier round.
         self._answers = {**responses, **state_answers}
+
+
+def _with_key(params: JsonObject, key: str) -> JsonObject:
+    """The question's params with its key as a hint, so that a bridge asks under the same key."""
+    meta = params.get("_meta")
+    return {**params, "_meta": {**(meta if isinstance(meta, dict) else {}), META_INPUT_KEY: key}}
 
 
 def _check_client_result(method: str, key: str, result: JsonObject) -> None:

@@ -15,6 +15,8 @@ META_CLIENT_INFO: Final = "io.modelcontextprotocol/clientInfo"
 META_LOG_LEVEL: Final = "io.modelcontextprotocol/logLevel"
 META_SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
 META_SERVER_INFO: Final = "io.modelcontextprotocol/serverInfo"
+# names the key a legacy question goes under when a bridge turns it into input_required (mcpctl reads it)
+META_INPUT_KEY: Final = "dev.mcpctl/inputKey"
 
 PARSE_ERROR: Final = -32700
 INVALID_REQUEST: Final = -32600

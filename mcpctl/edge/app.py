@@ -6,14 +6,13 @@ import logging
 
 from mcpctl.edge.asgi import Receive, Request, Scope, Send, send_json
 from mcpctl.edge.legacy_sse import LegacySSEEndpoint
+from mcpctl.edge.routes import ADMIN_PREFIX, HEALTH_PATH, MCP_PATH, MESSAGES_PATH, READY_PATH, SSE_PATH
 from mcpctl.edge.status import StatusEndpoints
 from mcpctl.edge.streamable import StreamableEndpoint
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import error
 
 log = logging.getLogger(__name__)
-
-MCP_PATH = "/mcp"
 
 
 class EdgeApp:
@@ -25,11 +24,11 @@ class EdgeApp:
         self._routes = {
             MCP_PATH: streamable.__call__,
             MCP_PATH + "/": streamable.__call__,
-            "/sse": legacy.stream,
-            "/messages": legacy.message,
-            "/messages/": legacy.message,
-            "/health": status.health,
-            "/ready": status.ready,
+            SSE_PATH: legacy.stream,
+            MESSAGES_PATH: legacy.message,
+            MESSAGES_PATH + "/": legacy.message,
+            HEALTH_PATH: status.health,
+            READY_PATH: status.ready,
         }
         self._admin = status.admin
 
@@ -38,7 +37,7 @@ class EdgeApp:
             return
         request = Request(scope, receive)
         handler = self._routes.get(request.path)
-        if handler is None and request.path.startswith("/admin/"):
+        if handler is None and request.path.startswith(ADMIN_PREFIX):
             handler = self._admin
         try:
             if handler is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from urllib.parse import parse_qs
 
@@ -58,7 +59,9 @@ class LegacySSEEndpoint:
             await sse.raw(
                 encode_event(f"{self._messages_path}?sessionId={session.id}".encode(), event="endpoint")
             )
-            await pump(sse, outbox, request.receive, event="message")
+            if await pump(sse, outbox, request.receive, event="message"):
+                with contextlib.suppress(OSError):
+                    await sse.end()  # mcpctl ended the session (a revoked key, shutdown)
         finally:
             session.stream_open = False
             # The stream is the session in this transport: when it goes, the session goes.

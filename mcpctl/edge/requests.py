@@ -13,10 +13,19 @@ from mcpctl.router.context import ANONYMOUS, Principal
 class HttpError(Exception):
     """A request refused at the HTTP level, with the JSON-RPC error to put in the body."""
 
-    def __init__(self, status: int, code: int, message: str, req_id: Any = None, data: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        req_id: Any = None,
+        data: Any = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body = error(req_id, code, message, data)
+        self.headers = headers
 
 
 def principal_of(request: Request) -> Principal:

@@ -34,6 +34,8 @@ class HostStatus(Protocol):
 
     def collisions(self) -> list[str]: ...
 
+    def state_status(self) -> dict[str, Any] | None: ...
+
 
 class StatusEndpoints:
     """/health and /ready answer without auth, at once, in JSON: fit for liveness and readiness probes.
@@ -47,10 +49,13 @@ class StatusEndpoints:
         host: HostStatus,
         admin_token: str,
         status_fields: Sequence[Callable[[str], dict[str, Any]]] = (),
+        scrub: Callable[[Any], Any] | None = None,
     ) -> None:
         self._host = host
         self._admin_token = admin_token
         self._status_fields = status_fields
+        # what a child printed (stderr tail, errors) can hold a secret mcpctl gave it
+        self._scrub = scrub or (lambda value: value)
         self._started = time.monotonic()
 
     async def health(self, request: Request, send: Send) -> None:
@@ -74,7 +79,11 @@ class StatusEndpoints:
             {**{key: status[key] for key in _PUBLIC_FIELDS}, **self._contributed(status["name"])}
             for status in (self._host.server_status(name) for name in self._host.server_names())
         ]
-        body = {"ready": ready, "servers": servers, "sessions": self._host.session_count()}
+        body: dict[str, Any] = {"ready": ready, "servers": servers, "sessions": self._host.session_count()}
+        state = self._host.state_status()
+        if state is not None:
+            # Reported, not required: with the store down, stateless 2026-07-28 calls still work here.
+            body["state"] = state
         await send_json(send, 200 if ready else 503, body, _NO_STORE)
 
     async def admin(self, request: Request, send: Send) -> None:
@@ -95,7 +104,7 @@ class StatusEndpoints:
             await send_json(send, 404, _error("unknown admin endpoint"))
 
     def servers_report(self) -> dict[str, Any]:
-        return {
+        report = {
             "servers": [
                 {**self._host.server_status(name), **self._contributed(name)}
                 for name in self._host.server_names()
@@ -103,6 +112,7 @@ class StatusEndpoints:
             "collisions": self._host.collisions(),
             "sessions": self._host.session_count(),
         }
+        return self._scrub(report)  # type: ignore[no-any-return]
 
     def _contributed(self, server: str) -> dict[str, Any]:
         fields: dict[str, Any] = {}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from mcpctl.edge.asgi import (
@@ -17,8 +19,10 @@ from mcpctl.edge.asgi import (
     send_json,
     watch_disconnect,
 )
+from mcpctl.edge.fleetstream import fleet_stream
 from mcpctl.edge.requests import HttpError, principal_of, read_message
 from mcpctl.edge.standalone import pump
+from mcpctl.fleet.store import RETRY_AFTER, StateUnavailable
 from mcpctl.gateway.pump import Gateway
 from mcpctl.protocol import codes, headers
 from mcpctl.protocol.eras import (
@@ -33,13 +37,15 @@ from mcpctl.protocol.eras import (
     Era,
     is_modern_request,
 )
-from mcpctl.protocol.jsonrpc import Kind, Message, kind_of, meta_of, params_of
+from mcpctl.protocol.jsonrpc import Kind, Message, error, kind_of, meta_of, params_of
 from mcpctl.router.context import ClientContext, Principal
 from mcpctl.router.sessions import LegacySession
 from mcpctl.router.streams import Accepted, Forwarded, Immediate, Listening, Reply
 
 log = logging.getLogger(__name__)
 
+# requests that change what a session remembers (in a fleet, written back for every instance)
+_SESSION_CHANGES = frozenset({"logging/setLevel", "resources/subscribe", "resources/unsubscribe"})
 WATCH_AFTER = 0.05  # seconds a call runs before we watch for its client disconnecting
 # 2026-07-28 transport errors that carry an HTTP status of their own
 _MODERN_STATUS = {
@@ -48,6 +54,17 @@ _MODERN_STATUS = {
     codes.UNSUPPORTED_PROTOCOL_VERSION: 400,
     codes.MISSING_CLIENT_CAPABILITY: 400,
 }
+
+
+def _ids() -> Iterator[str]:
+    """Request ids for the audit trail: unique across runs and instances (a random prefix of the
+    process's) without a system call per request (os.urandom per request cost one)."""
+    prefix = os.urandom(4).hex()
+    for n in itertools.count(1):
+        yield f"{prefix}{n:08x}"
+
+
+_request_ids = _ids()
 
 
 class StreamableEndpoint:
@@ -72,9 +89,12 @@ class StreamableEndpoint:
                     f"Method {request.method} not allowed; use POST, GET or DELETE",
                 )
         except HttpError as exc:
-            await send_json(
-                send, exc.status, exc.body, [(b"allow", b"GET, POST, DELETE")] if exc.status == 405 else None
-            )
+            extra = [(b"allow", b"GET, POST, DELETE")] if exc.status == 405 else exc.headers
+            await send_json(send, exc.status, exc.body, extra)
+        # session-bound work fails closed, at once, when the fleet's store is down
+        except StateUnavailable as exc:
+            retry = [(b"retry-after", str(RETRY_AFTER).encode())]
+            await send_json(send, 503, error(None, codes.BACKEND_UNAVAILABLE, exc.message), retry)
         except ClientGone:
             return
 
@@ -83,11 +103,15 @@ class StreamableEndpoint:
     async def _post(self, request: Request, send: Send) -> None:
         msg = await read_message(request, self._max_body)
         ctx = await self._context(request, msg)
-        ctx.request_id = os.urandom(8).hex()
+        ctx.request_id = next(_request_ids)
         if msg.get("method") == "initialize" and kind_of(msg) is Kind.REQUEST and ctx.era is Era.LEGACY:
             reply: Reply = self._gateway.open_session(ctx, msg)
+            if isinstance(reply, Immediate) and reply.session is not None:
+                await self._gateway.session_opened(reply.session)
         else:
             reply = self._gateway.handle(ctx, msg)
+            if ctx.session is not None and msg.get("method") in _SESSION_CHANGES:
+                await self._gateway.session_changed(ctx.session)
         await self._respond(request, send, ctx, reply)
 
     async def _context(self, request: Request, msg: Message) -> ClientContext:
@@ -103,10 +127,14 @@ class StreamableEndpoint:
             return ClientContext(Era.LEGACY, LATEST_LEGACY, {}, {}, **common)  # type: ignore[arg-type]
         session_id = request.headers.get(headers.SESSION_ID)
         if session_id is not None:
-            session = self._session(session_id, principal, msg.get("id"))
-            return ClientContext.for_session(session, **common)
+            session, verdicts = await self._session(session_id, principal, msg.get("id"), msg)
+            return ClientContext.for_session(session, verdicts=verdicts, **common)
         if modern:
-            return self._modern_context(request, msg, common)
+            ctx = self._modern_context(request, msg, common)
+            if self._gateway.fleet is not None:
+                with contextlib.suppress(StateUnavailable):  # the store is down: limits count locally
+                    _, ctx.verdicts = await self._gateway.find_session(None, principal, msg)
+            return ctx
         if kind_of(msg) is not Kind.REQUEST:
             raise HttpError(
                 400, codes.INVALID_REQUEST, "Bad Request: no Mcp-Session-Id header; start with initialize"
@@ -120,17 +148,19 @@ class StreamableEndpoint:
             msg.get("id"),
         )
 
-    def _session(self, session_id: str, principal: Principal, req_id: Any) -> LegacySession:
-        session = self._gateway.session(session_id)
+    async def _session(
+        self, session_id: str, principal: Principal, req_id: Any, msg: Message | None = None
+    ) -> tuple[LegacySession, tuple[int, ...] | None]:
+        session, verdicts = await self._gateway.find_session(session_id, principal, msg)
         # A session bound to another principal is as good as unknown: never confirm it exists.
-        if session is None or session.principal.name != principal.name or session.transport != "streamable":
+        if session is None or session.transport != "streamable":
             raise HttpError(
                 404,
                 codes.INVALID_REQUEST,
                 "Session not found: it expired or was closed; send initialize again",
                 req_id,
             )
-        return session
+        return session, verdicts
 
     def _modern_context(self, request: Request, msg: Message, common: dict[str, Any]) -> ClientContext:
         req_id = msg.get("id")
@@ -260,7 +290,7 @@ class StreamableEndpoint:
             await sse.start()
             await sse.event(reply.ack)
             if await pump(sse, listener.io, request.receive):
-                # The gateway is ending the subscription (shutdown): say so, then close.
+                # The gateway is ending the subscription (shutdown, a revoked key): say so, then close.
                 meta = {META_SUBSCRIPTION_ID: listener.request_id}
                 await sse.event(
                     {
@@ -283,7 +313,10 @@ class StreamableEndpoint:
             )
         if not request.accepts("text/event-stream"):
             raise HttpError(406, codes.INVALID_REQUEST, "Not Acceptable: GET streams are text/event-stream")
-        session = self._session(session_id, principal_of(request), None)
+        session, _ = await self._session(session_id, principal_of(request), None)
+        if self._gateway.fleet is not None:
+            await fleet_stream(self._gateway.fleet.events, session, request, send)
+            return
         if session.stream_open:
             raise HttpError(
                 409, codes.INVALID_REQUEST, "Conflict: this session already has an open GET stream"
@@ -302,8 +335,8 @@ class StreamableEndpoint:
         session_id = request.headers.get(headers.SESSION_ID)
         if session_id is None:
             raise HttpError(405, codes.INVALID_REQUEST, "DELETE needs an Mcp-Session-Id")
-        session = self._session(session_id, principal_of(request), None)
-        self._gateway.close_session(session)
+        session, _ = await self._session(session_id, principal_of(request), None)
+        await self._gateway.session_ended(session)
         await send_empty(send, 200)
 
 

@@ -10,10 +10,14 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import cast
 
 from mcpctl.errors import McpctlError
+from mcpctl.fleet.node import FleetNode
+from mcpctl.fleet.store import StateUnavailable
+from mcpctl.gateway.elsewhere import ELSEWHERE, Elsewhere
+from mcpctl.gateway.placed import PlacedServers
 from mcpctl.gateway.streams import CallStream, Outbox
 from mcpctl.mcpclient.connection import Connection
 from mcpctl.protocol import codes
-from mcpctl.protocol.catalog import Entry
+from mcpctl.protocol.catalog import Lists
 from mcpctl.protocol.jsonrpc import Kind, Message, kind_of
 from mcpctl.router.actions import (
     EndSession,
@@ -32,16 +36,16 @@ from mcpctl.router.router import Router
 from mcpctl.router.servers import State
 from mcpctl.router.sessions import LegacySession
 from mcpctl.router.streams import Forwarded, Immediate, Listener, Listening, Reply
+from mcpctl.router.targets import target
 from mcpctl.tasks import TaskHost
 
 log = logging.getLogger(__name__)
 
-Lists = dict[str, list[Entry]]
 # Opens a session's own child of a server: the connection and its lists.
 LinkOpener = Callable[[str, str], Awaitable[tuple[Connection, Lists]]]
 
 
-class Gateway:
+class Gateway(PlacedServers):
     """The one place router decisions meet I/O; everything here runs on the event loop, never blocking.
 
     The edge calls `handle` for each client message and reads `stream(call)` for forwarded
@@ -56,8 +60,11 @@ class Gateway:
         open_link: LinkOpener,
         end_session: Callable[[str], Awaitable[None]],
         clock: Callable[[], float] = time.monotonic,
+        fleet: FleetNode | None = None,
     ) -> None:
         self.router = router
+        self.fleet = fleet  # one of several instances: sessions live in the fleet's store
+        self._elsewhere = Elsewhere(self, fleet, tasks) if fleet is not None else None
         self._tasks = tasks
         self._open_link = open_link
         self._end_session = end_session
@@ -69,6 +76,11 @@ class Gateway:
 
     # -- the edge's side -------------------------------------------------------------------------
 
+    def deliver(self, ctx: ClientContext, msg: Message) -> None:
+        """A client message that reached this instance through another (an answer, a cancellation)."""
+        self.router.client_message(ctx, msg, self._clock())
+        self._drain()
+
     def handle(self, ctx: ClientContext, msg: Message) -> Reply:
         """One validated client message; never raises for anything a client can send."""
         reply = self.router.client_message(ctx, msg, self._clock())
@@ -79,7 +91,7 @@ class Gateway:
     def open_session(
         self, ctx: ClientContext, msg: Message, existing: LegacySession | None = None
     ) -> Immediate:
-        reply = self.router.open_session(ctx, msg, self._clock(), existing)
+        reply = self.router.keeper.open(ctx, msg, self._clock(), existing)
         self._attach(reply)
         self._drain()
         return reply
@@ -89,7 +101,7 @@ class Gateway:
 
         None when the session limits leave no room (every session in the way is busy).
         """
-        session = self.router.new_session(principal, self._clock(), transport="sse")
+        session = self.router.keeper.new(principal, self._clock(), transport="sse")
         self._drain()  # sessions that made room are ended
         if session is not None:
             session.protocol_version = "2024-11-05"
@@ -99,14 +111,65 @@ class Gateway:
     def session(self, session_id: str) -> LegacySession | None:
         return self.router.sessions.get(session_id, self._clock())
 
+    async def find_session(
+        self, session_id: str | None, principal: Principal, msg: Message | None = None
+    ) -> tuple[LegacySession | None, tuple[int, ...] | None]:
+        """The 2025-era session a request names, if `principal` holds it (in a fleet: from the store,
+        wherever it was opened), and in a fleet the shared rate limits' verdicts on `msg`, from the
+        same round trip. StateUnavailable when the fleet's store cannot say."""
+        if self.fleet is None:
+            session = self.session(session_id) if session_id else None
+            verdicts = None
+        else:
+            buckets = self._buckets(principal, msg) if msg is not None else []
+            session, waits = await self.fleet.sessions.find(session_id, principal, self._clock(), buckets)
+            self._drain()
+            if session is not None and session.io is None:
+                session.io = Outbox()
+            verdicts = tuple(waits) if buckets else None
+        if session is None or session.principal != principal:
+            return None, verdicts  # another principal's session is as good as unknown
+        return session, verdicts
+
+    def _buckets(self, principal: Principal, msg: Message) -> list[tuple[str, int, int]]:
+        """The shared rate limits a request will take a token from (where the router will send it)."""
+        assert self.fleet is not None
+        method = msg.get("method")
+        if not isinstance(method, str) or "id" not in msg:
+            return []
+        router = self.router
+        found = target(msg, router.catalog, router.resource_owner, router.config.bridge)
+        server, name = (found[0], found[1]) if isinstance(found, tuple) else ("", "")
+        return self.fleet.buckets(principal.name, method, server, name)
+
+    async def session_opened(self, session: LegacySession) -> None:
+        """Before the new session's id reaches its client: in a fleet, every instance must know it."""
+        if self.fleet is not None:
+            try:
+                await self.fleet.sessions.opened(session)
+            except StateUnavailable:
+                self.close_session(session)
+                raise
+
+    async def session_changed(self, session: LegacySession) -> None:
+        if self.fleet is not None:
+            await self.fleet.sessions.changed(session)
+
+    async def session_ended(self, session: LegacySession) -> None:
+        self.close_session(session)
+        if self.fleet is not None:
+            await self.fleet.sessions.ended(session.id)
+
     def close_session(self, session: LegacySession) -> None:
-        self.router.close_session(session, self._clock())
+        self.router.keeper.close(session, self._clock())
         self._drain()
 
     def cancel(self, call: Call, reason: str) -> None:
         """The client went away: cancel the call at its backend and end it."""
         self.router.cancel(call, reason, self._clock())
         self._drain()
+        if self._elsewhere is not None:
+            self._elsewhere.abandoned(call)  # it may run on another instance (placement = "one")
 
     def end_calls(self, reason: str) -> None:
         """Answer every call still running with an error (before the HTTP server drops connections)."""
@@ -131,6 +194,21 @@ class Gateway:
             if not answered:
                 self.cancel(call, "the client went away")
 
+    def end_streams(self, holders: Callable[[Principal], bool]) -> int:
+        """End the sessions and listening streams of these callers (their key stopped working)."""
+        ended = 0
+        for session in self.sessions():
+            if holders(session.principal):
+                if session.io is not None:
+                    session.io.close()
+                self.close_session(session)
+                ended += 1
+        for listener in self.listeners():
+            if holders(listener.ctx.principal) and listener.io is not None:
+                listener.io.close()
+                ended += 1
+        return ended
+
     def sessions(self) -> list[LegacySession]:
         return list(self.router.sessions)
 
@@ -138,6 +216,9 @@ class Gateway:
         return list(self.router.fanout.listeners)
 
     def session_count(self) -> int:
+        """Live 2025-era sessions: in a fleet, the whole fleet's (as of its last count)."""
+        if self.fleet is not None:
+            return self.fleet.live_sessions
         return self.router.sessions.count(self._clock())
 
     # -- the supervisor's side -------------------------------------------------------------------
@@ -220,7 +301,9 @@ class Gateway:
                 stream.push(action.message)
         elif kind is PostToSession:
             assert isinstance(action, PostToSession)
-            if action.session.io is not None:
+            if self.fleet is not None and action.session.transport == "streamable":
+                self.fleet.events.post(action.session.id, action.message)  # its GET stream may be anywhere
+            elif action.session.io is not None:
                 action.session.io.put(action.message)
         elif kind is PostToListener:
             assert isinstance(action, PostToListener)
@@ -239,6 +322,8 @@ class Gateway:
             if action.session.io is not None:
                 action.session.io.close()
             self._tasks.spawn(self._end_session, action.session.id, name="ending a session's servers")
+        elif kind in ELSEWHERE and self._elsewhere is not None:
+            self._elsewhere.perform(action)  # type: ignore[arg-type]
         elif kind is Warn:
             assert isinstance(action, Warn)
             log.warning("%s", action.text)

@@ -12,7 +12,7 @@ from typing import Any
 
 from mcpctl.config.models import ServerConfig
 from mcpctl.limits.breaker import Breaker, BreakerState, Result
-from mcpctl.limits.buckets import Clock, Limiter
+from mcpctl.limits.buckets import ALLOWED, Clock, Decision, Limiter
 from mcpctl.limits.rules import RuleSet, human_seconds, refusal
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import Message
@@ -53,7 +53,11 @@ class RateLimits:
         found = self._rules.for_call(ctx.principal.name, method, server, name)
         if not found.buckets:
             return None
-        decision = self._limiter.acquire(found.buckets)
+        shared = ctx.verdicts
+        if shared is not None and len(shared) == len(found.buckets):
+            decision = _decided(shared)  # the fleet's store took (or refused) the tokens, on its clock
+        else:
+            decision = self._limiter.acquire(found.buckets)
         if decision.allowed:
             return None
         binding = found.matches[decision.refused_by]
@@ -142,6 +146,14 @@ class CallGuard(NoHooks):
             del self._probes[server]
             return True
         return False
+
+
+def _decided(waits: tuple[int, ...]) -> Decision:
+    """The fleet store's verdict (ms to wait per bucket) as a limiter's decision."""
+    wait = max(waits)
+    if wait <= 0:
+        return ALLOWED
+    return Decision(False, wait / 1000, waits.index(wait))
 
 
 def _circuit_open(server: str, breaker: Breaker, retry_after: float) -> dict[str, object]:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mcpctl.config.models import RateLimit
+from mcpctl.config.access import RateLimit
 from mcpctl.limits.buckets import Bucket
 from mcpctl.protocol import codes
 

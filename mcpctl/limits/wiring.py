@@ -23,6 +23,14 @@ def build(host: Host) -> Extension:
     limiter = MemoryLimiter(time.monotonic, config.max_buckets)
     stats = LimitStats()
     limits = RateLimits(rules, limiter, stats) if rules.has_call_rules else None
+    if host.fleet is not None and limits is not None:
+        # In a fleet the call-level limits are taken in the store, on each request's one round trip
+        # (the local limiter stands in while the store is down: each instance then allows the full limit).
+        def shared(principal: str, method: str, server: str, name: str) -> list[tuple[str, int, int]]:
+            found = rules.for_call(principal, method, server, name).buckets
+            return [(b.key, max(round(1_000_000 / b.rate), 1), max(int(b.capacity), 1)) for b in found]
+
+        host.fleet.buckets = shared
     guard = CallGuard(host.config.enabled_servers(), time.monotonic, limits)
     part = Extension(
         hooks=[guard], status=[guard.status_fields], collectors=[LimitsCollector(guard, stats, limiter)]

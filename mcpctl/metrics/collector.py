@@ -60,7 +60,9 @@ class HostCollector:
             )
         if dropped is not None:
             yield CounterMetricFamily(
-                "mcp_audit_dropped", "Audit records dropped because the queue was full", value=dropped
+                "mcp_audit_dropped",
+                "Audit records the trail lost (a full queue, a disk that refused them, the end of a run)",
+                value=dropped,
             )
 
 

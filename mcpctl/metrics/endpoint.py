@@ -8,10 +8,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from mcpctl.edge.asgi import ASGIApp, Receive, Scope, Send, send_bytes, send_json
+from mcpctl.edge.routes import METRICS_PATH
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import error
-
-METRICS_PATH = "/metrics"
 
 
 class MetricsLayer:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,24 +20,25 @@ def locks_dir(paths: Paths) -> Path:
     return paths.runtime_dir / "oauth"
 
 
-def client_bearer(url: str, environ: Mapping[str, str]) -> OAuthBearer | None:
+def client_bearer(
+    url: str, environ: Mapping[str, str], *, info: Callable[[str], None], warn: Callable[[str], None]
+) -> OAuthBearer | None:
     """For client commands: the login `mcpctl login URL` stored for `url`, or None when there is none.
 
     Only the (small, non-secret) index is read here: the keyring is asked on the first request.
     A server that asks for more scopes gets a new browser sign-in, where a browser can be opened.
+    `info` and `warn` show the sign-in's messages (the command's console).
     """
     paths = Paths.from_env(environ)
     if find_entry(index_path(paths), url) is None:
         return None
     from mcpctl.auth.store import open_store
-    from mcpctl.cli.console import Console
     from mcpctl.oauth.bearer import OAuthBearer
     from mcpctl.oauth.flow import SignIn
     from mcpctl.oauth.vault import Vault
 
-    console = Console()
-    vault = Vault(lambda: open_store(paths, environ=environ, warn=console.warn), index_path(paths))
-    sign_in = SignIn(vault, locks_dir(paths), console.info)  # stdin stays the command's own
+    vault = Vault(lambda: open_store(paths, environ=environ, warn=warn), index_path(paths))
+    sign_in = SignIn(vault, locks_dir(paths), info)  # stdin stays the command's own
     return OAuthBearer(url, vault, locks_dir(paths), sign_in=sign_in, sticky_forbidden=True)
 
 

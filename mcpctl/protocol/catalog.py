@@ -9,6 +9,7 @@ from typing import Any, Final
 from mcpctl.protocol.naming import exposed_name
 
 Entry = dict[str, Any]
+Lists = dict[str, list[Entry]]  # a server's lists by kind (tools, prompts, resources, ...)
 LIST_KINDS: Final = ("tools", "prompts", "resources", "resourceTemplates")
 # The notification a client receives when a kind's aggregated view changed.
 LIST_CHANGED: Final = {

@@ -71,6 +71,69 @@ class EndSession:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelElsewhere:
+    """In a fleet: a client cancelled a call this instance does not run; the one that does must hear it."""
+
+    session_id: str
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class RetryElsewhere:
+    """In a fleet: a retry whose call another instance holds. The pump sends it there and relays what
+    comes back onto `call`'s stream (the call is this instance's stand-in; the router keeps no state)."""
+
+    instance: str
+    call: Call
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class CallElsewhere:
+    """In a fleet: a request for a server that another instance runs (placement = "one"). The pump
+    sends `message` there and relays what comes back onto `call`'s stream (the router is done with it)."""
+
+    instance: str
+    call: Call
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeElsewhere:
+    """In a fleet: clients here want (or no longer want) `uri` of a server another instance runs."""
+
+    instance: str
+    server: str
+    uri: str
+    wanted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateElsewhere:
+    """In a fleet: a resource of a server this instance runs changed; `instances` have clients watching it."""
+
+    instances: tuple[str, ...]
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    """In a fleet: `message` for every session's stream, once, unless `digest` (the new view) was sent."""
+
+    message: Message
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerElsewhere:
+    """A client's answer to a question another instance of the fleet asked: route it there."""
+
+    instance: str
+    session_id: str
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
 class Warn:
     """Something an operator should read in the log."""
 
@@ -85,5 +148,12 @@ Action = (
     | RefreshLists
     | OpenLink
     | EndSession
+    | AnswerElsewhere
+    | Broadcast
+    | CallElsewhere
+    | CancelElsewhere
+    | RetryElsewhere
+    | SubscribeElsewhere
+    | UpdateElsewhere
     | Warn
 )

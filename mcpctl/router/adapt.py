@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from mcpctl.protocol import codes
+from mcpctl.protocol.capabilities import can_be_asked
 from mcpctl.protocol.eras import (
     CACHEABLE_METHODS,
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
     META_LOG_LEVEL,
     META_PROTOCOL_VERSION,
+    MRTR_METHODS,
     Era,
     log_level_rank,
 )
@@ -43,10 +45,21 @@ def request_for_backend(
         # A legacy backend negotiated with us at initialize; modern per-request keys mean nothing to it.
         for key in [k for k in meta if k.startswith(_MODERN_PREFIX)]:
             del meta[key]
-    if "progressToken" in meta:
-        # Two clients may both use token 1: the backend sees our unique id instead.
+    rounds = (
+        backend_era is Era.LEGACY
+        and ctx is not None
+        and ctx.era is Era.MODERN
+        and can_be_asked(ctx.capabilities)
+    )
+    if "progressToken" in meta or (rounds and request["method"] in MRTR_METHODS):
+        # Two clients may both use token 1: the backend sees our unique id instead. A modern
+        # client's call to a legacy backend always has one: a retry after a round of input may
+        # ask for the progress the first request did not (the router drops it until one does).
         meta["progressToken"] = request_id
     out_params = dict(params)
+    if backend_era is Era.LEGACY:  # input rounds are ours to run with a legacy backend (mrtr.py)
+        out_params.pop("inputResponses", None)
+        out_params.pop("requestState", None)
     if meta:
         out_params["_meta"] = meta
     else:
@@ -113,6 +126,8 @@ def interim_for_client(call: Call, msg: Message) -> Message | None:
     """A progress or log notification (or server request) for the client; None to drop it."""
     method = msg.get("method")
     if method == "notifications/progress":
+        if call.progress_token is None:
+            return None
         params = msg.get("params")
         params = params if isinstance(params, dict) else {}
         return {**msg, "params": {**params, "progressToken": call.progress_token}}

@@ -19,7 +19,7 @@ from mcpctl.protocol import codes
 from mcpctl.protocol.capabilities import NEEDS, declares
 from mcpctl.protocol.eras import Era
 from mcpctl.protocol.jsonrpc import Message, notification, params_of
-from mcpctl.router.actions import Action, PostToSession, SendToBackend, StreamToClient
+from mcpctl.router.actions import Action, AnswerElsewhere, PostToSession, SendToBackend, StreamToClient
 from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext
 from mcpctl.router.links import Link
@@ -27,7 +27,7 @@ from mcpctl.router.servers import ServerSlot
 from mcpctl.router.sessions import LegacySession, SessionRegistry
 
 if TYPE_CHECKING:
-    from mcpctl.router.mrtr import InputRounds
+    from mcpctl.router.mrtr import InputRounds, Sealer
     from mcpctl.router.relay import Relay
 
 ATTRIBUTION_WAIT: Final = 5.0  # how long a question waits for the other calls in flight to end
@@ -63,6 +63,32 @@ class Unattributed:
 Ask = BackendAsk | RelayAsk
 
 
+class AskIds:
+    """Ids for questions put to clients. In a fleet they name the instance that asked, signed, so that
+    the answer, wherever it lands, is routed there (and nobody can aim answers at an instance)."""
+
+    def __init__(self, instance: str, sealer: Sealer, fleet: bool) -> None:
+        self.instance = instance
+        self._sealer = sealer
+        self._fleet = fleet
+
+    def new(self, session: LegacySession) -> str:
+        ask_id = session.next_ask_id()
+        if not self._fleet:
+            return ask_id
+        base = f"{ask_id}.{self.instance}"
+        return f"{base}.{self._sealer.sign(f'{session.id}/{base}')}"
+
+    def owner(self, session: LegacySession, ask_id: object) -> str | None:
+        """The instance an answer belongs to, when the id is a signed one of the fleet's."""
+        if not self._fleet or not isinstance(ask_id, str) or ask_id.count(".") < 2:
+            return None
+        base, _, mac = ask_id.rpartition(".")
+        if not self._sealer.signed(f"{session.id}/{base}", mac):
+            return None
+        return base.partition(".")[2]
+
+
 class Asks:
     """Routes questions to the client that caused them, answers back; never across sessions or principals."""
 
@@ -74,7 +100,9 @@ class Asks:
         relay: Relay,
         rounds: InputRounds,
         clock: Callable[[], float],
+        ids: AskIds,
     ) -> None:
+        self.ids = ids
         self._clock = clock  # the time of the router's current input
         self._out = out
         self._sessions = sessions
@@ -107,7 +135,16 @@ class Asks:
             self._outside_calls(link, msg)
 
     def call_ended(self, call: Call) -> None:
-        """A call left its link: questions that waited to know whose they are may know now."""
+        """A call left its link: questions that waited to know whose they are may know now, and
+        questions asked for it (a relayed round, ended by a cancel) are withdrawn from its client."""
+        session = call.ctx.session if call.ctx is not None else None
+        if call.round is not None and session is not None:
+            call.round = None
+            for ask_id, ask in list(session.asks.items()):
+                if isinstance(ask, RelayAsk) and ask.call is call:
+                    del session.asks[ask_id]
+                    params = {"requestId": ask_id, "reason": "the call it was asked for is over"}
+                    self._out.append(PostToSession(session, notification("notifications/cancelled", params)))
         for item in list(self.waiting):
             if call in item.candidates:
                 item.candidates.remove(call)
@@ -164,7 +201,7 @@ class Asks:
         self._answer(link, msg, {"error": {"code": codes.METHOD_NOT_FOUND, "message": f"{method}: {text}"}})
 
     def _register(self, session: LegacySession, link: Link, msg: Message, call: Call | None) -> Message:
-        ask_id = session.next_ask_id()
+        ask_id = self.ids.new(session)
         session.asks[ask_id] = BackendAsk(link, msg["id"], call)
         return {**msg, "id": ask_id}
 
@@ -182,6 +219,11 @@ class Asks:
         """A client's response to a question: back to the backend that asked, or into a relay round."""
         session = ctx.session
         ask = session.asks.pop(msg["id"], None) if session is not None else None
+        if ask is None and session is not None:
+            owner = self.ids.owner(session, msg["id"])
+            if owner is not None and owner != self.ids.instance:
+                self._out.append(AnswerElsewhere(owner, session.id, msg))  # asked on another instance
+            return
         if isinstance(ask, RelayAsk):
             self._relay.answered(ask.call, ask.key, msg, now)
         elif ask is not None:

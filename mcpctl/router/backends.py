@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mcpctl.protocol.catalog import Catalog, Entry
+from mcpctl.protocol.catalog import Catalog, Lists
 from mcpctl.protocol.handshake import ServerDescription
 from mcpctl.protocol.jsonrpc import Message
 from mcpctl.router.actions import Action, RefreshLists, Warn
@@ -14,8 +14,6 @@ from mcpctl.router.hooks import CallHooks
 from mcpctl.router.inbound import BackendInbound
 from mcpctl.router.links import Link
 from mcpctl.router.servers import ServerSlot, State
-
-Lists = dict[str, list[Entry]]
 
 
 class BackendSide:
@@ -47,6 +45,8 @@ class BackendSide:
         """What the supervisor says about a server that is not (or no longer) ready."""
         self._calls.now = now
         slot = self._servers[name]
+        if slot.runs_on is not None:
+            return  # about a child of ours another instance has replaced: its end changes nothing here
         slot.state, slot.reason, slot.retry_at = state, reason, retry_at
         if state in ("crash-loop", "stopped"):
             parked, slot.parked = slot.parked, []
@@ -85,6 +85,41 @@ class BackendSide:
         self._on_change(now)
         return link
 
+    def server_elsewhere(self, name: str, instance: str, lists: Lists, now: float) -> None:
+        """In a fleet: `instance` runs this server for every instance (placement = "one"), and lists
+        `lists`; its calls go there from now on, the ones waiting for it too."""
+        self._calls.now = now
+        slot = self._servers[name]
+        moved = slot.runs_on != instance
+        slot.runs_on = instance
+        slot.state, slot.ever_ready, slot.reason, slot.retry_at = "ready", True, "", None
+        self._fanout.list_changed(self._catalog.set_server(name, slot.rules.prefix, lists))
+        if moved:
+            self._fanout.moved(slot)
+        parked, slot.parked = slot.parked, []
+        for call, _ in parked:
+            self._calls.hand_off(call, instance)
+        self._on_change(now)
+
+    def server_here(self, name: str, now: float) -> None:
+        """In a fleet: this instance is to run the server now (it took it over); its calls wait for the
+        child as for any start. Its tools stay listed meanwhile."""
+        self._calls.now = now
+        slot = self._servers[name]
+        if slot.runs_on is None:
+            return
+        slot.runs_on = None
+        slot.state, slot.reason, slot.retry_at = "starting", "", None
+        self._fanout.moved(slot)  # what clients here watch is restored on the new child when it is up
+
+    def subscribe_for(self, server: str, uri: str, instance: str, wanted: bool) -> None:
+        """In a fleet: another instance's clients want (or no longer want) `uri` of a server run here."""
+        self._fanout.subscribe_for(server, uri, instance, wanted)
+
+    def updated_elsewhere(self, msg: Message) -> None:
+        """In a fleet: a resources/updated from the instance that runs its server, for clients here."""
+        self._fanout.resource_updated(None, msg)
+
     def link_failed(self, server: str, owner: str, reason: str, now: float) -> None:
         """A session's own child could not be started."""
         waiting = self._servers[server].opening.pop(owner, [])
@@ -101,7 +136,7 @@ class BackendSide:
         slot = self._servers[link.server]
         if slot.shared is link:
             slot.shared = None
-            if slot.state == "ready":
+            if slot.state == "ready" and slot.runs_on is None:
                 slot.state = "backoff"  # on its way back, until the supervisor says more
         elif link.owner is not None and slot.session_links.get(link.owner) is link:
             del slot.session_links[link.owner]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,11 @@ class Principal:
 ANONYMOUS = Principal(name="anonymous", kind="anonymous")
 
 
+def principal_tag(principal: Principal) -> str:
+    """Who a principal is, as a short digest (what sealed state and shared session records keep)."""
+    return hashlib.sha256(f"{principal.kind}\0{principal.name}".encode()).hexdigest()[:32]
+
+
 @dataclass(slots=True)
 class ClientContext:
     """One request's view of its client: era, version, capabilities, session and principal."""
@@ -39,6 +45,9 @@ class ClientContext:
     remote: str = ""
     user_agent: str = ""
     request_id: str = ""  # the edge's id for this HTTP request (audit correlation)
+    # in a fleet: the shared rate limits' verdict on this request, per bucket (ms to wait; 0: taken)
+    verdicts: tuple[int, ...] | None = None
+    forwarded: bool = False  # another instance of the fleet passed this message on
 
     @classmethod
     def for_session(cls, session: LegacySession, **request: Any) -> ClientContext:

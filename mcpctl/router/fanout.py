@@ -8,7 +8,16 @@ from typing import Any
 from mcpctl.protocol.catalog import LIST_CHANGED
 from mcpctl.protocol.eras import META_SUBSCRIPTION_ID, Era, log_level_rank, modern_meta
 from mcpctl.protocol.jsonrpc import Message, notification, params_of, request
-from mcpctl.router.actions import Action, PostToListener, PostToSession, SendToBackend, StreamToClient
+from mcpctl.router.actions import (
+    Action,
+    Broadcast,
+    PostToListener,
+    PostToSession,
+    SendToBackend,
+    StreamToClient,
+    SubscribeElsewhere,
+    UpdateElsewhere,
+)
 from mcpctl.router.adapt import wants_log
 from mcpctl.router.context import ClientContext
 from mcpctl.router.links import Link
@@ -40,27 +49,43 @@ class Fanout:
         self._owner_of = owner_of  # the server a resource URI belongs to
         self._client_info = client_info  # how the gateway introduces itself in modern requests
         self.listeners: dict[Listener, None] = {}  # in the order they opened
+        # in a fleet: a digest of the new view of some kinds (set by the router)
+        self.fleet_digest: Callable[[list[str]], str] | None = None
         self._backend_log_level: str | None = None
 
     # -- to clients ----------------------------------------------------------------------------
 
     def list_changed(self, kinds: Iterable[str]) -> None:
-        """Tell every client whose view changed: legacy sessions, and listeners that opted in."""
+        """Tell every client whose view changed: legacy sessions, and listeners that opted in.
+
+        In a fleet, sessions may be served anywhere: one Broadcast, with a digest of the new view,
+        reaches every session's stream once, however many instances saw the same change.
+        """
+        kinds = set(kinds)
         for method in sorted({LIST_CHANGED[kind] for kind in kinds}):
             note = notification(method)
+            if self.fleet_digest is not None:
+                digest = self.fleet_digest(sorted(k for k in kinds if LIST_CHANGED[k] == method))
+                self._out.append(Broadcast(note, digest))
             for session in self._sessions:
-                self._out.append(PostToSession(session, note))
+                if self.fleet_digest is None or session.transport == "sse":
+                    self._out.append(PostToSession(session, note))
             for listener in self.listeners:
                 if listener.wants(method):
                     meta = {"_meta": {META_SUBSCRIPTION_ID: listener.request_id}}
                     self._out.append(PostToListener(listener, notification(method, meta)))
 
-    def resource_updated(self, link: Link, msg: Message) -> None:
+    def resource_updated(self, link: Link | None, msg: Message) -> None:
+        """A backend's resources/updated (`link` None: from the instance of the fleet that runs it)."""
         uri = params_of(msg).get("uri")
         if not isinstance(uri, str):
             return
         clean = {**msg, "params": {k: v for k, v in params_of(msg).items() if k != "_meta"}}
-        for session in self.sessions_of(link):
+        slot = self._servers.get(link.server) if link is not None else None
+        watching = slot.remote_subscriptions.get(uri) if slot is not None else None
+        if watching:  # other instances' clients watch it too
+            self._out.append(UpdateElsewhere(tuple(sorted(watching)), clean))
+        for session in self.sessions_of(link) if link is not None else list(self._sessions):
             if uri in session.subscriptions:
                 self._out.append(PostToSession(session, clean))
         for listener in self.listeners:
@@ -116,14 +141,44 @@ class Fanout:
             uri in listener.uris for listener in self.listeners
         )
         slot = self._servers.get(server)
-        if slot is None or wanted == (uri in slot.subscriptions):
+        if slot is None:
+            return
+        if slot.runs_on is None and slot.remote_subscriptions.get(uri):
+            wanted = True  # clients of other instances watch it through this one
+        if wanted == (uri in slot.subscriptions):
             return
         if wanted:
             slot.subscriptions.add(uri)
         else:
             slot.subscriptions.discard(uri)
-        if slot.shared is not None:
+        if slot.runs_on is not None:
+            self._out.append(SubscribeElsewhere(slot.runs_on, server, uri, wanted))
+        elif slot.shared is not None:
             self._apply_subscription(slot, slot.shared, uri, wanted)
+
+    def subscribe_for(self, server: str, uri: str, instance: str, wanted: bool) -> None:
+        """In a fleet: another instance's clients want (or no longer want) `uri` of a server run here."""
+        slot = self._servers.get(server)
+        if slot is None:
+            return
+        watching = slot.remote_subscriptions.setdefault(uri, set())
+        if wanted:
+            watching.add(instance)
+        else:
+            watching.discard(instance)
+            if not watching:
+                del slot.remote_subscriptions[uri]
+        self.sync_backend_subscription(server, uri)
+
+    def moved(self, slot: ServerSlot) -> None:
+        """A placed server moved to another instance (or here): tell the one that runs it now what
+        clients here watch (its child knows nothing of it), and forget what others asked of us."""
+        remote, slot.remote_subscriptions = slot.remote_subscriptions, {}
+        for uri in remote:
+            self.sync_backend_subscription(slot.name, uri)
+        if slot.runs_on is not None:
+            for uri in sorted(slot.subscriptions):
+                self._out.append(SubscribeElsewhere(slot.runs_on, slot.name, uri, True))
 
     def restore(self, slot: ServerSlot, link: Link) -> None:
         """After a (re)start: the new child knows nothing of what clients subscribed to."""

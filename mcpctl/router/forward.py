@@ -9,7 +9,7 @@ from typing import Any
 from mcpctl.protocol import codes
 from mcpctl.protocol.capabilities import can_be_asked
 from mcpctl.protocol.jsonrpc import Message, error, notification
-from mcpctl.router.actions import Action, OpenLink, SendToBackend, StreamToClient
+from mcpctl.router.actions import Action, CallElsewhere, OpenLink, SendToBackend, StreamToClient
 from mcpctl.router.adapt import request_for_backend
 from mcpctl.router.calls import Call
 from mcpctl.router.hooks import CallHooks
@@ -53,6 +53,9 @@ class Forwarder:
 
     def route(self, call: Call, request: Message, now: float) -> None:
         slot = self._servers[call.server]
+        if slot.runs_on is not None:  # it moved to another instance while the call waited for it
+            self.hand_off(call, slot.runs_on)
+            return
         session = call.ctx.session if call.ctx is not None else None
         if slot.rules.isolation == "session" and session is not None:
             link = slot.session_links.get(session.id)
@@ -132,8 +135,10 @@ class Forwarder:
         return bool(link.queue)  # behind a call that waits to run alone: first come, first served
 
     def _beside(self, call: Call, link: Link) -> bool:
-        """Tools that never asked may run beside the exclusive call (a question is still not theirs)."""
-        return call.name in self._servers[link.server].quiet and not link.queue
+        """Calls that cannot be asked about (tools that never asked, clients that cannot answer) may run
+        beside the exclusive call, in arrival order: a question during both waits to know whose it is.
+        So a client that left a round unanswered holds up only the calls that could be asked things."""
+        return not self._askable(call, link) and not link.queue
 
     def _advance(self, link: Link) -> None:
         """The link's exclusive call ended, or a call left it: start what waited, in order."""
@@ -150,7 +155,7 @@ class Forwarder:
 
     def _must_wait_in_line(self, call: Call, link: Link) -> bool:
         if link.exclusive is not None:
-            return call.name not in self._servers[link.server].quiet
+            return self._askable(call, link)
         if self._askable(call, link):
             if any(c.ctx is not None for c in link.pending.values()):
                 return True
@@ -171,6 +176,22 @@ class Forwarder:
         for listener in self.ended:
             listener(call)
         self._advance(link)
+
+    def hand_off(self, call: Call, instance: str) -> None:
+        """In a fleet: another instance runs the call's server; the call goes there as its client sent it.
+
+        The router is done with it (no deadline, no answer of its own): the pump relays what that
+        instance says onto the call's stream, and that instance's router decides the rest.
+        """
+        if call.done:
+            return
+        call.done = True
+        self.live.pop(call, None)
+        session = call.ctx.session if call.ctx is not None else None
+        if session is not None and session.calls.get(call.client_id) is call:  # type: ignore[arg-type]
+            del session.calls[call.client_id]  # type: ignore[arg-type]
+        message = {"jsonrpc": "2.0", "id": call.client_id, "method": call.method, "params": call.params or {}}
+        self._out.append(CallElsewhere(instance, call, message))
 
     # -- ending --------------------------------------------------------------------------------
 

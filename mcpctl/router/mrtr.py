@@ -18,13 +18,14 @@ from mcpctl.protocol import codes
 from mcpctl.protocol.capabilities import NEEDS, declares, needed
 from mcpctl.protocol.jsonrpc import Message, error, params_of, result
 from mcpctl.router.actions import Action, SendToBackend
+from mcpctl.router.adapt import response_for_client
 from mcpctl.router.calls import Call
-from mcpctl.router.context import ClientContext, Principal
+from mcpctl.router.context import ClientContext, principal_tag
 from mcpctl.router.forward import Forwarder
 from mcpctl.router.links import Link
+from mcpctl.router.servers import ServerSlot
 
 SETTLE: Final = 0.05  # seconds to wait for more questions before answering input_required
-INPUT_TTL: Final = 50.0  # how long a round waits for the retry: below the 60 s TypeScript servers wait
 MAX_ROUNDS: Final = 16
 KEY_HINT: Final = "dev.mcpctl/inputKey"  # a server may name the key its question goes under
 # What a question still open when its round is abandoned gets, by method (as a client that left)
@@ -42,13 +43,18 @@ class Sealer(Protocol):
 
     def open(self, token: object) -> dict[str, Any]: ...
 
+    def sign(self, text: str) -> str: ...
+
+    def signed(self, text: str, mac: str) -> bool: ...
+
 
 class StateRefused(Exception):
     """A retry's requestState cannot be honoured; `reason` goes into the error's data."""
 
-    def __init__(self, reason: str, text: str) -> None:
+    def __init__(self, reason: str, text: str, owner: str | None = None) -> None:
         super().__init__(text)
         self.reason = reason
+        self.owner = owner  # for owner_unavailable: the instance that holds the call
 
 
 @dataclass(slots=True)
@@ -71,10 +77,7 @@ class Exchange:
     round: int = 0
     nonce: str = ""
     answer: Message | None = None  # the server's answer, if it came between rounds
-
-
-def principal_tag(principal: Principal) -> str:
-    return hashlib.sha256(f"{principal.kind}\0{principal.name}".encode()).hexdigest()[:32]
+    used: set[str] = field(default_factory=set)  # keys of the client's current request already answered
 
 
 def arguments_digest(method: str, params: dict[str, Any] | None) -> str:
@@ -87,8 +90,16 @@ def arguments_digest(method: str, params: dict[str, Any] | None) -> str:
 class InputRounds:
     """Plans each round of a modern client's input for a legacy server."""
 
-    def __init__(self, out: list[Action], calls: Forwarder, sealer: Sealer, instance: str) -> None:
+    def __init__(
+        self,
+        out: list[Action],
+        calls: Forwarder,
+        sealer: Sealer,
+        instance: str,
+        servers: dict[str, ServerSlot],
+    ) -> None:
         self._out = out
+        self._servers = servers
         self._calls = calls
         self._sealer = sealer
         self.instance = instance
@@ -108,7 +119,15 @@ class InputRounds:
             refusal = {"code": codes.METHOD_NOT_FOUND, "message": f"Method not found: {method}"}
             self._out.append(SendToBackend(link, {"jsonrpc": "2.0", "id": msg["id"], "error": refusal}))
             return
-        exchange.held[self._key(exchange, params)] = Held(msg["id"], method, params)
+        key = self._key(exchange, params)
+        offered = _offered(call.params, key, method) if key not in exchange.used else None
+        if offered is not None:
+            # the client's request already holds the answer under this key (as a stateless server
+            # that runs again would find it): answered once, without a round
+            exchange.used.add(key)
+            self._out.append(SendToBackend(link, {"jsonrpc": "2.0", "id": msg["id"], "result": offered}))
+            return
+        exchange.held[key] = Held(msg["id"], method, params)
         if exchange.phase == "running":
             exchange.phase = "settling"
             call.idle_deadline = now + SETTLE
@@ -169,6 +188,7 @@ class InputRounds:
             text = f"server {call.server!r} still asked for input after {MAX_ROUNDS} rounds; call cancelled"
             self._calls.end_round(call, error(call.client_id, codes.INTERNAL_ERROR, text), "error")
             return
+        ttl = self._servers[call.server].rules.input_ttl
         exchange.round += 1
         exchange.nonce = secrets.token_hex(8)
         exchange.phase = "suspended"
@@ -181,7 +201,7 @@ class InputRounds:
             "m": call.method,
             "t": call.name,
             "a": arguments_digest(call.method, call.params),
-            "e": round(now + INPUT_TTL, 3),  # on this instance's clock: only the holder checks it
+            "e": round(now + ttl, 3),  # on this instance's clock: only the holder checks it
         }
         requests = {key: {"method": h.method, "params": h.params} for key, h in exchange.held.items()}
         body = {
@@ -190,7 +210,7 @@ class InputRounds:
             "requestState": self._sealer.seal(claims),
         }
         self.suspended[exchange.handle] = call
-        call.idle_deadline = now + INPUT_TTL
+        call.idle_deadline = now + ttl
         self._calls.earliest = min(self._calls.earliest, call.expires)
         self._calls.end_round(call, result(call.client_id, body), "input_required")
 
@@ -206,9 +226,9 @@ class InputRounds:
         except ValueError as exc:
             raise StateRefused("invalid_request_state", f"Invalid or expired requestState: {exc}") from exc
         if claims.get("i") != self.instance:
-            raise StateRefused(
-                "owner_unavailable", "the mcpctl instance that holds this call is not available"
-            )
+            owner = str(claims.get("i"))
+            text = "the mcpctl instance that holds this call is not available"
+            raise StateRefused("owner_unavailable", text, owner)
         call = self.suspended.get(str(claims.get("h")))
         exchange = call.exchange if call is not None else None
         if (
@@ -239,6 +259,7 @@ class InputRounds:
         del self.suspended[exchange.handle]  # single use: a concurrent duplicate finds nothing now
         exchange.nonce = ""
         assert call.link is not None
+        exchange.used = set(answers)
         for key, answer in answers.items():
             held = exchange.held.pop(key)
             self._out.append(
@@ -246,9 +267,9 @@ class InputRounds:
             )
         self._rebind(call, ctx, msg, now)
         exchange.phase = "running"
-        if exchange.answer is not None:
+        if exchange.answer is not None:  # shaped for the client only now: it answers the retry's id
             answer, exchange.answer = exchange.answer, None
-            self._calls.finish(call, self.shaped(call, {**answer, "id": call.client_id}))
+            self._calls.finish(call, self.shaped(call, response_for_client(call, answer)))
         elif exchange.held:  # questions the retry left unanswered go into the next round at once
             exchange.phase = "settling"
             call.idle_deadline = now
@@ -300,6 +321,13 @@ class InputRounds:
 
 def _name(method: str, params: dict[str, Any]) -> object:
     return params.get("uri") if method == "resources/read" else params.get("name")
+
+
+def _offered(params: dict[str, Any] | None, key: str, method: str) -> dict[str, Any] | None:
+    """The answer to `key` the client's request already carries, if it has the right shape."""
+    responses = (params or {}).get("inputResponses")
+    answer = responses.get(key) if isinstance(responses, dict) else None
+    return answer if isinstance(answer, dict) and _shape_problem(method, answer) is None else None
 
 
 def _shape_problem(method: str, answer: object) -> str | None:

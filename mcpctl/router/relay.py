@@ -16,7 +16,7 @@ from mcpctl.protocol.capabilities import NEEDS, declares
 from mcpctl.protocol.eras import Era
 from mcpctl.protocol.jsonrpc import Message, error
 from mcpctl.router.actions import Action, StreamToClient
-from mcpctl.router.asks import RelayAsk
+from mcpctl.router.asks import AskIds, RelayAsk
 from mcpctl.router.calls import Call
 from mcpctl.router.forward import Forwarder
 
@@ -47,9 +47,10 @@ def needs_relay(call: Call, result: object) -> bool:
 class Relay:
     """Plans each round: the asks to send, then the retry once every key has its answer."""
 
-    def __init__(self, out: list[Action], forwarder: Forwarder) -> None:
+    def __init__(self, out: list[Action], forwarder: Forwarder, ids: AskIds) -> None:
         self._out = out
         self._forwarder = forwarder
+        self._ids = ids
 
     def start(self, call: Call, result: dict[str, Any], now: float) -> None:
         """Ask the client for what the backend's input_required result wants."""
@@ -73,7 +74,7 @@ class Relay:
         round_ = Round(set(requests), result.get("requestState"))
         asks: list[Message] = []
         for key, request in requests.items():
-            ask_id = session.next_ask_id()
+            ask_id = self._ids.new(session)
             session.asks[ask_id] = RelayAsk(call, key)
             params = request.get("params")
             params = dict(params) if isinstance(params, dict) else {}

@@ -6,38 +6,40 @@ Synchronous and free of I/O, in the spirit of h11's `Connection`: every input ta
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from mcpctl.protocol import codes
 from mcpctl.protocol.catalog import LIST_KINDS, Catalog
-from mcpctl.protocol.eras import LOG_LEVELS, MRTR_METHODS, Era, negotiate_legacy
+from mcpctl.protocol.eras import MRTR_METHODS, Era
 from mcpctl.protocol.jsonrpc import Kind, Message, error, kind_of, params_of, result
-from mcpctl.protocol.pagination import InvalidCursor
 from mcpctl.router import local
-from mcpctl.router.actions import Action, EndSession
-from mcpctl.router.asks import Asks
+from mcpctl.router.actions import Action, CancelElsewhere, RetryElsewhere
+from mcpctl.router.answers import Answers
+from mcpctl.router.asks import AskIds, Asks
 from mcpctl.router.backends import BackendSide
 from mcpctl.router.calls import Call
-from mcpctl.router.context import ClientContext, Principal
+from mcpctl.router.context import ClientContext
 from mcpctl.router.fanout import Fanout
 from mcpctl.router.forward import Forwarder
 from mcpctl.router.hooks import CallHooks, NoHooks, Refusal
 from mcpctl.router.inbound import BackendInbound
+from mcpctl.router.keeper import SessionKeeper
 from mcpctl.router.links import Link
 from mcpctl.router.mrtr import InputRounds, Sealer, StateRefused
 from mcpctl.router.relay import Relay
 from mcpctl.router.servers import ServerRules, ServerSlot
-from mcpctl.router.sessions import LegacySession, SessionRegistry, new_session_id
-from mcpctl.router.streams import Accepted, Forwarded, Immediate, Listening, Reply
+from mcpctl.router.sessions import SessionRegistry, new_session_id
+from mcpctl.router.streams import Accepted, Forwarded, Immediate, Reply
 from mcpctl.router.targets import target, unknown
 
 # Removed in 2026-07-28: a stateless request for them is an unknown method.
 LEGACY_ONLY_METHODS: Final = frozenset(
     {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
 )
-LIST_WAIT: Final = 5.0  # a list asked for while servers first start waits this long for them
 SWEEP_SECONDS: Final = 30.0  # how often idle sessions are looked for
 
 
@@ -55,9 +57,10 @@ class RouterConfig:
     client_info: dict[str, Any] = field(default_factory=dict)  # how the gateway introduces itself
     version: str = ""
     instance: str = "local"  # this instance's id: sealed into the requestState of the calls it holds
+    fleet: bool = False  # one of several instances: question ids say which instance asked
 
 
-class Router:
+class Router(Answers):
     """Routes client requests to backends by the aggregated catalog; speaks both eras to clients."""
 
     def __init__(
@@ -77,10 +80,11 @@ class Router:
         )
         self.calls = Forwarder(self.out, self.hooks, self.servers)
         self.fanout = Fanout(self.out, self.sessions, self.servers, self.resource_owner, config.client_info)
-        self.relay = Relay(self.out, self.calls)
-        self.rounds = InputRounds(self.out, self.calls, sealer, config.instance)
+        ids = AskIds(config.instance, sealer, config.fleet)
+        self.relay = Relay(self.out, self.calls, ids)
+        self.rounds = InputRounds(self.out, self.calls, sealer, config.instance, self.servers)
         self.asks = Asks(
-            self.out, self.sessions, self.servers, self.relay, self.rounds, lambda: self.calls.now
+            self.out, self.sessions, self.servers, self.relay, self.rounds, lambda: self.calls.now, ids
         )
         self.calls.ended.append(self.asks.call_ended)
         self.inbound = BackendInbound(
@@ -96,7 +100,11 @@ class Router:
             self.hooks,
             self._replay_unrouted,
         )
-        self._new_id = new_id
+        if config.fleet:
+            self.fanout.fleet_digest = self._digest
+        self.keeper = SessionKeeper(
+            self.out, self.sessions, self.calls, self.fanout, self.servers, new_id, self._describe
+        )
         self._cache_scope = "private" if config.private_views else "public"
         self._unrouted: list[tuple[Call, Message]] = []  # asked while servers first start
         self._next_sweep = 0.0
@@ -123,7 +131,7 @@ class Router:
             text = f"Method not found: {method} is not part of 2026-07-28"
             return Immediate(error(msg["id"], codes.METHOD_NOT_FOUND, text))
         if method == "initialize":
-            return self.open_session(ctx, msg, now)
+            return self.keeper.open(ctx, msg, now)
         if method == "ping":
             return Immediate(result(msg["id"], {"resultType": "complete"} if ctx.era is Era.MODERN else {}))
         if method == "logging/setLevel":
@@ -140,67 +148,6 @@ class Router:
         if method in ("resources/subscribe", "resources/unsubscribe"):
             return self._subscribe(ctx, msg)
         return self._forward_request(ctx, msg, now, None)
-
-    def open_session(
-        self, ctx: ClientContext, msg: Message, now: float, existing: LegacySession | None = None
-    ) -> Immediate:
-        """Answer `initialize`: a legacy session, in the version the client asked for if we speak it.
-
-        The 2024-11-05 HTTP+SSE transport creates its session when the stream opens, before
-        initialize; it passes that session as `existing`.
-        """
-        params = params_of(msg)
-        version = negotiate_legacy(params.get("protocolVersion"))
-        capabilities = params.get("capabilities")
-        client_info = params.get("clientInfo")
-        session = existing or self.new_session(ctx.principal, now)
-        if session is None:
-            return Immediate(self._too_many_sessions(msg["id"], ctx.principal), status=429)
-        session.protocol_version = version
-        session.capabilities = capabilities if isinstance(capabilities, dict) else {}
-        session.client_info = client_info if isinstance(client_info, dict) else {}
-        session.principal = ctx.principal
-        body = {
-            "protocolVersion": version,
-            "capabilities": self.capabilities(),
-            "serverInfo": self.server_info(),
-        }
-        instructions = self.instructions()
-        if instructions:
-            body["instructions"] = instructions
-        return Immediate(result(msg["id"], body), session=session)
-
-    def new_session(
-        self, principal: Principal, now: float, transport: Literal["streamable", "sse"] = "streamable"
-    ) -> LegacySession | None:
-        """A new session for `principal`, ending its least recently used idle one (or anyone's) past
-        the limits; None when every session in the way is busy (an open stream, a call in flight)."""
-        evict = self.sessions.make_room(principal)
-        if evict is None:
-            return None
-        for old in evict:
-            self.close_session(old, now)
-        session = LegacySession(self._new_id(), "", {}, {}, principal, transport)
-        self.sessions.add(session, now)
-        return session
-
-    def _too_many_sessions(self, request_id: Any, principal: Principal) -> Message:
-        limits = f"{self.sessions.max_per_principal} per caller, {self.sessions.max_total} in all"
-        text = f"Too many open sessions ({limits}), all busy: end some (DELETE) or wait for one to finish"
-        return error(request_id, codes.RATE_LIMITED, text, {"principal": principal.name})
-
-    def close_session(self, session: LegacySession, now: float) -> None:
-        """DELETE, expiry or shutdown: cancel its calls, forget its subscriptions, end its streams."""
-        self.calls.now = now
-        self.sessions.remove(session.id)
-        for call in list(session.calls.values()):
-            self.calls.cancel(call, "the session ended")
-        session.asks.clear()
-        self.fanout.drop_session_subscriptions(session)
-        for slot in self.servers.values():
-            slot.session_links.pop(session.id, None)
-            self.calls.release(slot.opening.pop(session.id, []), None, 0.0, "the session ended")
-        self.out.append(EndSession(session))
 
     def cancel(self, call: Call, reason: str, now: float) -> None:
         """The client went away (closed the stream of its call) or the host is stopping."""
@@ -219,6 +166,13 @@ class Router:
 
     # -- what the gateway says about itself ----------------------------------------------------
 
+    def _describe(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"capabilities": self.capabilities(), "serverInfo": self.server_info()}
+        instructions = self.instructions()
+        if instructions:
+            body["instructions"] = instructions
+        return body
+
     def _bridged(self) -> Link | None:
         return self.servers[self.config.bridge].shared if self.config.bridge else None
 
@@ -232,69 +186,13 @@ class Router:
         links = {name: slot.shared for name, slot in self.servers.items() if slot.shared is not None}
         return local.instructions(links, self.config.bridge)
 
+    def _digest(self, kinds: list[str]) -> str:
+        view = [self.catalog.view(kind) for kind in kinds]
+        return hashlib.sha256(json.dumps(view, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
     def resource_owner(self, uri: str) -> str | None:
         """The server a resource URI belongs to (in a bridge, the one server)."""
         return self.config.bridge or self.catalog.route_resource(uri)
-
-    # -- requests answered here ----------------------------------------------------------------
-
-    def _set_level(self, ctx: ClientContext, msg: Message) -> Reply:
-        level = params_of(msg).get("level")
-        if level not in LOG_LEVELS:
-            text = f"level must be one of {', '.join(LOG_LEVELS)}"
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, text))
-        if ctx.session is not None:
-            ctx.session.log_level = str(level)
-        self.fanout.apply_log_level(str(level))
-        return Immediate(result(msg["id"], {}))
-
-    def _list(self, ctx: ClientContext, msg: Message, now: float, waiting: Call | None = None) -> Reply:
-        if waiting is None and any(slot.first_start for slot in self.servers.values()):
-            return self._wait_for_start(ctx, msg, now, LIST_WAIT)
-        kind, _ = local.LISTS[msg["method"]]
-        named_by = local.NAMED_BY[kind]
-        entries = [e for e in self.catalog.view(kind) if self.hooks.visible(ctx, kind, str(e.get(named_by)))]
-        modern = ctx.era is Era.MODERN
-        try:
-            body = local.list_result(
-                msg["method"],
-                entries,
-                params_of(msg).get("cursor"),
-                self.config.page_size,
-                modern,
-                self._cache_scope,
-            )
-        except InvalidCursor as exc:
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, f"Invalid cursor: {exc}"))
-        return Immediate(result(msg["id"], body))
-
-    def _subscribe(self, ctx: ClientContext, msg: Message) -> Reply:
-        uri = params_of(msg).get("uri")
-        if ctx.session is None or not isinstance(uri, str):
-            text = "resources/subscribe needs params.uri and a session"
-            return Immediate(error(msg["id"], codes.INVALID_PARAMS, text))
-        server = self.resource_owner(uri)
-        if server is None:
-            return Immediate(
-                error(msg["id"], codes.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri})
-            )
-        if msg["method"] == "resources/subscribe":
-            refusal = self.hooks.admit(ctx, msg["method"], server, uri, params_of(msg))
-            if refusal is not None:  # a resource the caller may not read is not one it may watch
-                return self._refuse(ctx, msg, server, uri, refusal, None)
-            ctx.session.subscriptions.add(uri)
-        else:
-            ctx.session.subscriptions.discard(uri)
-        self.fanout.sync_backend_subscription(server, uri)
-        return Immediate(result(msg["id"], {}))
-
-    def _listen(self, ctx: ClientContext, msg: Message) -> Reply:
-        if ctx.era is not Era.MODERN:
-            text = "subscriptions/listen is part of 2026-07-28"
-            return Immediate(error(msg["id"], codes.METHOD_NOT_FOUND, text))
-        listener, ack = local.listener_for(ctx, msg)
-        self.fanout.add_listener(listener)
-        return Listening(listener, ack)
 
     # -- forwarding ----------------------------------------------------------------------------
 
@@ -314,18 +212,51 @@ class Router:
         refusal = self.hooks.admit(ctx, msg["method"], server, name, params_of(msg))
         if refusal is not None:
             return self._refuse(ctx, msg, server, name, refusal, waiting)
+        runs_on = self.servers[server].runs_on
+        if runs_on is not None:
+            return self._elsewhere(ctx, msg, server, name, runs_on, now, waiting)
         if "requestState" in params and self._holds_state(ctx, msg, server):
             try:
                 resumed = self.rounds.resume(ctx, msg, now)
             except StateRefused as exc:
+                if exc.owner is not None and self.config.fleet and not ctx.forwarded:
+                    # Held by another instance of the fleet: the retry goes there, its answers come back.
+                    relay = Call(ctx, msg["id"], msg["method"], server, name, started=now)
+                    self.out.append(RetryElsewhere(exc.owner, relay, msg))
+                    return Forwarded(relay)
                 err = {"code": codes.INVALID_PARAMS, "message": str(exc), "data": {"reason": exc.reason}}
-                return self._refuse(ctx, msg, server, name, err, waiting)
+                refused = self._refuse(ctx, msg, server, name, err, waiting)
+                # a request the client got wrong: 400, as 2026-07-28 servers answer invalid params
+                return Immediate(refused.message, 400) if isinstance(refused, Immediate) else refused
             return Forwarded(resumed)
         meta = params.get("_meta")
         token = meta.get("progressToken") if isinstance(meta, dict) else None
         call = waiting or Call(ctx, msg["id"], msg["method"], server, started=now)
         call.server, call.name, call.progress_token, call.params = server, name, token, params_of(msg)
         self.calls.start(call, {"jsonrpc": "2.0", "method": msg["method"], "params": params}, now)
+        return Forwarded(call)
+
+    def _elsewhere(
+        self,
+        ctx: ClientContext,
+        msg: Message,
+        server: str,
+        name: str,
+        instance: str,
+        now: float,
+        waiting: Call | None,
+    ) -> Reply:
+        """A request for a server another instance of the fleet runs: it goes there, as it was sent."""
+        if ctx.forwarded:  # passed on to us, yet we see it run elsewhere (it just moved): never pass it on
+            text = f"server {server!r} is moving between instances of the fleet; try again"
+            return self._refuse(
+                ctx, msg, server, name, {"code": codes.BACKEND_UNAVAILABLE, "message": text}, waiting
+            )
+        call = waiting or Call(
+            ctx, msg["id"], msg["method"], server, name, params=params_of(msg), started=now
+        )
+        call.server, call.name, call.params = server, name, params_of(msg)
+        self.calls.hand_off(call, instance)
         return Forwarded(call)
 
     def _holds_state(self, ctx: ClientContext, msg: Message, server: str) -> bool:
@@ -401,6 +332,8 @@ class Router:
             if call is not None:
                 reason = params_of(msg).get("reason")
                 self.calls.cancel(call, reason if isinstance(reason, str) else "cancelled by the client")
+            elif self.config.fleet and not ctx.forwarded:
+                self.out.append(CancelElsewhere(session.id, msg))  # the call may run on another instance
         elif method == "notifications/roots/list_changed" and session is not None:
             for slot in self.servers.values():
                 link = slot.session_links.get(session.id)
@@ -417,7 +350,7 @@ class Router:
         self.asks.expire(now)
         if now >= self._next_sweep:
             for session in self.sessions.expire(now):
-                self.close_session(session, now)
+                self.keeper.close(session, now)
             self._next_sweep = now + SWEEP_SECONDS
 
 

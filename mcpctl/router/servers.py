@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
 # A call for a server that is restarting or backing off waits this long for it before failing.
 READY_WAIT = 5.0
+# how long a round of a legacy server's questions waits for a modern client's retry (by default):
+# below the 60 s TypeScript servers wait for an answer before giving up on their own
+INPUT_TTL = 50.0
 QUIET_AFTER = 3  # solo runs without a question before a tool counts as one that never asks
 
 State = Literal["starting", "ready", "backoff", "crash-loop", "stopped"]
@@ -29,6 +32,7 @@ class ServerRules:
     max_call_timeout: float = 600.0  # seconds in all
     startup_timeout: float = 30.0  # how long calls wait for its first start
     roots: tuple[str, ...] | None = None  # what a roots/list outside any call is answered (None: refused)
+    input_ttl: float = INPUT_TTL  # seconds a modern client has to retry with a legacy server's input
 
 
 @dataclass(eq=False)
@@ -40,6 +44,9 @@ class ServerSlot:
     state: State = "starting"
     ever_ready: bool = False
     era: Era | None = None  # what its last shared link spoke
+    runs_on: str | None = (
+        None  # in a fleet: the instance that runs it for all (placement = "one"), not this one
+    )
     reason: str = ""  # why it is not ready (last exit, last error)
     retry_at: float | None = None  # when the supervisor tries again (monotonic)
     shared: Link | None = None
@@ -50,6 +57,8 @@ class ServerSlot:
     refreshing: set[tuple[str, ...]] = field(default_factory=set)
     stale: set[tuple[str, ...]] = field(default_factory=set)
     subscriptions: set[str] = field(default_factory=set)  # URIs the backend is subscribed to
+    # in a fleet, placement = "one": URIs other instances' clients watch, and which instances
+    remote_subscriptions: dict[str, set[str]] = field(default_factory=dict)
     # names that ran alone QUIET_AFTER times without asking: they may run beside an exclusive call
     quiet: set[str] = field(default_factory=set)
     solo: dict[str, int] = field(default_factory=dict)

@@ -47,6 +47,27 @@ class LegacySession:
         return f"mcpctl-{self._asked}"
 
 
+@dataclass(frozen=True)
+class SessionFields:
+    """A session's declarative part: what any instance of a fleet needs to serve it."""
+
+    protocol_version: str
+    capabilities: dict[str, Any]
+    client_info: dict[str, Any]
+    log_level: str | None = None
+    subscriptions: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, session: LegacySession) -> SessionFields:
+        return cls(
+            session.protocol_version,
+            session.capabilities,
+            session.client_info,
+            session.log_level,
+            frozenset(session.subscriptions),
+        )
+
+
 class SessionRegistry:
     """The sessions this instance holds, touched on every use and expired after `ttl` seconds idle.
 

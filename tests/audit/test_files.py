@@ -16,6 +16,7 @@ from mcpctl.audit.redact import Redactor
 from mcpctl.audit.sink import AuditFile
 from mcpctl.audit.verify import verify
 from mcpctl.audit.writer import AuditWriter
+from mcpctl.tasks import running
 from tests.audit.trail import Trail, lines
 
 
@@ -74,8 +75,8 @@ def test_a_write_torn_by_a_crash_is_cut_off_and_recorded(tmp_path: Path) -> None
             Shaper(Redactor(), output_budget=100, arguments_budget=100),
             queue_size=16,
         )
-        await writer.start()
-        await writer.stop()
+        async with running(writer):
+            pass
 
     asyncio.run(restart())
     written = records(directory)

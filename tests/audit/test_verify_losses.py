@@ -12,6 +12,7 @@ from mcpctl.audit.redact import Redactor
 from mcpctl.audit.sink import AuditFile
 from mcpctl.audit.verify import Problem, verify
 from mcpctl.audit.writer import AuditWriter
+from mcpctl.tasks import running
 from tests.audit.trail import Trail, call_record, lines, rewrite
 from tests.support.host import base_env, mcpctl_command
 from tests.support.waiting import wait_until
@@ -38,10 +39,8 @@ def restart(directory: Path) -> None:
     """A host starting again on this trail, and stopping."""
 
     async def run() -> None:
-        writer = writer_for(directory)
-        await writer.start()
-        writer.put(call_record(1000))
-        await writer.stop()
+        async with running(writer := writer_for(directory)):
+            writer.put(call_record(1000))
 
     asyncio.run(run())
 
@@ -52,9 +51,7 @@ def test_the_head_marker_catches_up_while_the_host_idles_so_the_last_records_can
     directory = tmp_path / "audit"
 
     async def run() -> None:
-        writer = writer_for(directory)
-        await writer.start()
-        try:
+        async with running(writer := writer_for(directory)):
             path = directory / CURRENT
             for count in (488, 500):  # two writes, the second less than a second after the first
                 for i in range(len(lines(path)), count):
@@ -65,8 +62,6 @@ def test_the_head_marker_catches_up_while_the_host_idles_so_the_last_records_can
             rewrite(path, lines(path)[:-12])  # the last 12 records, removed while the host runs
             problem = deleted(verify(directory).problems)
             assert "12 record(s) missing after this one" in problem.detail
-        finally:
-            await writer.stop()
 
     asyncio.run(run())
 

@@ -19,6 +19,7 @@ from mcpctl.audit.redact import Redactor
 from mcpctl.audit.sink import AuditFile
 from mcpctl.audit.verify import verify
 from mcpctl.audit.writer import AuditWriter
+from mcpctl.tasks import running
 from tests.audit.trail import call_record, lines
 from tests.support.host import ROOT
 
@@ -42,8 +43,8 @@ def test_a_full_queue_drops_and_the_count_is_written_and_logged(
     async def run() -> None:
         for i in range(100):  # before the writer runs: nothing drains the queue
             writer.put(call_record(i))
-        await writer.start()
-        await writer.stop()
+        async with running(writer):
+            pass
 
     with caplog.at_level(logging.WARNING, logger="mcpctl.audit.writer"):
         asyncio.run(run())
@@ -62,21 +63,20 @@ def test_records_from_other_threads_and_parts_are_written_once(tmp_path: Path) -
     writer = writer_for(tmp_path)
 
     async def run() -> None:
-        await writer.start()
-        threads = [
-            threading.Thread(
-                target=lambda n=n: writer.record(
-                    "auth.failure", client=f"10.0.0.{n}", authorization="Bearer abcdefghijklmnop"
+        async with running(writer):
+            threads = [
+                threading.Thread(
+                    target=lambda n=n: writer.record(
+                        "auth.failure", client=f"10.0.0.{n}", authorization="Bearer abcdefghijklmnop"
+                    )
                 )
-            )
-            for n in range(20)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        await asyncio.sleep(0)  # the threads' records arrive through call_soon_threadsafe
-        await writer.stop()
+                for n in range(20)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            await asyncio.sleep(0)  # the threads' records arrive through call_soon_threadsafe
 
     asyncio.run(run())
     records = written(tmp_path)
@@ -88,10 +88,9 @@ def test_stop_writes_everything_queued(tmp_path: Path) -> None:
     writer = writer_for(tmp_path)
 
     async def run() -> None:
-        await writer.start()
-        for i in range(5000):
-            writer.put(call_record(i))
-        await writer.stop()
+        async with running(writer):
+            for i in range(5000):
+                writer.put(call_record(i))
         writer.put(call_record(9999))  # after close: counted, not written
 
     asyncio.run(run())
@@ -105,22 +104,22 @@ DISK_FULL = textwrap.dedent("""
     sys.path.insert(0, sys.argv[2])
     from tests.audit.test_writer import writer_for
     from tests.audit.trail import call_record
+    from mcpctl.tasks import running
 
     directory = Path(sys.argv[1])
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
 
     async def main():
         writer = writer_for(directory)
-        await writer.start()
-        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (3000, hard))  # the disk is full at 3000 bytes
-        for i in range(40):
-            writer.put(call_record(i))
-        while writer._drops.count == 0:  # the writer has met the full disk
-            await asyncio.sleep(0.01)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # room again
-        writer.put(call_record(99))
-        await writer.stop()
+        async with running(writer):
+            soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (3000, hard))  # the disk is full at 3000 bytes
+            for i in range(40):
+                writer.put(call_record(i))
+            while writer._drops.count == 0:  # the writer has met the full disk
+                await asyncio.sleep(0.01)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # room again
+            writer.put(call_record(99))
 
     asyncio.run(main())
 """)

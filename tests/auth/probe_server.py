@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 
-from mcpctl.demo import Context, JsonObject, Server, arg_parser, object_schema
+from mcpctl.demo import Context, JsonObject, McpError, Server, ToolError, arg_parser, object_schema
 
 
 def build(server: Server) -> None:
@@ -19,6 +20,22 @@ def build(server: Server) -> None:
         # digests, not values: the test compares them without the secret travelling back out
         digests = {k: hashlib.sha256(v.encode()).hexdigest() for k, v in os.environ.items()}
         return json.dumps(digests, sort_keys=True)
+
+    @server.tool(
+        "leak",
+        "Careless: prints a variable on stderr, then returns it (as output, a tool error or an error).",
+        object_schema(required={"name": "string"}, optional={"as": "string"}),
+    )
+    async def leak(ctx: Context, args: JsonObject) -> str:
+        name = str(args["name"])
+        value = os.environ.get(name, "")
+        print(f"debug: {name}={value}", file=sys.stderr, flush=True)
+        text = f"{name} is {value}"
+        if args.get("as") == "tool_error":
+            raise ToolError(text)
+        if args.get("as") == "error":
+            raise McpError(-32603, text)
+        return text
 
     @server.tool("search_code", "Pretend to search.", object_schema(optional={"q": "string"}))
     async def search_code(ctx: Context, args: JsonObject) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from typing import Any
 
 import httpx
@@ -220,3 +221,47 @@ def test_auth_from_the_config_file(cli: Cli) -> None:
     assert done.returncode == 2
     assert "needs the issuer" in done.stderr
     assert ACCEPT
+
+
+def test_revoking_a_key_closes_the_streams_it_opened(cli: Cli) -> None:
+    write_config(cli.home)
+    doomed, kept = cli.create_key("doomed"), cli.create_key("kept")
+    status: dict[str, int] = {}
+    ended: dict[str, threading.Event] = {}
+
+    def hold(label: str, url: str, headers: dict[str, str], opened: threading.Event) -> None:
+        ended[label] = threading.Event()
+        headers = {**headers, "accept": "text/event-stream"}
+        with (
+            httpx.Client(timeout=httpx.Timeout(5, read=60)) as http,
+            http.stream("GET", url, headers=headers) as stream,
+        ):
+            status[label] = stream.status_code
+            opened.set()
+            for _ in stream.iter_lines():
+                pass
+        ended[label].set()
+
+    with (
+        serving(cli, "--auth", "api-key") as host,
+        LegacyClient(host.url, headers=bearer(doomed)) as session,
+        LegacyClient(host.url, headers=bearer(kept)) as other,
+    ):
+        streams = {
+            "GET stream": (host.url, {**bearer(doomed), **session.headers()}),
+            "/sse stream": (host.base_url + "/sse", bearer(doomed)),
+            "another key's GET stream": (host.url, {**bearer(kept), **other.headers()}),
+        }
+        threads = []
+        for label, (url, headers) in streams.items():
+            opened = threading.Event()
+            thread = threading.Thread(target=hold, args=(label, url, headers, opened), daemon=True)
+            thread.start()
+            threads.append(thread)
+            assert opened.wait(10), f"the {label} did not open"
+            assert status[label] == 200, f"the {label} was refused: HTTP {status[label]}"
+        cli.run("keys", "revoke", "doomed")
+        for label in ("GET stream", "/sse stream"):
+            assert ended[label].wait(10), f"the {label} stayed open after its key was revoked"
+        assert not ended["another key's GET stream"].is_set()
+        assert other.call_tool("echo__echo", {"message": "still here"})["content"][0]["text"] == "still here"

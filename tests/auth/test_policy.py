@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from mcpctl.auth.policy import Policy
-from mcpctl.config.models import AuthConfig, PolicyRule
+from mcpctl.config.access import AuthConfig, PolicyRule
 from mcpctl.router.context import ANONYMOUS, Principal
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import stat
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.auth.conftest import Cli, every_file_text
+from tests.auth.conftest import Cli, audit_records, every_file_text
 from tests.auth.gateway import digest, json_text, serving, write_config
 from tests.support.host import base_env, mcpctl_command
 from tests.support.mcp_http import ModernClient
@@ -79,3 +81,43 @@ def test_serve_refuses_to_start_without_a_keyring_when_secrets_are_referenced(
     assert "no usable OS keyring" in done.stderr
     assert "dbus-run-session" in done.stderr
     assert cli.home.exists()
+
+
+def test_a_secret_the_child_echoes_is_redacted_wherever_mcpctl_writes_or_serves_text(cli: Cli) -> None:
+    cli.run("secrets", "set", "github_token", stdin=SECRET)
+    write_config(cli.home, probe_env={"GITHUB_TOKEN": "${keyring:github_token}"})
+    home = cli.home
+    with serving(cli) as host:
+        with ModernClient(host.url) as client:
+            for kind in ("output", "tool_error", "error"):
+                # the caller asked the tool for it and gets what the tool answers: that is the tool's
+                # business; what mcpctl itself keeps and shows is not
+                client.request(
+                    "tools/call", {"name": "probe__leak", "arguments": {"name": "GITHUB_TOKEN", "as": kind}}
+                )
+
+        def calls() -> list[dict[str, Any]] | None:
+            found = [r for r in audit_records(home) if r.get("tool") == "probe__leak"]
+            return found if len(found) == 3 else None
+
+        records = wait_until(calls, 10, message="the three calls' audit records")
+        server_log = home / "logs" / "servers" / "probe.log"
+        wait_until(lambda: server_log.exists() and "debug: GITHUB_TOKEN=" in server_log.read_text())
+        admin = httpx.get(
+            f"{host.base_url}/admin/servers", headers={"authorization": f"Bearer {host.admin_token}"}
+        ).text
+        servers_json = cli.run("servers", "--json").stdout
+        tail = server_status(host.base_url, host.admin_token, "probe")["stderr"]
+    assert "debug: GITHUB_TOKEN=[REDACTED]" in tail
+    assert "debug: GITHUB_TOKEN=[REDACTED]" in server_log.read_text()
+    assert "GITHUB_TOKEN is [REDACTED]" in json.dumps(records)
+    for seen in (json.dumps(records), server_log.read_text(), admin, servers_json, host.output()):
+        assert SECRET not in seen
+    assert SECRET not in every_file_text(home)
+    # mcpctl's own files and directories are the user's alone
+    mcpctl_made = [home / d for d in ("logs", "state", "run", "data") if (home / d).exists()]
+    for root in mcpctl_made:
+        for path in [root, *root.rglob("*")]:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            expected = 0o700 if path.is_dir() else 0o600
+            assert mode == expected, f"{path}: {oct(mode)}"

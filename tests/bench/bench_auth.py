@@ -102,7 +102,8 @@ def layer_costs(work: Path, oauth: OAuthServer) -> dict[str, float]:
     from mcpctl.auth.resource import ProtectedResource
     from mcpctl.auth.tokens import TokenValidator
     from mcpctl.auth.verify import KeyVerifier
-    from mcpctl.config.models import AuthConfig
+    from mcpctl.config.access import AuthConfig
+    from mcpctl.tasks import running
 
     keys = KeyFile(work / "layer-keys.json")
     with keys.editing():
@@ -120,44 +121,43 @@ def layer_costs(work: Path, oauth: OAuthServer) -> dict[str, float]:
 
     async def run() -> dict[str, float]:
         jwks = JwksCache(oauth.issuer, None)
-        await jwks.start()
-        layer = AuthLayer(
-            downstream,
-            resource=resource,
-            policy=Policy([]),
-            audit=NullRecorder(),
-            max_body=1 << 20,
-            keys=KeyVerifier(keys.path),
-            tokens=TokenValidator(config, oauth.issuer, jwks),
-        )
-        costs = {}
-        for mode, value in (("api-key", key), ("oauth", token)):
-            authorization = f"Bearer {value}".encode()
-            headers = [
-                (b"host", b"127.0.0.1:9"),
-                (b"content-type", b"application/json"),
-                (b"authorization", authorization),
-                (b"mcp-method", b"tools/call"),
-            ]
-            base = {
-                "type": "http",
-                "path": "/mcp",
-                "method": "POST",
-                "headers": headers,
-                "client": ("127.0.0.1", 5),
-                "server": ("127.0.0.1", 9),
-            }
-            admitted.clear()
-            await layer(dict(base), None, None)  # loads the keys / validates the token once
-            assert admitted == [mode], admitted
-            best = float("inf")
-            for _ in range(7):
-                started = time.perf_counter()
-                for _ in range(20_000):
-                    await layer(dict(base), None, None)
-                best = min(best, (time.perf_counter() - started) / 20_000 * 1e6)
-            costs[mode] = best
-        await jwks.stop()
+        async with running(jwks):
+            layer = AuthLayer(
+                downstream,
+                resource=resource,
+                policy=Policy([]),
+                audit=NullRecorder(),
+                max_body=1 << 20,
+                keys=KeyVerifier(keys.path),
+                tokens=TokenValidator(config, oauth.issuer, jwks),
+            )
+            costs = {}
+            for mode, value in (("api-key", key), ("oauth", token)):
+                authorization = f"Bearer {value}".encode()
+                headers = [
+                    (b"host", b"127.0.0.1:9"),
+                    (b"content-type", b"application/json"),
+                    (b"authorization", authorization),
+                    (b"mcp-method", b"tools/call"),
+                ]
+                base = {
+                    "type": "http",
+                    "path": "/mcp",
+                    "method": "POST",
+                    "headers": headers,
+                    "client": ("127.0.0.1", 5),
+                    "server": ("127.0.0.1", 9),
+                }
+                admitted.clear()
+                await layer(dict(base), None, None)  # loads the keys / validates the token once
+                assert admitted == [mode], admitted
+                best = float("inf")
+                for _ in range(7):
+                    started = time.perf_counter()
+                    for _ in range(20_000):
+                        await layer(dict(base), None, None)
+                    best = min(best, (time.perf_counter() - started) / 20_000 * 1e6)
+                costs[mode] = best
         return costs
 
     return asyncio.run(run())

@@ -1,6 +1,9 @@
 """Cold start of the commands people type: `mcpctl --help` and `mcpctl call` through a warm host,
 against `python -c pass` (the interpreter's own floor) measured in the same run.
 
+Target: `mcpctl call` through a warm host at most 8x `python -c pass` (README, Measured figures);
+the last line says whether this run met it.
+
 Run:  .venv/bin/python -m tests.bench.bench_cli [--runs 15]
 
 Each command runs `--runs` times after one unmeasured warm-up (the page cache, .pyc files), in
@@ -21,6 +24,8 @@ from pathlib import Path
 
 from tests.bench.common import median
 from tests.support.host import PYTHON, base_env, fixture, start_host
+
+TARGET = 8.0  # mcpctl call through a warm host, in multiples of `python -c pass`
 
 
 def timed(commands: dict[str, Sequence[str]], env: dict[str, str], runs: int) -> dict[str, float]:
@@ -63,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     print(f"cold start, median of {args.runs} runs ({os.cpu_count()} CPUs):")
     for name, seconds in results.items():
         print(f"  {name:<36} {seconds * 1000:7.1f} ms  {seconds / floor:5.1f}x python -c pass")
+    ratio = results["mcpctl call (warm host)"] / floor
+    verdict = "met" if ratio <= TARGET else "NOT met"
+    print(f"mcpctl call (warm host): {ratio:.1f}x python -c pass; target <= {TARGET:g}x: {verdict}")
     return results
 
 

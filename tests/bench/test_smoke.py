@@ -123,3 +123,11 @@ def test_bench_cli_prints_each_command_against_python_itself() -> None:
         "mcpctl call (warm host)",
         "mcpctl tools (warm host)",
     ]
+
+
+def test_bench_placement_prints_both_paths_and_what_forwarding_adds() -> None:
+    _, out = bench("bench_placement", "--calls", "5", judged=False)
+    rows = figures(rf"^(holder|forwarded) +p50 {NUMBER} ms  p99 {NUMBER} ms  \(5 calls\)$", out, 2)
+    assert [row[0] for row in rows] == ["holder", "forwarded"]
+    assert all(float(row[1]) <= float(row[2]) for row in rows)
+    assert len(re.findall(r"^added by forwarding: [+-][\d.]+ ms at p50$", out, re.MULTILINE)) == 1

@@ -156,7 +156,9 @@ def test_without_apt_or_sudo_the_message_names_the_packages(tmp_path: Path) -> N
     done = machine.run()
     assert done.returncode != 0
     assert "needs root, and sudo is not installed" in done.stderr, done.stderr
-    assert "could not install redis-server dbus gnome-keyring chromium wrk tmux nodejs npm" in done.stderr
+    assert (
+        "could not install redis-server nginx dbus gnome-keyring chromium wrk tmux nodejs npm" in done.stderr
+    )
 
 
 def test_its_own_environment_reaches_nothing_it_does_not_mean_to(tmp_path: Path) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mcpctl.client.arguments import base_arguments, coerce, parse_pairs, suggest, validate
+from mcpctl.client.arguments import base_arguments, coerce, parse_pairs, suggest, surely_valid, validate
 from mcpctl.errors import UsageError
 
 SCHEMA = {
@@ -131,3 +133,115 @@ def test_suggestions_find_the_same_tool_under_a_prefix_and_near_spellings() -> N
     assert suggest("echo", names)[0] == "everything__echo"
     assert suggest("everything__ecko", names)[0] == "everything__echo"
     assert suggest("zzz", names) == []
+
+
+def test_at_file_reads_a_value_from_a_file_as_httpie_does(tmp_path: Path) -> None:
+    text = tmp_path / "note.txt"
+    text.write_text("line one\nline two\n")
+    numbers = tmp_path / "tags.json"
+    numbers.write_text("[1, 2, 3]")
+    count = tmp_path / "count.txt"
+    count.write_text("7")
+    parsed = parse_pairs([f"message=@{text}", f"tags:=@{numbers}", f"count=@{count}"], SCHEMA)
+    # the text exactly (a string property keeps the newline); coerced like typed text otherwise
+    assert parsed == {"message": "line one\nline two\n", "tags": [1, 2, 3], "count": 7}
+    assert parse_pairs(["message=\\@home"], SCHEMA) == {"message": "@home"}
+
+
+def test_a_missing_at_file_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"argument message: cannot read .*nowhere\.txt"):
+        parse_pairs([f"message=@{tmp_path / 'nowhere.txt'}"], SCHEMA)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    with pytest.raises(UsageError, match=r"argument options: .* is not valid JSON"):
+        parse_pairs([f"options:=@{bad}"], SCHEMA)
+
+
+# -- the fast check in front of jsonschema: it may only say "valid" where jsonschema agrees ----------
+
+SCALARS = (
+    st.none() | st.booleans() | st.integers(-6, 6) | st.floats(-6, 6, allow_nan=False) | st.text(max_size=3)
+)
+NUMBERS = st.integers(-3, 3) | st.floats(-3, 3, allow_nan=False)
+# One or two rules on one argument: dense enough to reach every keyword's edge (0, True, "", 1.0).
+RULES = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["string", "integer", "number", "boolean", "null", "array", "object"])
+        | st.lists(
+            st.sampled_from(["string", "integer", "number", "boolean", "null"]), min_size=1, max_size=2
+        ),
+        "enum": st.lists(SCALARS, min_size=1, max_size=3),
+        "const": SCALARS,
+        "minimum": NUMBERS,
+        "maximum": NUMBERS,
+        "exclusiveMinimum": NUMBERS,
+        "exclusiveMaximum": NUMBERS,
+        "minLength": st.integers(0, 3),
+        "maxLength": st.integers(0, 3),
+        "minItems": st.integers(0, 3),
+        "maxItems": st.integers(0, 3),
+        "format": st.sampled_from(["date-time", "email"]),
+    },
+).filter(lambda rules: 1 <= len(rules) <= 2)
+# Nested objects and arrays, as some tools declare.
+SCHEMAS = st.recursive(
+    RULES,
+    lambda inner: (
+        st.fixed_dictionaries(
+            {"type": st.just("object")},
+            optional={
+                "properties": st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3),
+                "required": st.lists(st.sampled_from(["a", "b", "c"]), max_size=3, unique=True),
+                "additionalProperties": st.booleans() | inner,
+            },
+        )
+        | st.fixed_dictionaries(
+            {"type": st.just("array")}, optional={"items": inner, "minItems": st.integers(0, 2)}
+        )
+    ),
+    max_leaves=6,
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
+
+
+def _agrees(value: object, schema: dict[str, object]) -> None:
+    from jsonschema import Draft202012Validator, SchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError:
+        return  # mcpctl lets the server judge a broken schema either way
+    if surely_valid(value, schema):
+        assert list(Draft202012Validator(schema).iter_errors(value)) == []
+
+
+@settings(max_examples=1500, deadline=None)
+@given(value=SCALARS | st.lists(SCALARS, max_size=4), rules=RULES)
+def test_the_fast_check_agrees_with_jsonschema_rule_by_rule(value: object, rules: dict[str, object]) -> None:
+    _agrees({"a": value}, {"type": "object", "properties": {"a": rules}})
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=VALUES, schema=SCHEMAS)
+def test_the_fast_check_agrees_with_jsonschema_on_nested_schemas(
+    value: object, schema: dict[str, object]
+) -> None:
+    _agrees(value, schema)
+
+
+def test_the_fast_check_handles_the_usual_tool_schemas_and_defers_the_rest() -> None:
+    assert surely_valid({"message": "hi", "count": 3}, SCHEMA)
+    assert surely_valid({"message": "hi", "count": 3.0, "ratio": 1, "tags": [1]}, SCHEMA)
+    assert not surely_valid({"message": "hi"}, SCHEMA)  # count is required
+    assert not surely_valid({"message": "hi", "count": True}, SCHEMA)  # a boolean is not an integer
+    assert not surely_valid({"message": 1, "count": 1}, {**SCHEMA, "$defs": {}})  # unknown keyword
+    assert not surely_valid({}, {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"})
+    assert surely_valid({}, {"type": "object", "$schema": "https://json-schema.org/draft/2020-12/schema"})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console as RichConsole
 
-from mcpctl.client.credentials import ApiKeyCredentials, local_key
+from mcpctl.client.credentials import ApiKeyCredentials, KeyChoice, local_key
 from mcpctl.client.errors import error_from_rpc
 from mcpctl.client.progress import ProgressDisplay
 from mcpctl.client.session import Endpoint
@@ -96,8 +96,8 @@ def test_the_api_key_is_looked_up_only_when_needed_and_tried_once() -> None:
 
 def test_the_environment_key_is_the_local_lookup_s_first_choice(tmp_path: Path) -> None:
     environ = {"MCPCTL_API_KEY": "from-env", "MCPCTL_HOME": str(tmp_path)}
-    assert local_key(environ)("https://remote.example/mcp") == "from-env"
-    assert local_key({"MCPCTL_HOME": str(tmp_path)})("https://remote.example/mcp") is None
+    assert local_key(environ, KeyChoice(None))("https://remote.example/mcp") == "from-env"
+    assert local_key({"MCPCTL_HOME": str(tmp_path)}, KeyChoice(None))("https://remote.example/mcp") is None
     none = ApiKeyCredentials("http://127.0.0.1:1/mcp", lambda url: None)
     assert asyncio.run(none.upgrade()) is False
 
@@ -176,3 +176,13 @@ def test_a_sampling_command_answers_with_json_or_text(tmp_path: Path) -> None:
     )
     answer = asyncio.run(run_sampling_command(f"{sys.executable} {script}", {"messages": [1, 2]}))
     assert answer == {"content": {"type": "text", "text": "2"}, "model": "m", "role": "assistant"}
+
+
+def test_a_login_is_suggested_only_for_a_server_named_by_its_url() -> None:
+    challenge = {"wwwAuthenticate": 'Bearer resource_metadata="http://127.0.0.1:1/.well-known/x"'}
+    by_url = error_from_rpc(codes.UNAUTHORIZED, "refused", challenge, "http://127.0.0.1:1/mcp")
+    assert "`mcpctl login http://127.0.0.1:1/mcp`" in str(by_url)
+    host = error_from_rpc(
+        codes.UNAUTHORIZED, "refused", challenge, "the mcpctl host at http://127.0.0.1:1/mcp"
+    )
+    assert "mcpctl login" not in str(host)  # was `mcpctl login the mcpctl host at ...` (issue 13)

@@ -42,6 +42,21 @@ def test_structured_content_is_shown_once(tmp_path: Path) -> None:
     assert lines == [("json", {"sum": 5})]
 
 
+def test_content_is_shown_and_its_structured_copy_is_not(tmp_path: Path) -> None:
+    """demo__add answers "5" and {"sum": 5}; filesystem and memory servers send text and a copy."""
+    lines, _ = render({"content": [{"type": "text", "text": "5"}], "structuredContent": {"sum": 5}}, tmp_path)
+    assert lines == [("data", "5")]
+    listing = "[FILE] a.txt\n[DIR] b"
+    copy = {"content": listing}
+    result = {"content": [{"type": "text", "text": listing}], "structuredContent": copy}
+    assert render(result, tmp_path)[0] == [("data", listing)]
+
+
+def test_structured_content_is_shown_when_there_is_no_content(tmp_path: Path) -> None:
+    assert render({"content": [], "structuredContent": {"sum": 5}}, tmp_path)[0] == [("json", {"sum": 5})]
+    assert render({"structuredContent": [1, 2]}, tmp_path)[0] == [("json", [1, 2])]
+
+
 def test_images_and_audio_are_saved_and_their_paths_printed(tmp_path: Path) -> None:
     result = {
         "content": [

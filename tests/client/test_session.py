@@ -141,6 +141,7 @@ def test_legacy_server_requests_are_answered_on_the_same_session() -> None:
                 "properties": {"name": {"type": "string", "description": "Your name"}},
                 "required": ["name"],
             },
+            "_meta": {"dev.mcpctl/inputKey": "elicitation"},  # the fixture's key hint, passed on as sent
         },
     )
 

@@ -339,3 +339,23 @@ def test_load_client_json_gives_the_data_to_write_and_the_validated_config(tmp_p
     latin1.write_bytes(b'{"mcpServers": {"a": {"command": "caf\xe9"}}}')
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_client_json(latin1)
+
+
+def test_placement_is_every_or_one(tmp_path: Path) -> None:
+    config = load_config(
+        write(tmp_path, '[servers.mem]\ncommand = "x"\nplacement = "one"\n[servers.b]\ncommand = "y"\n')
+    )
+    assert config.servers["mem"].placement == "one"
+    assert config.servers["b"].placement == "every"
+    [(field, problem, fix)] = problems(
+        write(tmp_path, '[servers.mem]\ncommand = "x"\nplacement = "single"\n')
+    )
+    assert field == "servers.mem.placement"
+    assert "'single' is not known" in problem
+    assert 'placement = "one"' in fix
+    [(field, problem, fix)] = problems(
+        write(tmp_path, '[servers.mem]\ncommand = "x"\nplacement = "one"\nisolation = "session"\n')
+    )
+    assert field == "servers.mem"
+    assert "do not go together" in problem
+    assert fix == "drop one of them"

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
+from mcpctl.backends.reaper import MARKER as REAPER_MARKER
 from mcpctl.protocol.headers import standard_headers
 from tests.support.host import server_status, start_host, write_config
 from tests.support.mcp_http import ACCEPT, ModernClient
@@ -95,6 +97,32 @@ args = ["{fixtures}/echo.py"]
             )
     finally:
         host.stop()
+
+
+def test_kill_9_of_mcpctl_takes_every_childs_process_group_along(home: Path) -> None:
+    """The parent-death signal reaches only the direct child; the `sleep` a shell started in the
+    background does not read stdin either. The watchdog kills the whole group."""
+    config = write_config(
+        home,
+        """
+[servers.wrapped]
+command = "bash"
+args = ["-c", "sleep 987 & '{python}' '{fixtures}/echo.py'"]
+""",
+    )
+    host = start_host(home, "--config", str(config))
+    mcpctl = psutil.Process(host.proc.pid)
+
+    def sleeper() -> psutil.Process | None:
+        return next((p for p in mcpctl.children(recursive=True) if p.cmdline() == ["sleep", "987"]), None)
+
+    found = wait_until(sleeper, message="the backgrounded sleep to run")
+    descendants = mcpctl.children(recursive=True)
+    assert any(REAPER_MARKER in p.cmdline() for p in descendants), "the watchdog runs"
+    host.proc.kill()
+    host.proc.wait(5)
+    _, alive = psutil.wait_procs([found, *descendants], timeout=10)
+    assert not alive, f"left behind: {[(p.pid, p.cmdline()) for p in alive]}"
 
 
 def malformed_requests(url: str) -> list[tuple[str, dict[str, str], bytes]]:
@@ -221,16 +249,27 @@ args = ["{fixtures}/echo.py"]
     try:
         cases = malformed_requests(host.url)
 
+        # One client per worker thread: kept-alive connections see request after malformed request,
+        # and the test does not spend its time building a TLS context per request.
+        local = threading.local()
+        clients: list[httpx.Client] = []
+
         def send(
             case: tuple[str, dict[str, str], bytes],
         ) -> tuple[int, bytes, tuple[str, dict[str, str], bytes]]:
             method, headers, body = case
-            with httpx.Client(timeout=20) as http:
-                response = http.request(method, host.url, headers=headers, content=body)
-                return response.status_code, response.content, case
+            if not hasattr(local, "http"):
+                local.http = httpx.Client(timeout=20)
+                clients.append(local.http)
+            response = local.http.request(method, host.url, headers=headers, content=body)
+            return response.status_code, response.content, case
 
-        with ThreadPoolExecutor(8) as pool:
-            results = list(pool.map(send, cases))
+        try:
+            with ThreadPoolExecutor(8) as pool:
+                results = list(pool.map(send, cases))
+        finally:
+            for client in clients:
+                client.close()
         for status, content, case in results:
             assert status < 500, (status, content[:300], case[0], case[1], case[2][:200])
             if status >= 400 and content:

@@ -227,6 +227,45 @@ def test_non_loopback_bind_is_refused_without_authentication(home: Path) -> None
     assert "without authentication" in proc.stderr
 
 
+def test_the_host_header_is_checked_on_a_network_bind_too(home: Path) -> None:
+    """Listening on 0.0.0.0 without auth (the user opted in) must not switch off rebinding protection."""
+    config = write_config(
+        home,
+        """
+[gateway]
+allowed_hosts = ["mcp.internal:8765", "tools.internal"]
+
+[servers.echo]
+command = "{python}"
+args = ["{fixtures}/echo.py"]
+""",
+    )
+    running = start_host(home, "--config", str(config), "--host", "0.0.0.0", "--allow-unauthenticated")
+    try:
+        port = running.url.rsplit(":", 1)[1].split("/")[0]
+        base = f"http://127.0.0.1:{port}"
+        body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+
+        def status(method: str, path: str, host: str) -> int:
+            with httpx.stream(
+                method,
+                base + path,
+                json=body if method == "POST" else None,
+                headers={"host": host, "accept": ACCEPT},
+                timeout=10,
+            ) as response:
+                return response.status_code  # an accepted /sse stays open: the status is enough
+
+        for path, method in (("/mcp", "POST"), ("/sse", "GET"), ("/metrics", "GET")):
+            for evil in ("evil.com", f"evil.com:{port}", "evil.com@127.0.0.1", "mcp.internal:9999"):
+                assert status(method, path, evil) == 403, (path, evil)
+            for good in (f"127.0.0.1:{port}", f"localhost:{port}", f"192.0.2.7:{port}", "mcp.internal:8765"):
+                assert status(method, path, good) in (200, 400), (path, good)  # 400: a bare ping on /mcp
+            assert status(method, path, f"tools.internal:{port}") in (200, 400), path
+    finally:
+        running.stop()
+
+
 def test_modern_header_rules(host: HostProcess) -> None:
     with ModernClient(host.url) as client:
         body = client.body("tools/call", {"name": "echo__echo", "arguments": {"message": "m"}})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -12,7 +13,15 @@ import httpx
 import psutil
 
 from tests.e2e.conftest import Launch
-from tests.support.host import admin, server_status, start_host, write_config
+from tests.support.host import (
+    admin,
+    base_env,
+    fixture,
+    mcpctl_command,
+    server_status,
+    start_host,
+    write_config,
+)
 from tests.support.mcp_http import LegacyClient, StreamingCall
 from tests.support.waiting import wait_until
 
@@ -141,3 +150,30 @@ def test_a_call_still_running_when_the_grace_time_ends_gets_an_error_it_can_read
         assert "Traceback" not in host.output()
     finally:
         host.stop()
+
+
+def test_a_bare_command_takes_its_isolation_from_the_command_line(home: Path) -> None:
+    host = start_host(home, "--isolation", "session", "--", *fixture("echo.py"))
+    try:
+        parent = psutil.Process(host.proc.pid)
+        baseline = {p.pid for p in parent.children()}
+        with LegacyClient(host.url) as first, LegacyClient(host.url) as second:
+            for client in (first, second):
+                assert client.call_tool("echo", {"message": "mine"})["content"][0]["text"] == "mine"
+            assert len({p.pid for p in parent.children()} - baseline) == 2  # a child per session
+    finally:
+        host.stop()
+
+
+def test_isolation_outside_a_bare_command_is_a_usage_error(home: Path) -> None:
+    done = subprocess.run(
+        mcpctl_command("serve", "--isolation", "session"),
+        env=base_env(home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--isolation is for a bare command" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import anyio
-import mcp_types as types
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPDeprecationWarning
 
 from tests.support.host import HostProcess, start_host, write_config
 from tests.support.node import EVERYTHING, NODE
+from tests.support.sdk import Recorder
 
 pytestmark = pytest.mark.slow  # real third-party servers from npm
 
@@ -56,42 +55,6 @@ startup_timeout = 60
     running = start_host(home, "--config", str(config), timeout=90)
     yield running
     running.stop()
-
-
-class Recorder:
-    """Callbacks the SDK client calls, remembering what reached this particular client."""
-
-    def __init__(self, tag: str) -> None:
-        self.tag = tag
-        self.progress: list[float] = []
-        self.logs: list[Any] = []
-        self.sampled: list[str] = []
-        self.elicited: list[str] = []
-
-    async def sampling(
-        self, context: Any, params: types.CreateMessageRequestParams
-    ) -> types.CreateMessageResult:
-        content = params.messages[0].content
-        self.sampled.append(getattr(content, "text", ""))
-        return types.CreateMessageResult(
-            role="assistant",
-            content=types.TextContent(type="text", text=f"answer for {self.tag}"),
-            model="test-model",
-            stop_reason="endTurn",
-        )
-
-    async def elicitation(self, context: Any, params: Any) -> types.ElicitResult:
-        self.elicited.append(getattr(params, "message", ""))
-        return types.ElicitResult(action="accept", content={"name": self.tag, "color": "blue"})
-
-    async def roots(self, context: Any) -> types.ListRootsResult:
-        return types.ListRootsResult(roots=[types.Root(uri=f"file:///work/{self.tag}", name=self.tag)])  # type: ignore[arg-type]
-
-    async def logging(self, params: types.LoggingMessageNotificationParams) -> None:
-        self.logs.append(params.data)
-
-    async def on_progress(self, progress: float, total: float | None, message: str | None) -> None:
-        self.progress.append(progress)
 
 
 def client_for(host: HostProcess, mode: str, recorder: Recorder) -> Client:

@@ -110,7 +110,7 @@ async def stack() -> AsyncIterator[Stack]:
 
         gateway = Gateway(router, tasks, no_session_links, end_session)
         supervisor = Supervisor(configs, gateway, factory)
-        supervisor.start()
+        supervisor.start(tasks)
         stack = Stack(gateway, supervisor, servers, transports)
         try:
             yield stack

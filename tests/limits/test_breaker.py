@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mcpctl.config.models import RateLimit, ServerConfig
+from mcpctl.config.access import RateLimit
+from mcpctl.config.models import ServerConfig
 from mcpctl.limits.breaker import Breaker, BreakerState, Result
 from mcpctl.limits.buckets import MemoryLimiter
 from mcpctl.limits.hooks import CallGuard, LimitStats, RateLimits

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from mcpctl.config.models import Config, RateLimit
+from mcpctl.config.access import RateLimit
+from mcpctl.config.models import Config
 from mcpctl.limits.rules import Matches, RuleSet, human_seconds, refusal, retry_after_header
 from mcpctl.protocol import codes
 

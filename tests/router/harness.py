@@ -161,13 +161,18 @@ def of_type(actions: list[Action], kind: type) -> list[Any]:
     return [a for a in actions if isinstance(a, kind)]
 
 
-def make(servers: dict[str, ServerRules] | None = None, bridge: str | None = None, **config: Any) -> Pair:
+def make(
+    servers: dict[str, ServerRules] | None = None,
+    bridge: str | None = None,
+    keys: KeyRing | None = None,
+    **config: Any,
+) -> Pair:
     hooks = Recorder()
     ids = iter(f"s{n}" for n in range(1, 100_000))
     rules = servers if servers is not None else {"a": ServerRules(prefix="a"), "b": ServerRules(prefix="b")}
     router = Router(
         RouterConfig(servers=rules, bridge=bridge, version="test", **config),
-        KeyRing.random(),
+        keys or KeyRing.random(),
         hooks,
         lambda: next(ids),
     )

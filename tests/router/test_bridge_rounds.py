@@ -8,8 +8,10 @@ from mcpctl.protocol import codes
 from mcpctl.protocol.eras import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
 from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext, Principal
-from mcpctl.router.mrtr import INPUT_TTL, SETTLE
+from mcpctl.router.mrtr import SETTLE
+from mcpctl.router.servers import INPUT_TTL, ServerRules
 from mcpctl.router.streams import Forwarded, Immediate
+from mcpctl.sealing import KeyRing
 from tests.router.harness import Pair, final, make, streamed, tools
 
 CAPS = {"sampling": {}, "elicitation": {}, "roots": {}}
@@ -129,6 +131,7 @@ def test_a_state_is_good_once_and_only_for_its_own_request() -> None:
     assert isinstance(first, Forwarded)
     assert isinstance(replay, Immediate)
     assert replay.message["error"]["data"]["reason"] == "invalid_request_state"
+    assert replay.status == 400
 
 
 def test_an_abandoned_round_answers_the_servers_questions_and_cancels_the_call() -> None:
@@ -186,12 +189,23 @@ def test_a_server_that_answers_between_rounds_has_its_answer_kept_for_the_retry(
     pair.from_backend(a, {"jsonrpc": "2.0", "id": sent["id"], "result": {"isError": True, "content": []}})
     retry = request(pair, pair.modern(caps=CAPS), 2, inputResponses={}, requestState=body["requestState"])
     assert isinstance(retry, Forwarded)
-    assert final(pair.take(), call)["result"]["isError"] is True
+    answer = final(pair.take(), call)
+    assert answer["id"] == 2  # the retry's
+    assert answer["result"]["isError"] is True
+    assert answer["result"]["resultType"] == "complete"  # shaped for the 2026-07-28 client
 
 
 def test_progress_after_a_retry_goes_to_the_retrys_token() -> None:
+    """The first request asked for no progress, yet the server has a token: the retry may ask."""
     pair = make()
     a, call, sent = started(pair)
+    assert sent["params"]["_meta"]["progressToken"] == sent["id"]
+    progress = {
+        "jsonrpc": "2.0",
+        "method": "notifications/progress",
+        "params": {"progressToken": sent["id"], "progress": 1},
+    }
+    assert streamed(pair.from_backend(a, progress), call) == []  # nobody asked for it yet
     pair.from_backend(a, ELICIT)
     body = final(pair.tick(SETTLE), call)["result"]
     [key] = body["inputRequests"]
@@ -206,10 +220,80 @@ def test_progress_after_a_retry_goes_to_the_retrys_token() -> None:
     )
     assert isinstance(retry, Forwarded)
     pair.take()
-    progress = {
-        "jsonrpc": "2.0",
-        "method": "notifications/progress",
-        "params": {"progressToken": sent["id"], "progress": 1},
-    }
     [(note, _)] = streamed(pair.from_backend(a, progress), call)
     assert note["params"]["progressToken"] == "p2"
+
+
+def test_a_round_left_unanswered_holds_up_only_the_calls_that_could_be_asked_things() -> None:
+    """A client that never retries keeps the shared legacy child for the round's lifetime, but only
+    from calls whose clients could be asked things: a client without those capabilities goes on."""
+    pair = make()
+    a, call, _ = started(pair)
+    pair.from_backend(a, ELICIT)
+    assert final(pair.tick(SETTLE), call)["result"]["resultType"] == "input_required"
+    plain = request(pair, pair.modern(caps={}), 2)
+    asking = request(pair, pair.modern(caps=CAPS), 3)
+    assert isinstance(plain, Forwarded) and isinstance(asking, Forwarded)
+    sent = [m for m in pair.sent_to(a, pair.take()) if m.get("method") == "tools/call"]
+    assert [m["id"] for m in sent] == [plain.call.backend_id]  # the asking client waits its turn
+    # a question while both run cannot be told apart: it waits, for nobody's client yet
+    assert pair.from_backend(a, {**SAMPLE, "id": "s2"}) == []
+    assert pair.tick(SETTLE) == []
+
+
+def test_how_long_a_round_waits_for_the_retry_is_set_per_server() -> None:
+    pair = make({"a": ServerRules(prefix="a", input_ttl=2.0), "b": ServerRules(prefix="b")})
+    a, call, _ = started(pair)
+    pair.from_backend(a, ELICIT)
+    body = final(pair.tick(SETTLE), call)["result"]
+    assert pair.sent_to(a, pair.tick(1.5)) == []
+    assert {"jsonrpc": "2.0", "id": "e1", "result": {"action": "cancel"}} in pair.sent_to(a, pair.tick(1.0))
+    late = request(pair, pair.modern(caps=CAPS), 2, inputResponses={}, requestState=body["requestState"])
+    assert isinstance(late, Immediate)
+    assert late.message["error"]["data"]["reason"] == "invalid_request_state"
+
+
+def test_an_answer_the_request_already_carries_is_given_once_without_a_round() -> None:
+    pair = make()
+    a = pair.up("a", tools("greet"))
+    pair.up("b")
+    ctx = pair.modern(caps=CAPS)
+    accepted = {"action": "accept", "content": {"name": "Alice"}}
+    responses = {"user_name": accepted, "unknown": {"action": "accept"}, "bad": 12345}
+    reply = request(pair, ctx, 1, inputResponses=responses)
+    assert isinstance(reply, Forwarded)
+    [sent] = pair.sent_to(a, pair.take())
+    assert "inputResponses" not in sent["params"]  # the server never sees them
+    hinted = {**ELICIT, "params": {**ELICIT["params"], "_meta": {"dev.mcpctl/inputKey": "user_name"}}}
+    [answer] = pair.sent_to(a, pair.from_backend(a, hinted))
+    assert answer == {"jsonrpc": "2.0", "id": "e1", "result": accepted}
+    # the same key again, and a key whose offered answer has the wrong shape: asked of the client
+    pair.from_backend(a, {**hinted, "id": "e2"})
+    pair.from_backend(a, {**ELICIT, "id": "e3", "params": {"_meta": {"dev.mcpctl/inputKey": "bad"}}})
+    body = final(pair.tick(SETTLE), reply.call)["result"]
+    assert body["resultType"] == "input_required"
+    assert len(body["inputRequests"]) == 2 and "bad" in body["inputRequests"]
+
+
+def test_a_state_another_instance_holds_is_refused_as_owner_unavailable() -> None:
+    """Instances that share the sealing key (scale-out) know a state is genuine but not theirs; the
+    call it belongs to waits at the instance that minted it (forwarding to it is not built yet)."""
+    keys = KeyRing.random()
+    first, second = make(keys=keys, instance="A"), make(keys=keys, instance="B")
+    a, call, _ = started(first)
+    first.from_backend(a, ELICIT)
+    body = final(first.tick(SETTLE), call)["result"]
+    [key] = body["inputRequests"]
+    second.up("a", tools("greet"))
+    second.up("b")
+    answers = {key: {"action": "accept", "content": {}}}
+    elsewhere = request(
+        second, second.modern(caps=CAPS), 2, inputResponses=answers, requestState=body["requestState"]
+    )
+    assert isinstance(elsewhere, Immediate)
+    assert elsewhere.message["error"]["code"] == codes.INVALID_PARAMS
+    assert elsewhere.message["error"]["data"]["reason"] == "owner_unavailable"
+    home = request(
+        first, first.modern(caps=CAPS), 3, inputResponses=answers, requestState=body["requestState"]
+    )
+    assert isinstance(home, Forwarded) and home.call is call  # still good where it was minted

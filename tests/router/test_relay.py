@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mcpctl.protocol import codes
 from mcpctl.protocol.eras import Era
-from tests.router.harness import final, make, streamed, tools
+from tests.router.harness import final, make, posted, streamed, tools
 
 IRR = {
     "resultType": "input_required",
@@ -82,3 +82,27 @@ def test_a_client_that_never_answers_times_out_without_blaming_the_backend() -> 
     assert answer["error"]["code"] == codes.BACKEND_TIMEOUT
     assert "did not answer" in answer["error"]["message"]
     assert pair.hooks.ended[-1][2] == "error"  # the breaker must not count a slow person against the server
+
+
+def test_a_client_that_cancels_while_it_is_asked_gets_no_retry_sent_upstream() -> None:
+    pair = make()
+    a = pair.up("a", tools("greet"), era=Era.MODERN)
+    pair.up("b")
+    client = pair.legacy()
+    call = pair.call(client, "a__greet", request_id=5)
+    [first] = [m for m in pair.sent_to(a, pair.take()) if m.get("method") == "tools/call"]
+    asks = [
+        m
+        for m, _ in streamed(pair.from_backend(a, {"jsonrpc": "2.0", "id": first["id"], "result": IRR}), call)
+    ]
+    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 5}}
+    pair.send(client, cancel)
+    actions = pair.take()
+    assert "cancelled" in final(actions, call)["error"]["message"]
+    withdrawn = [m["params"]["requestId"] for m in posted(actions, client.session)]
+    assert sorted(withdrawn) == sorted(ask["id"] for ask in asks)  # its open questions are withdrawn
+    assert client.session.asks == {}
+    for ask in asks:  # answers that come anyway go nowhere
+        pair.send(client, {"jsonrpc": "2.0", "id": ask["id"], "result": {"action": "accept"}})
+    upstream = [m for m in pair.sent_to(a, actions + pair.take()) if m.get("method") == "tools/call"]
+    assert upstream == []

@@ -117,7 +117,7 @@ def test_closing_a_session_cancels_its_calls_and_ends_it() -> None:
     assert client.session is not None
     call = pair.call(client, "a__slow")
     pair.take()
-    pair.router.close_session(client.session, pair.now)
+    pair.router.keeper.close(client.session, pair.now)
     actions = pair.take()
     assert final(actions, call)["error"]["message"] == "cancelled: the session ended"
     assert [m["method"] for m in pair.sent_to(a, actions)] == ["notifications/cancelled"]

@@ -1,0 +1,181 @@
+"""Per-call cost: mcpctl against an empty ASGI app on the same server stack, in one run (issue 15).
+
+Run:  .venv/bin/python -m tests.bench.bench_percall [--seconds 5] [--rounds 3] [--connections 32]
+
+On core 0, one after the other, alternating in each round: the empty app (tests/bench/empty_app.py:
+uvicorn + httptools + uvloop answering a fixed result) and `mcpctl serve` with its default
+configuration (audit trail and metrics on) and one shared echo child. wrk drives each from core 1
+with 32 connections and with one; the host's own CPU time per call is measured, which a busy
+machine disturbs less than throughput. The echo child alone, fed its calls from a file, is the
+other limit. Best round of each is reported.
+
+Targets: at 32 connections at least 0.5 of the empty app's throughput and at most 45 us of host CPU
+per call; at one connection p50 added over direct stdio under 0.1 ms. Exits 1 when one is missed.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.bench.common import (
+    GATEWAY_CPU,
+    DirectStdio,
+    WrkResult,
+    echo_request,
+    http_serial_latency,
+    median,
+    pin_self_to_load_cpu,
+    pinned,
+    wrk,
+    wrk_arguments,
+    wrk_script,
+)
+from tests.support.host import FIXTURES, PYTHON, ROOT, fixture, start_host
+
+RATIO_TARGET = 0.5
+CPU_TARGET_US = 45.0
+ADDED_P50_TARGET_MS = 0.1
+SERIAL = 2000  # calls timed one at a time for the p50s
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+class EmptyApp:
+    """tests/bench/empty_app.py on core 0, until close()."""
+
+    def __init__(self) -> None:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}/mcp"
+        command = pinned(GATEWAY_CPU, [PYTHON, "-m", "tests.bench.empty_app", str(port)])
+        self.proc = subprocess.Popen(command, cwd=ROOT)
+        deadline = time.monotonic() + 20
+        while not _accepts(port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise SystemExit("the empty app did not start")
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def child_from_file(calls: int) -> float:
+    """Calls per second of the echo child alone, its stdin a file of calls, its stdout discarded."""
+    with tempfile.TemporaryFile() as calls_file:
+        calls_file.write(b"".join(json.dumps(echo_request(i)).encode() + b"\n" for i in range(calls)))
+        calls_file.seek(0)
+        started = time.perf_counter()
+        subprocess.run(
+            pinned(GATEWAY_CPU, [PYTHON, str(FIXTURES / "echo.py")]),
+            stdin=calls_file,
+            stdout=subprocess.DEVNULL,
+            check=True,
+        )
+        return calls / (time.perf_counter() - started)
+
+
+def direct_p50_ms() -> float:
+    child = DirectStdio()
+    try:
+        child.serial_latency(200)  # warm up
+        return median(child.serial_latency(SERIAL)) * 1000
+    finally:
+        child.close()
+
+
+def best(results: list[WrkResult]) -> WrkResult:
+    return max(results, key=lambda r: r.rate)
+
+
+def main() -> None:
+    args = wrk_arguments(__doc__, rounds=3)
+    if args.connections == 16:  # wrk_arguments' default; this issue's figure is at 32
+        args.connections = 32
+    pin_self_to_load_cpu()
+    body = echo_request()
+    runs: dict[str, list[WrkResult]] = {"empty": [], "empty1": [], "mcpctl": [], "mcpctl1": []}
+    with tempfile.TemporaryDirectory(prefix="mcpctl-bench-percall-") as tmp:
+        work = Path(tmp)
+        script = wrk_script(work / "call.lua", body)
+        host = start_host(
+            work / "home", "--log-level", "warning", "--", *fixture("echo.py"), prefix=pinned(GATEWAY_CPU, [])
+        )
+        try:
+            http_serial_latency(host.url, body, 200)  # warm up
+            gateway_p50 = median(http_serial_latency(host.url, body, SERIAL)) * 1000
+            for round_ in range(1, args.rounds + 1):
+                app = EmptyApp()
+                try:
+                    pid = app.proc.pid
+                    wrk(app.url, script, args.connections, 1)  # warm up
+                    runs["empty"].append(wrk(app.url, script, args.connections, args.seconds, pid).clean())
+                    runs["empty1"].append(wrk(app.url, script, 1, args.seconds, pid).clean())
+                finally:
+                    app.close()
+                pid = host.proc.pid
+                wrk(host.url, script, args.connections, 1)  # warm up
+                runs["mcpctl"].append(wrk(host.url, script, args.connections, args.seconds, pid).clean())
+                runs["mcpctl1"].append(wrk(host.url, script, 1, args.seconds, pid).clean())
+                print(
+                    f"round {round_}: empty app {runs['empty'][-1].rate:8.0f} req/s "
+                    f"({runs['empty'][-1].cpu_us_per_call:5.1f} us CPU/req), mcpctl "
+                    f"{runs['mcpctl'][-1].rate:8.0f} calls/s ({runs['mcpctl'][-1].cpu_us_per_call:5.1f} us "
+                    f"CPU/call) at {args.connections} connections",
+                    flush=True,
+                )
+        finally:
+            host.stop()
+    direct = direct_p50_ms()
+    from_file = child_from_file(max(int(args.seconds * 40_000), 20_000))
+    empty, mcpctl, empty1, mcpctl1 = (best(runs[k]) for k in ("empty", "mcpctl", "empty1", "mcpctl1"))
+    ratio = mcpctl.rate / empty.rate
+    cpu = min(r.cpu_us_per_call for r in runs["mcpctl"])
+    added = gateway_p50 - direct
+    met = ratio >= RATIO_TARGET and cpu <= CPU_TARGET_US and added < ADDED_P50_TARGET_MS
+    print(f"echo child fed from a file : {from_file:8.0f} calls/s ({1e6 / from_file:.1f} us each)")
+    print(
+        f"empty ASGI app             : {empty.rate:8.0f} req/s at {args.connections}, "
+        f"{empty1.rate:8.0f} at 1  ({min(r.cpu_us_per_call for r in runs['empty']):.1f} us CPU/req)"
+    )
+    print(
+        f"mcpctl, one shared child   : {mcpctl.rate:8.0f} calls/s at {args.connections}, "
+        f"{mcpctl1.rate:8.0f} at 1  ({cpu:.1f} us CPU/call)"
+    )
+    print(
+        f"throughput vs the empty app: {ratio:.2f} at {args.connections} connections "
+        f"(target >= {RATIO_TARGET}), {mcpctl1.rate / empty1.rate:.2f} at 1"
+    )
+    print(f"host CPU per call          : {cpu:.1f} us (target <= {CPU_TARGET_US:g})")
+    print(
+        f"p50 added at 1 connection  : {added:.3f} ms over direct stdio {direct:.3f} ms "
+        f"(target < {ADDED_P50_TARGET_MS})"
+    )
+    print(f"verdict: {'ok' if met else 'missed'}")
+    sys.exit(0 if met else 1)
+
+
+if __name__ == "__main__":
+    main()
