@@ -131,3 +131,52 @@ def test_bench_placement_prints_both_paths_and_what_forwarding_adds() -> None:
     assert [row[0] for row in rows] == ["holder", "forwarded"]
     assert all(float(row[1]) <= float(row[2]) for row in rows)
     assert len(re.findall(r"^added by forwarding: [+-][\d.]+ ms at p50$", out, re.MULTILINE)) == 1
+
+
+def test_bench_percall_prints_mcpctl_against_the_empty_app_and_the_child() -> None:
+    code, out = bench("bench_percall", "--seconds", "1", "--rounds", "1", "--connections", "4")
+    figures(rf"^echo child fed from a file : +{NUMBER} calls/s \({NUMBER} us each\)$", out)
+    figures(rf"^empty ASGI app +: +{NUMBER} req/s at 4, +{NUMBER} at 1  \({NUMBER} us CPU/req\)$", out)
+    figures(
+        rf"^mcpctl, one shared child +: +{NUMBER} calls/s at 4, +{NUMBER} at 1  \({NUMBER} us CPU/call\)$",
+        out,
+    )
+    figures(
+        rf"^throughput vs the empty app: {NUMBER} at 4 connections \(target >= 0\.5\), {NUMBER} at 1$", out
+    )
+    [(word,)] = figures(r"^verdict: (ok|missed)$", out)
+    verdict(code, word)
+
+
+def test_bench_fleet_prints_memory_against_redis_and_the_model() -> None:
+    _, out = bench("bench_fleet", "--calls", "20", "--answers", "3", judged=False, timeout=300)
+    report = json.loads(out[out.index("{") :])
+    for state in ("memory", "redis"):
+        assert 0 < report[state]["p50_ms"] <= report[state]["p99_ms"], report[state]
+    assert report["redis"]["redis_round_trips_per_call"] >= 1  # every session-bound call reaches Redis
+    assert report["model"]["redis_saturates_at_calls_per_s"] > 0
+
+
+def test_bench_protocol_prints_both_protocols_and_the_difference() -> None:
+    _, out = bench("bench_protocol", "--requests", "200", "--rounds", "2", judged=False)
+    figures(rf"^uvicorn httptools  : {NUMBER} µs CPU per request \(rounds: .*\)$", out)
+    figures(rf"^with mcpctl limits : {NUMBER} µs CPU per request \(rounds: .*\)$", out)
+    assert (
+        len(re.findall(r"^added +: [+-][\d.]+ µs per request \(median difference\)$", out, re.MULTILINE)) == 1
+    )
+
+
+def test_bench_hostile_prints_each_attack() -> None:
+    _, out = bench(
+        "bench_hostile",
+        "--flood-seconds",
+        "1",
+        "--slowloris",
+        "3",
+        "--slowloris-wait",
+        "20",
+        judged=False,
+        timeout=300,
+    )
+    for label in ("headers, no auth :", "slowloris        :", "headers, bad key :", "401 flood        :"):
+        assert sum(line.startswith(label) for line in out.splitlines()) == 1, (label, out)
