@@ -113,7 +113,7 @@ class KeyVerifier:
         if record is None or not record.matches(key):
             return KeyRejected("unknown API key", key_id if key_id_of(key) else None)
         now = self._clock()
-        if not _usable(record, now):
+        if not record.usable(now):
             return KeyRejected(f"API key {record.status(now)}", key_id, record.name)
         self.last_used[key_id] = now
         return record
@@ -121,7 +121,7 @@ class KeyVerifier:
     def usable(self) -> dict[str, str]:
         """The keys that work now, as of the records in memory: id -> name."""
         now = self._clock()
-        return {key_id: r.name for key_id, r in self._records.items() if _usable(r, now)}
+        return {key_id: r.name for key_id, r in self._records.items() if r.usable(now)}
 
     def _file_stamp(self) -> tuple[int, int, int] | None:
         try:
@@ -131,14 +131,6 @@ class KeyVerifier:
         # the CLI replaces the file atomically, so the inode alone already tells; mtime and size
         # also catch an editor writing it in place
         return stat.st_ino, stat.st_mtime_ns, stat.st_size
-
-
-def _usable(record: KeyRecord, now: float) -> bool:
-    return (
-        record.revoked is None
-        and (record.expires is None or now < record.expires)
-        and (record.retires is None or now < record.retires)
-    )
 
 
 class KeyWatch:

@@ -37,17 +37,12 @@ from tests.bench.common import (
     wrk_script,
 )
 from tests.support.host import FIXTURES, PYTHON, ROOT, fixture, start_host
+from tests.support.node import free_port
 
 RATIO_TARGET = 0.5
 CPU_TARGET_US = 45.0
 ADDED_P50_TARGET_MS = 0.1
 SERIAL = 2000  # calls timed one at a time for the p50s
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _accepts(port: int) -> bool:
