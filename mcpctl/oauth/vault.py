@@ -68,7 +68,8 @@ class Vault:
         await asyncio.to_thread(self._save, login)
 
     async def forget(self, url: str) -> Login | None:
-        """Remove a login (secret and summary); returns what was stored, if anything."""
+        """Remove a login (secret and summary), and the dynamic client registration at its
+        authorization server once no other login uses it; returns what was stored, if anything."""
         login = await self.load(url)
         await asyncio.to_thread(self._forget, url, login)
         return login
@@ -95,8 +96,15 @@ class Vault:
             if entry is None:
                 match = next((u for u, e in logins.items() if e.get("resource") == key), None)
                 entry = logins.pop(match, None) if match is not None else None
+            issuer_still_used = login is not None and any(
+                e.get("issuer") == login.issuer for e in logins.values()
+            )
         if login is not None:
             self._secrets().delete(login.user)
+            if login.client.kind == "dynamic" and not issuer_still_used:
+                # A registration mcpctl made for itself and nothing uses any more: keeping it would
+                # hand a stale client id to whatever answers at that issuer's address next.
+                self._secrets().delete(client_user(login.issuer))
         elif entry is not None:
             self._secrets().delete(token_user(str(entry.get("issuer")), str(entry.get("resource"))))
 

@@ -72,14 +72,19 @@ def main(url: str) -> int:
     signed_in = mcpctl(*args, stdin=secret)
     if signed_in.returncode != 0:
         return signed_in.returncode
-    done = mcpctl(*call)
-    if done.returncode == 4 and "mcpctl login" in done.stderr:
-        # the person follows the advice once: signs in again, runs the command again
-        again = mcpctl(*args, stdin=secret)
-        if again.returncode != 0:
-            return again.returncode
+    try:
         done = mcpctl(*call)
-    return done.returncode
+        if done.returncode == 4 and "mcpctl login" in done.stderr:
+            # the person follows the advice once: signs in again, runs the command again
+            again = mcpctl(*args, stdin=secret)
+            if again.returncode != 0:
+                return again.returncode
+            done = mcpctl(*call)
+        return done.returncode
+    finally:
+        # Tidy up as the person would: the next scenario's authorization server may get this one's
+        # port, and with it this issuer's address; it must see a client that registers afresh.
+        mcpctl("logout", url)
 
 
 if __name__ == "__main__":

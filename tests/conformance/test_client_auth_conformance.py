@@ -33,8 +33,9 @@ SELECTIONS = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def keyring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A Secret Service per selection: no login or client registration carries over between them."""
     with private_secret_service(tmp_path_factory.mktemp("keyring")) as variables:
         yield variables
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mcpctl.oauth.records import token_user
+from mcpctl.oauth.records import client_user, token_user
 from tests.oauth.conftest import Person, protected_host
 from tests.support.host import HostProcess, mcpctl_command
 from tests.support.oauth import OAuthServer
@@ -230,6 +230,8 @@ def test_logout_forgets_and_revokes(
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["revoked"] is True
     assert person.keyring(token_user(oauth_server.issuer, protected.url)) is None
+    assert record["client"]["kind"] == "dynamic"
+    assert person.keyring(client_user(oauth_server.issuer)) is None  # no login uses it any more
     assert person.logins() == []
     # the revoked refresh token is dead at the authorization server too
     form = {"grant_type": "refresh_token", "refresh_token": refresh, "client_id": client_id}

@@ -62,3 +62,27 @@ def test_registrations_are_kept_per_issuer(tmp_path: Path) -> None:
     asyncio.run(box.save_registration(ClientRegistration(ISSUER, "a", "dynamic")))
     assert asyncio.run(box.registration(ISSUER)) == ClientRegistration(ISSUER, "a", "dynamic")
     assert asyncio.run(box.registration("https://other.example.com")) is None
+
+
+def test_logout_forgets_a_dynamic_registration_once_no_login_uses_it(tmp_path: Path) -> None:
+    store = MemoryStore()
+    box = vault(tmp_path, store)
+    other_url = "https://other.example.com/mcp"
+    first, second = login(NOW), replace(login(NOW), url=other_url, resource=other_url)
+    asyncio.run(box.save_registration(first.client))
+    asyncio.run(box.save(first))
+    asyncio.run(box.save(second))
+    asyncio.run(box.forget(URL))
+    assert asyncio.run(box.registration(ISSUER)) == first.client  # the other login still uses it
+    asyncio.run(box.forget(other_url))
+    assert store.values == {}
+
+
+def test_logout_keeps_a_registration_the_person_supplied(tmp_path: Path) -> None:
+    store = MemoryStore()
+    box = vault(tmp_path, store)
+    supplied = ClientRegistration(ISSUER, "given", "preregistered", "client_secret_basic", "s3cret")
+    asyncio.run(box.save_registration(supplied))
+    asyncio.run(box.save(replace(login(NOW), client=supplied)))
+    asyncio.run(box.forget(URL))
+    assert asyncio.run(box.registration(ISSUER)) == supplied
