@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mcpctl.protocol.jsonrpc import (
+    MAX_DEPTH,
     Kind,
     ParseError,
     dumps,
@@ -72,6 +73,15 @@ def test_long_digit_runs_inside_strings_and_floats_are_unharmed() -> None:
 def test_what_is_not_json_is_a_parse_error(raw: bytes) -> None:
     with pytest.raises(ParseError):
         loads(raw)
+
+
+def test_nesting_is_refused_one_level_past_the_limit() -> None:
+    def nested(levels: int) -> bytes:
+        return b'{"v":' + b"[" * (levels - 1) + b"]" * (levels - 1) + b"}"
+
+    assert isinstance(loads(nested(MAX_DEPTH))["v"], list)
+    with pytest.raises(ParseError, match=f"deeper than {MAX_DEPTH}"):
+        loads(nested(MAX_DEPTH + 1))
 
 
 def test_a_message_must_be_an_object() -> None:
