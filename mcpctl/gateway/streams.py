@@ -64,7 +64,8 @@ class Outbox(Mailbox):
     __slots__ = ("_items", "closed", "dropped", "reading")
 
     def __init__(self) -> None:
-        self._items: deque[Message] = deque()
+        # a list, not a deque: an empty deque is 760 bytes, and every session holds an outbox
+        self._items: list[Message] = []
         self._waiter = None
         self.closed = False
         self.dropped = 0
@@ -76,7 +77,7 @@ class Outbox(Mailbox):
         if "params" not in msg and "id" not in msg and msg in self._items:
             return  # a bare notification already waiting (list_changed) says it all once
         if len(self._items) >= (OUTBOX_LIMIT if self.reading else IDLE_OUTBOX_LIMIT):
-            self._items.popleft()
+            del self._items[0]
             self.dropped += 1
         self._items.append(msg)
         self._wake()
@@ -93,4 +94,4 @@ class Outbox(Mailbox):
         """The next message, or None on timeout or close (check `closed`)."""
         if not self._items and not self.closed:
             await self._wait(timeout)
-        return self._items.popleft() if self._items else None
+        return self._items.pop(0) if self._items else None

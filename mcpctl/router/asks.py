@@ -113,6 +113,8 @@ class Asks:
 
     @property
     def earliest(self) -> float:
+        if not self.waiting:  # asked on every call's way through: the usual answer without a generator
+            return math.inf
         return min((u.deadline for u in self.waiting), default=math.inf)
 
     # -- questions from backends -----------------------------------------------------------------

@@ -21,7 +21,7 @@ def new_session_id() -> str:
     return secrets.token_hex(16)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class LegacySession:
     """One initialize handshake and everything that hangs off it."""
 
