@@ -32,6 +32,10 @@ class Service(Protocol):
 class TaskHost:
     """An anyio task group that a failing background task cannot bring down, and that says why it failed.
 
+    anyio rather than asyncio.TaskGroup, which has neither of these: `start` with `task_status` (a
+    service is ready before the host goes on, and a failed start fails the host's), and cancel
+    scopes that can be cancelled from outside (the supervisor stops one server's loops alone).
+
     `spawn` is for short jobs (a re-read of a server's lists); `start` for services, which it
     waits for until they are ready. Leaving the `async with` cancels what still runs, then
     drains the services in reverse order.

@@ -334,8 +334,8 @@ class HttpTransport:
             except UNREACHABLE as exc:  # it went away: the stream cannot come back, nor can calls
                 self._unreachable(exc)
                 return
-            except httpx.HTTPError:
-                pass
+            except httpx.HTTPError as exc:  # the stream broke mid-way: worth a retry, and a word
+                log.info("%s: GET stream dropped (%s); reconnecting", self.url, describe(exc))
             except McpctlError as exc:  # credentials gone: the POSTs will report it
                 log.debug("%s: GET stream stopped: %s", self.url, exc.message)
                 return
