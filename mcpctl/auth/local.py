@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from mcpctl import envvars
 from mcpctl.auth.apikeys import KeyFile, KeyRecord
 from mcpctl.auth.store import SecretStore, apikey_user, open_store
-from mcpctl.edge.security import is_loopback_host
+from mcpctl.loopback import is_loopback_host
 from mcpctl.paths import Paths
 
 

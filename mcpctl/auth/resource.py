@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mcpctl.edge.asgi import Scope
-from mcpctl.edge.security import LOOPBACK_NAMES, is_loopback_host
+from mcpctl.loopback import LOOPBACK_NAMES, is_loopback_host
 
 MCP_PATH = "/mcp"
 METADATA_PATH = "/.well-known/oauth-protected-resource"

@@ -18,9 +18,9 @@ from mcpctl.auth.throttle import FailureAudit
 from mcpctl.config.access import AuthConfig
 from mcpctl.config.models import GatewayConfig
 from mcpctl.edge.asgi import ASGIApp
-from mcpctl.edge.security import is_loopback_host
 from mcpctl.errors import UsageError
 from mcpctl.extension import Extension
+from mcpctl.loopback import is_loopback_host
 from mcpctl.router.context import Principal
 
 if TYPE_CHECKING:

@@ -105,7 +105,7 @@ def serve(
     cfg = _with_state(cfg, state or os.environ.get(envvars.STATE_URL))
     _check_exposure(cfg)
     if cfg.auth.mode == "none":
-        from mcpctl.edge.security import is_loopback_host
+        from mcpctl.loopback import is_loopback_host
 
         loopback = is_loopback_host(cfg.gateway.host)
         who = "every local user and process" if loopback else "ANYONE ON THE NETWORK"
@@ -162,8 +162,8 @@ def _chosen_config(
 
 def _check_exposure(cfg: object) -> None:
     from mcpctl.config.models import Config
-    from mcpctl.edge.security import is_loopback_host
     from mcpctl.errors import UsageError
+    from mcpctl.loopback import is_loopback_host
 
     assert isinstance(cfg, Config)
     authenticated = cfg.auth.mode != "none"

@@ -8,20 +8,9 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from mcpctl.edge.asgi import ASGIApp, Receive, Scope, Send, send_json
+from mcpctl.loopback import is_loopback_host
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import error
-
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
-def is_loopback_host(host: str) -> bool:
-    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
 
 # host[:port] as RFC 9110 allows it in Host: a name or IPv4 address, or an [IPv6] literal. Anything
 # else (userinfo, paths, spaces) is refused rather than parsed leniently: `evil@127.0.0.1` is not
