@@ -55,7 +55,10 @@ class KeyRing:
         return self._mac(self._sealing, text)
 
     def signed(self, text: str, mac: str) -> bool:
-        """Whether `mac` is `text`'s, under any key in the ring."""
+        """Whether `mac` is `text`'s, under any key in the ring (a client may have chosen it: any
+        string is an answer, never an exception; compare_digest refuses non-ASCII str)."""
+        if not mac.isascii():
+            return False
         return any(hmac.compare_digest(self._mac(kid, text), mac) for kid in self._raw)
 
     def _mac(self, kid: bytes, text: str) -> str:

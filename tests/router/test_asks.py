@@ -73,3 +73,12 @@ def test_a_backend_that_gives_up_on_its_ask_tells_the_client() -> None:
     # the client's late answer goes nowhere
     pair.send(client, {"jsonrpc": "2.0", "id": asked["id"], "result": {}})
     assert of_type(pair.take(), SendToBackend) == []
+
+
+def test_in_a_fleet_an_answer_with_a_forged_or_non_ascii_owner_is_dropped_not_raised() -> None:
+    pair = make(fleet=True, instance="me")
+    client = pair.legacy()
+    for forged in ("1.other.\u00e9\u00e9", "1.other.abc", "x.y.z.w", 7):
+        answer = {"jsonrpc": "2.0", "id": forged, "result": {}}
+        pair.send(client, answer)  # an answer to nothing we asked: nothing to do, and no exception
+        assert not [a for a in pair.take() if type(a).__name__ == "AnswerElsewhere"], forged
