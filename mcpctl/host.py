@@ -11,7 +11,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +30,7 @@ from mcpctl.edge.server import ProtocolLimits, limited_protocol
 from mcpctl.edge.status import StatusEndpoints
 from mcpctl.edge.streamable import StreamableEndpoint
 from mcpctl.errors import UsageError
-from mcpctl.extension import Builder, MetricsSource, StatusFields
+from mcpctl.extension import Builder, MetricsSource, PartContext, StatusFields
 from mcpctl.fleet.events import SessionEvents
 from mcpctl.fleet.inbox import Inbox
 from mcpctl.fleet.keys import fleet_keys
@@ -133,8 +133,17 @@ class Host:
             else None
         )
         self.admin_token = secrets.token_urlsafe(32)
+        context = PartContext(
+            config=self.config,
+            paths=self.paths,
+            secrets=self.secrets,
+            fleet=self.fleet,
+            status=self,
+            end_streams=self.end_streams,
+            collectors=self.collectors,
+        )
         for build in self.builders:
-            part = build(self)
+            part = build(context)
             self.hooks.hooks.extend(part.hooks)
             self.layers.extend(part.layers)
             self.services.extend(part.services)
@@ -142,6 +151,11 @@ class Host:
             self.collectors.extend(part.collectors)
             if part.resolve is not None:
                 self.resolve = part.resolve
+            if part.recorder is not None:
+                self.audit = part.recorder
+                context = replace(context, audit=part.recorder)
+            if part.shared_buckets is not None and self.fleet is not None:
+                self.fleet.buckets = part.shared_buckets
 
     def _resolve(self, server: str, value: str) -> str:
         return self.resolve(server, value)  # looked up per call: a part may replace `resolve` later

@@ -6,7 +6,7 @@ from mcpctl.extension import Builder
 
 
 def default_builders() -> tuple[Builder, ...]:
-    # Order matters: audit is built first so the others can record through `host.audit`; at call
+    # Order matters: audit is built first so the others can record through `context.audit`; at call
     # time policy (auth) refuses before limits count, and every hook sees every outcome.
     from mcpctl.audit.wiring import build as audit
     from mcpctl.auth.wiring import build as auth

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 from mcpctl.extension import Extension
 
 if TYPE_CHECKING:
-    from mcpctl.host import Host
+    from mcpctl.extension import PartContext
 
 
-def build(host: Host) -> Extension:
-    cfg = host.config.audit
+def build(context: PartContext) -> Extension:
+    cfg = context.config.audit
     if not cfg.enabled:
-        return Extension()  # host.audit stays the NullRecorder
+        return Extension()  # the other parts record into context.audit, a NullRecorder
     from mcpctl.audit.hooks import AuditHooks
     from mcpctl.audit.records import Shaper
     from mcpctl.audit.redact import Redactor
@@ -22,17 +22,16 @@ def build(host: Host) -> Extension:
     from mcpctl.audit.writer import AuditWriter
 
     shaper = Shaper(
-        Redactor(cfg.redact_keys, cfg.redact_patterns, host.secrets),
+        Redactor(cfg.redact_keys, cfg.redact_patterns, context.secrets),
         output_budget=cfg.output_summary_bytes,
         arguments_budget=cfg.arguments_bytes,
     )
     # In a fleet each instance keeps its own chain (no lock across instances on the hot path), in a
     # folder of its own: a shared volume then holds the fleet's trails side by side for `mcpctl logs`.
-    directory = host.paths.audit_dir
-    if host.fleet is not None:
-        directory = directory / host.fleet.store.instance
+    directory = context.paths.audit_dir
+    if context.fleet is not None:
+        directory = directory / context.fleet.store.instance
     mirror = sys.stdout.buffer if cfg.stdout else None
     file = AuditFile(directory, max_file_bytes=cfg.max_file_bytes, retention=cfg.retention, mirror=mirror)
     writer = AuditWriter(file, shaper, queue_size=cfg.queue_size)
-    host.audit = writer
-    return Extension(hooks=[AuditHooks(writer, shaper)], services=[writer])
+    return Extension(hooks=[AuditHooks(writer, shaper)], services=[writer], recorder=writer)

@@ -24,18 +24,20 @@ from mcpctl.loopback import is_loopback_host
 from mcpctl.router.context import Principal
 
 if TYPE_CHECKING:
-    from mcpctl.host import Host
+    from mcpctl.extension import PartContext
 
 log = logging.getLogger(__name__)
 
 
-def build(host: Host) -> Extension:
-    config = host.config
+def build(context: PartContext) -> Extension:
+    config = context.config
     auth = config.auth
     check_auth_config(auth, config.gateway)
     policy = Policy(config.policy, auth.roles_claim)
-    resolver = SecretResolver(config, lambda: open_store(host.paths), index_path(host.paths), host.secrets)
-    part = Extension(hooks=[] if _unrestricted(auth, policy) else [PolicyHook(policy, host.audit)])
+    resolver = SecretResolver(
+        config, lambda: open_store(context.paths), index_path(context.paths), context.secrets
+    )
+    part = Extension(hooks=[] if _unrestricted(auth, policy) else [PolicyHook(policy, context.audit)])
     part.services.append(resolver)
     part.resolve = resolver.resolve
     if auth.mode == "none":
@@ -47,10 +49,10 @@ def build(host: Host) -> Extension:
     if auth.mode in ("api-key", "both"):
         from mcpctl.auth.verify import KeyVerifier, KeyWatch, UsageFlusher
 
-        key_file = KeyFile.at(host.paths)
+        key_file = KeyFile.at(context.paths)
         keys = KeyVerifier(key_file.path)
         part.services.append(UsageFlusher(keys, key_file.usage_path))
-        part.services.append(KeyWatch(keys, lambda ids, names: host.end_streams(_key_holders(ids, names))))
+        part.services.append(KeyWatch(keys, lambda ids, names: context.end_streams(_key_holders(ids, names))))
     if auth.mode in ("oauth", "both"):
         from mcpctl.auth.jwks import JwksCache
         from mcpctl.auth.tokens import TokenValidator
@@ -68,7 +70,7 @@ def build(host: Host) -> Extension:
         extra_scopes=policy.scopes_supported(),
     )
     max_body = config.gateway.max_body_bytes
-    failures = FailureAudit(host.audit, auth.failure_records_per_minute, auth.failure_records_burst)
+    failures = FailureAudit(context.audit, auth.failure_records_per_minute, auth.failure_records_burst)
     part.services.append(failures)
 
     def layer(app: ASGIApp) -> ASGIApp:
@@ -76,7 +78,7 @@ def build(host: Host) -> Extension:
             app,
             resource=resource,
             policy=policy,
-            audit=host.audit,
+            audit=context.audit,
             max_body=max_body,
             keys=keys,
             tokens=tokens,

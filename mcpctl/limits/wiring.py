@@ -14,29 +14,29 @@ from mcpctl.limits.http import HttpLimitLayer
 from mcpctl.limits.rules import RuleSet
 
 if TYPE_CHECKING:
-    from mcpctl.host import Host
+    from mcpctl.extension import PartContext
 
 
-def build(host: Host) -> Extension:
-    config = host.config.limits
+def build(context: PartContext) -> Extension:
+    config = context.config.limits
     rules = RuleSet(config.rules)
     limiter = MemoryLimiter(time.monotonic, config.max_buckets)
     stats = LimitStats()
     limits = RateLimits(rules, limiter, stats) if rules.has_call_rules else None
-    if host.fleet is not None and limits is not None:
+    guard = CallGuard(context.config.enabled_servers(), time.monotonic, limits)
+    part = Extension(
+        hooks=[guard], status=[guard.status_fields], collectors=[LimitsCollector(guard, stats, limiter)]
+    )
+    if context.fleet is not None and limits is not None:
         # In a fleet the call-level limits are taken in the store, on each request's one round trip
         # (the local limiter stands in while the store is down: each instance then allows the full limit).
         def shared(principal: str, method: str, server: str, name: str) -> list[tuple[str, int, int]]:
             found = rules.for_call(principal, method, server, name).buckets
             return [(b.key, max(round(1_000_000 / b.rate), 1), max(int(b.capacity), 1)) for b in found]
 
-        host.fleet.buckets = shared
-    guard = CallGuard(host.config.enabled_servers(), time.monotonic, limits)
-    part = Extension(
-        hooks=[guard], status=[guard.status_fields], collectors=[LimitsCollector(guard, stats, limiter)]
-    )
+        part.shared_buckets = shared
     if rules.has_http_rules:
-        audit = host.audit  # the audit part, built before this one, has set it
+        audit = context.audit  # the audit part's recorder: it is built before this one
 
         def layer(app: ASGIApp) -> ASGIApp:
             return HttpLimitLayer(app, rules, limiter, stats, audit)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -21,9 +21,9 @@ class HostCollector:
     return them) are read if it has them, and left out of /metrics if it does not.
     """
 
-    def __init__(self, host: HostStatus, audit: Callable[[], object]) -> None:
+    def __init__(self, host: HostStatus, audit: object) -> None:
         self._host = host
-        self._audit = audit  # the recorder is looked up at scrape time: parts may replace it later
+        self._audit = audit
 
     def collect(self) -> Iterator[Any]:
         info = GaugeMetricFamily("mcpctl_info", "The running mcpctl's version", labels=["version"])
@@ -52,8 +52,7 @@ class HostCollector:
                 state.add_metric([name, candidate], 1.0 if candidate == status["state"] else 0.0)
             restarts.add_metric([name], status["restarts"])
         yield from (up, state, restarts)
-        recorder = self._audit()
-        depth, dropped = _read(recorder, "queue_depth"), _read(recorder, "dropped")
+        depth, dropped = _read(self._audit, "queue_depth"), _read(self._audit, "dropped")
         if depth is not None:
             yield GaugeMetricFamily(
                 "mcp_audit_queue_depth", "Audit records waiting for the writer", value=depth

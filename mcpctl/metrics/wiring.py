@@ -8,11 +8,11 @@ from mcpctl.edge.asgi import ASGIApp
 from mcpctl.extension import Extension
 
 if TYPE_CHECKING:
-    from mcpctl.host import Host
+    from mcpctl.extension import PartContext
 
 
-def build(host: Host) -> Extension:
-    if not host.config.metrics.enabled:
+def build(context: PartContext) -> Extension:
+    if not context.config.metrics.enabled:
         return Extension()
     from prometheus_client import CollectorRegistry
 
@@ -24,8 +24,8 @@ def build(host: Host) -> Extension:
     registry = CollectorRegistry()
     calls = CallMetrics()
     registry.register(calls)
-    registry.register(HostCollector(host, lambda: host.audit))
-    registry.register(Contributed(host.collectors))
+    registry.register(HostCollector(context.status, context.audit))
+    registry.register(Contributed(context.collectors))
 
     def layer(app: ASGIApp) -> ASGIApp:
         return MetricsLayer(app, registry)

@@ -73,12 +73,14 @@ def test_audit_queue_depth_and_drops_are_read_when_the_recorder_has_them(tmp_pat
         Config.model_validate({"servers": {"a": {"command": "x"}}}),
         Paths.from_env({"MCPCTL_HOME": str(tmp_path)}),
     )
-    recorder: object = Recorder()
     registry = CollectorRegistry()
-    registry.register(HostCollector(host, lambda: recorder))
+    registry.register(HostCollector(host, Recorder()))
     text = generate_latest(registry).decode()
     assert "mcp_audit_queue_depth 7.0" in text
     assert "mcp_audit_dropped_total 2.0" in text
     assert 'mcp_server_state{server="a",state="starting"} 1.0' in text
-    recorder = object()  # a recorder without them: the series are left out, nothing breaks
-    assert "mcp_audit" not in generate_latest(registry).decode()
+    bare = CollectorRegistry()  # a recorder without them: the series are left out, nothing breaks
+    bare.register(HostCollector(host, object()))
+    text = generate_latest(bare).decode()
+    assert "mcp_audit" not in text
+    assert 'mcp_server_state{server="a",state="starting"} 1.0' in text
