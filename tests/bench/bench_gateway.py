@@ -19,7 +19,6 @@ import argparse
 import json
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -32,6 +31,7 @@ from tests.bench.common import (
     echo_request,
     http_serial_latency,
     median,
+    open_sessions,
     percentile,
     pin_self_to_load_cpu,
     pinned,
@@ -87,30 +87,8 @@ def sessions_host(work: Path, count: int) -> HostProcess:
 def measure_sessions(host: HostProcess, count: int) -> dict[str, float]:
     process = psutil.Process(host.proc.pid)
     before = process.memory_info().rss
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {"sampling": {}},
-            "clientInfo": {"name": "bench", "version": "1"},
-        },
-    }
-
-    def open_many(n: int) -> int:
-        opened = 0
-        with httpx.Client(timeout=30) as http:
-            for _ in range(n):
-                response = http.post(
-                    host.url, json=init, headers={"accept": "application/json, text/event-stream"}
-                )
-                opened += "mcp-session-id" in response.headers
-        return opened
-
     started = time.perf_counter()
-    with ThreadPoolExecutor(4) as pool:
-        opened = sum(pool.map(open_many, [count // 4] * 4))
+    opened = open_sessions(host.url, count)
     took = time.perf_counter() - started
     after = process.memory_info().rss
     live = httpx.get(host.base_url + "/ready").json()["sessions"]

@@ -8,6 +8,8 @@ Run:  .venv/bin/python -m tests.bench.bench_hostile [--flood-seconds 10] [--slow
   many the host closed (and when the last one), how many got a 408, how many were still open
   after `--slowloris-wait` seconds.
 - 401 flood: clients sending requests with a bad key as fast as they can: audit trail growth.
+- sessions: N `initialize` requests from one caller (4 clients): how many were answered, how many
+  sessions the host keeps (its bounds), and its RSS before and after.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from tests.bench.common import open_sessions
 from tests.support.host import HostProcess, fixture, start_host
 
 
@@ -145,11 +148,25 @@ def flood(host: HostProcess, seconds: float) -> dict[str, float]:
     return {"requests": sent, "audit_bytes": grown, "audit_bytes_per_s": grown / seconds}
 
 
+def sessions(host: HostProcess, count: int) -> dict[str, float]:
+    process = psutil.Process(host.proc.pid)
+    before = process.memory_info().rss
+    opened = open_sessions(host.url, count)
+    return {
+        "initialize": count // 4 * 4,
+        "opened": opened,
+        "sessions_kept": httpx.get(host.base_url + "/ready").json()["sessions"],
+        "rss_before_mb": round(before / 2**20, 1),
+        "rss_after_mb": round(process.memory_info().rss / 2**20, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flood-seconds", type=float, default=10.0)
     parser.add_argument("--slowloris", type=int, default=300)
     parser.add_argument("--slowloris-wait", type=float, default=60.0, help="give up on a socket after this")
+    parser.add_argument("--sessions", type=int, default=100_000, help="initialize requests in the flood")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -157,6 +174,7 @@ def main() -> None:
         try:
             print("headers, no auth :", huge_headers(host, None))
             print("slowloris        :", slowloris(host, args.slowloris, args.slowloris_wait))
+            print("sessions flood   :", sessions(host, args.sessions))
         finally:
             host.stop()
         host = start_host(

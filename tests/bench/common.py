@@ -11,6 +11,7 @@ import socket
 import statistics
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -230,6 +231,36 @@ class DirectStdio:
     def close(self) -> None:
         self._in.close()
         self.proc.wait(10)
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {"sampling": {}},
+        "clientInfo": {"name": "bench", "version": "1"},
+    },
+}
+
+
+def open_sessions(url: str, count: int, clients: int = 4) -> int:
+    """`count` 2025-era initialize requests from `clients` threads; how many opened a session."""
+    import httpx
+
+    def open_many(n: int) -> int:
+        opened = 0
+        with httpx.Client(timeout=30) as http:
+            for _ in range(n):
+                response = http.post(
+                    url, json=INITIALIZE, headers={"accept": "application/json, text/event-stream"}
+                )
+                opened += "mcp-session-id" in response.headers
+        return opened
+
+    with ThreadPoolExecutor(clients) as pool:
+        return sum(pool.map(open_many, [count // clients] * clients))
 
 
 def percentile(samples: list[float], q: float) -> float:

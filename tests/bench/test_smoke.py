@@ -175,8 +175,16 @@ def test_bench_hostile_prints_each_attack() -> None:
         "3",
         "--slowloris-wait",
         "20",
+        "--sessions",
+        "40",
         judged=False,
         timeout=300,
     )
-    for label in ("headers, no auth :", "slowloris        :", "headers, bad key :", "401 flood        :"):
+    for label in (
+        "headers, no auth :",
+        "slowloris        :",
+        "sessions flood   :",
+        "headers, bad key :",
+        "401 flood        :",
+    ):
         assert sum(line.startswith(label) for line in out.splitlines()) == 1, (label, out)
