@@ -153,3 +153,21 @@ def test_logs_follow_in_plain_text_when_not_a_terminal(tmp_path: Path, home: Pat
     assert "\x1b[" not in line
     for part in ("tool_error", "echo__echo", "it broke", "alice"):
         assert part in line
+
+
+def test_a_folder_of_trails_is_followed_as_one_every_record_once(tmp_path: Path) -> None:
+    from mcpctl.audit.follow import Followers, follower_for
+
+    fleet = tmp_path / "audit"  # what a volume the instances share looks like: a trail per instance
+    first, second = Trail(fleet / "instance-a"), Trail(fleet / "instance-b")
+    first.calls(2)
+    follower = follower_for(fleet, from_start=True)
+    assert isinstance(follower, Followers)
+    seen = follower.poll()
+    second.calls(3, start=2)
+    first.calls(1, start=5)
+    seen += follower.poll()
+    follower.close()
+    first.close()
+    second.close()
+    assert sorted(messages(seen)) == [f"call {i}" for i in range(6)]
