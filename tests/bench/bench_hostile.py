@@ -8,6 +8,8 @@ Run:  .venv/bin/python -m tests.bench.bench_hostile [--flood-seconds 10] [--slow
   many the host closed (and when the last one), how many got a 408, how many were still open
   after `--slowloris-wait` seconds.
 - 401 flood: clients sending requests with a bad key as fast as they can: audit trail growth.
+- deep nesting: 20 `tools/call` requests whose arguments nest 1,000 levels deep, padded to 9 MB:
+  what each got, whether the next call works, and the host's RSS before and after.
 - sessions: N `initialize` requests from one caller (4 clients): how many were answered, how many
   sessions the host keeps (its bounds), and its RSS before and after.
 """
@@ -26,7 +28,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from tests.bench.common import open_sessions
+from tests.bench.common import echo_request, open_sessions, post_headers
 from tests.support.host import HostProcess, fixture, start_host
 
 
@@ -148,6 +150,33 @@ def flood(host: HostProcess, seconds: float) -> dict[str, float]:
     return {"requests": sent, "audit_bytes": grown, "audit_bytes_per_s": grown / seconds}
 
 
+def deep_nesting(host: HostProcess, count: int = 20) -> dict[str, float]:
+    process = psutil.Process(host.proc.pid)
+    before = process.memory_info().rss
+    # written as text: Python's own encoder stops short of 1,000 levels
+    nested = '{"d":' * 1000 + '"bottom"' + "}" * 1000
+    pad = "p" * 9_000_000
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    statuses: dict[int, int] = {}
+    with httpx.Client(timeout=60) as client:
+        for n in range(count):
+            body = (
+                f'{{"jsonrpc":"2.0","id":{n},"method":"tools/call","params":{{"name":"echo",'
+                f'"arguments":{{"message":"x","pad":"{pad}","deep":{nested}}}}}}}'
+            )
+            status = client.post(host.url, content=body, headers=headers).status_code
+            statuses[status] = statuses.get(status, 0) + 1
+        after = echo_request(arguments={"message": "after"})
+        works = b'"after"' in client.post(host.url, json=after, headers=post_headers(after)).content
+    return {
+        "requests": count,
+        **{f"http_{status}": n for status, n in sorted(statuses.items())},
+        "next_call_works": works,
+        "rss_before_mb": round(before / 2**20, 1),
+        "rss_after_mb": round(process.memory_info().rss / 2**20, 1),
+    }
+
+
 def sessions(host: HostProcess, count: int) -> dict[str, float]:
     process = psutil.Process(host.proc.pid)
     before = process.memory_info().rss
@@ -174,6 +203,7 @@ def main() -> None:
         try:
             print("headers, no auth :", huge_headers(host, None))
             print("slowloris        :", slowloris(host, args.slowloris, args.slowloris_wait))
+            print("deep nesting     :", deep_nesting(host))
             print("sessions flood   :", sessions(host, args.sessions))
         finally:
             host.stop()

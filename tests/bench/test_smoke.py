@@ -183,6 +183,7 @@ def test_bench_hostile_prints_each_attack() -> None:
     for label in (
         "headers, no auth :",
         "slowloris        :",
+        "deep nesting     :",
         "sessions flood   :",
         "headers, bad key :",
         "401 flood        :",
