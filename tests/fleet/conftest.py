@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import base64
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
+import orjson
 import pytest
 
 from tests.support.host import HostProcess, base_env, start_host, write_config
+from tests.support.mcp_http import ACCEPT, LegacyClient
 from tests.support.redis import RedisServer, redis_server  # noqa: F401 (a fixture)
 
 ECHO = """
@@ -69,3 +74,30 @@ def fleet(tmp_path: Path, redis_server: RedisServer) -> Iterator[Fleet]:  # noqa
     running = start_fleet(tmp_path, redis_server)
     yield running
     running.stop()
+
+
+def on(client: LegacyClient, url: str) -> LegacyClient:
+    """The same session, talking to another instance."""
+    client.url = url
+    return client
+
+
+def stream_call(
+    url: str, client: LegacyClient, body: dict[str, Any]
+) -> tuple[threading.Thread, list[dict[str, Any]]]:
+    """POST `body` on `client`'s session and collect what its SSE stream says, in a thread."""
+    seen: list[dict[str, Any]] = []
+
+    def run() -> None:
+        headers = {**client.headers(), "accept": ACCEPT}
+        try:
+            with httpx.stream("POST", url, json=body, headers=headers, timeout=60) as response:
+                for line in response.iter_lines():
+                    if line.startswith("data: "):
+                        seen.append(orjson.loads(line[6:]))
+        except httpx.HTTPError as exc:  # the instance went away mid-call (a test kills one)
+            seen.append({"transport_error": str(exc)})
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, seen

@@ -11,16 +11,10 @@ import httpx
 import orjson
 
 from mcpctl.protocol import codes
-from tests.fleet.conftest import ASKER, ECHO, Fleet, start_fleet
+from tests.fleet.conftest import ASKER, ECHO, Fleet, on, start_fleet, stream_call
 from tests.support.mcp_http import ACCEPT, LegacyClient, ModernClient
 from tests.support.redis import RedisServer
 from tests.support.waiting import wait_until
-
-
-def on(client: LegacyClient, url: str) -> LegacyClient:
-    """The same session, talking to another instance."""
-    client.url = url
-    return client
 
 
 def test_a_session_opened_on_one_instance_works_on_every_other(fleet: Fleet) -> None:
@@ -235,27 +229,6 @@ def test_ready_reports_the_store_and_metrics_count_the_fleets_sessions(fleet: Fl
 
 # two shared legacy children that ask: a round holds its child's next asking call (see README)
 ECHO_AND_ASKERS = ECHO + "".join(ASKER.replace("asker]", f"{name}]") for name in ("asker", "other", "third"))
-
-
-def stream_call(
-    url: str, client: LegacyClient, body: dict[str, Any]
-) -> tuple[threading.Thread, list[dict[str, Any]]]:
-    """POST `body` on `client`'s session and collect what its SSE stream says, in a thread."""
-    seen: list[dict[str, Any]] = []
-
-    def run() -> None:
-        headers = {**client.headers(), "accept": ACCEPT}
-        try:
-            with httpx.stream("POST", url, json=body, headers=headers, timeout=60) as response:
-                for line in response.iter_lines():
-                    if line.startswith("data: "):
-                        seen.append(orjson.loads(line[6:]))
-        except httpx.HTTPError as exc:  # the instance went away mid-call (a test kills one)
-            seen.append({"transport_error": str(exc)})
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, seen
 
 
 def test_an_answer_to_a_question_may_land_on_any_instance(tmp_path: Path, redis_server: RedisServer) -> None:
