@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 import uvicorn
 
 from mcpctl import __version__
-from mcpctl.audit.api import AuditRecorder, NullRecorder
 from mcpctl.audit.redact import KnownSecrets
 from mcpctl.config.models import Config
 from mcpctl.edge.app import EdgeApp
@@ -85,8 +84,6 @@ class Host:
         self.resolve: Callable[[str, str], str] = plain_resolver
         self.status_fields: list[StatusFields] = []
         self.collectors: list[MetricsSource] = []
-        # the audit part replaces this; other parts record auth events and refusals through it
-        self.audit: AuditRecorder = NullRecorder()
         # the secret values resolved for servers: the secrets layer adds them, every writer and
         # the admin API scrub them out of what they write or serve
         self.secrets = KnownSecrets()
@@ -151,8 +148,7 @@ class Host:
             self.collectors.extend(part.collectors)
             if part.resolve is not None:
                 self.resolve = part.resolve
-            if part.recorder is not None:
-                self.audit = part.recorder
+            if part.recorder is not None:  # the parts built after the audit part record through it
                 context = replace(context, audit=part.recorder)
             if part.shared_buckets is not None and self.fleet is not None:
                 self.fleet.buckets = part.shared_buckets
