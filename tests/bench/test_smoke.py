@@ -189,3 +189,22 @@ def test_bench_hostile_prints_each_attack() -> None:
         "401 flood        :",
     ):
         assert sum(line.startswith(label) for line in out.splitlines()) == 1, (label, out)
+
+
+def test_bench_attribution_prints_each_batch_against_the_baseline() -> None:
+    _, out = bench(
+        "bench_attribution", "--concurrency", "3", "--sleep-ms", "20", "--batches", "1", judged=False
+    )
+    for label in ("baseline", "first", "learned"):
+        figures(rf"^{label} +: +{NUMBER} ms = {NUMBER} x baseline  \(.*\)$", out)
+    figures(
+        rf"^asking +: +{NUMBER} ms = {NUMBER} x baseline  \(.*\); one alone {NUMBER} ms, "
+        rf"3 x alone {NUMBER} ms: {NUMBER} of it$",
+        out,
+    )
+    figures(rf"^summary: 3 concurrent calls .* take {NUMBER}x the baseline on a tool's first batch, .*$", out)
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["concurrency"] == 3 and report["first_predicted_ratio"] == 3.0, report
+    # every call answered (a failed one exits non-zero); the first batch's 3 ran one after another,
+    # so it took at least 3 x 20 ms however fast the machine (a bound, not a speed)
+    assert report["first_ms"] >= 3 * report["sleep_ms"], report
