@@ -30,90 +30,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
-import orjson
-
 from mcpctl.router.servers import QUIET_AFTER
-from tests.bench.bench_bridge import ACCEPT, ANSWER
+from tests.bench.bench_bridge import LegacySession
 from tests.bench.common import GATEWAY_CPU, median, pin_self_to_load_cpu, pinned
 from tests.support.host import HostProcess, fixture, start_host
 
-LEGACY = "2025-11-25"
 CAPABLE: dict[str, Any] = {"sampling": {}, "elicitation": {}}
 SLEEP = "slow__sleep"
 ASK = "asker__ask_then_work"
 
 
-class Session:
-    """One 2025-era session over raw HTTP; answers an elicitation on a call's stream at once."""
-
-    def __init__(self, url: str, capabilities: dict[str, Any]) -> None:
-        self.url = url
-        self.http = httpx.Client(timeout=60)
-        init = {
-            "jsonrpc": "2.0",
-            "id": 0,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": LEGACY,
-                "capabilities": capabilities,
-                "clientInfo": {"name": "bench", "version": "1"},
-            },
-        }
-        opened = self.http.post(url, json=init, headers={"accept": ACCEPT})
-        opened.raise_for_status()
-        self.headers = {
-            "accept": ACCEPT,
-            "mcp-session-id": opened.headers["mcp-session-id"],
-            "mcp-protocol-version": LEGACY,
-        }
-        self.http.post(
-            url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=self.headers
-        )
-        self.next_id = 0
-
-    def call(self, name: str, arguments: dict[str, Any]) -> str:
-        """One tools/call; its result's text (SystemExit on an error)."""
-        self.next_id += 1
-        n = self.next_id
-        body = {
-            "jsonrpc": "2.0",
-            "id": n,
-            "method": "tools/call",
-            "params": {"name": name, "arguments": arguments},
-        }
-        with self.http.stream("POST", self.url, json=body, headers=self.headers) as response:
-            response.raise_for_status()
-            if response.headers.get("content-type", "").startswith("application/json"):
-                return _text(orjson.loads(response.read()))
-            for line in response.iter_lines():
-                if not line.startswith("data: "):
-                    continue
-                message = orjson.loads(line[6:])
-                if message.get("method") == "elicitation/create":
-                    answer = {"jsonrpc": "2.0", "id": message["id"], "result": ANSWER}
-                    self.http.post(self.url, json=answer, headers=self.headers).raise_for_status()
-                elif message.get("id") == n and "method" not in message:
-                    return _text(message)
-        raise SystemExit(f"{name}: the stream ended without a result")
-
-    def close(self) -> None:
-        self.http.delete(self.url, headers=self.headers)
-        self.http.close()
-
-
-def _text(message: dict[str, Any]) -> str:
-    result = message.get("result")
-    if not isinstance(result, dict) or result.get("isError"):
-        raise SystemExit(f"a call failed: {json.dumps(message)}")
-    return str(result["content"][0]["text"])
-
-
-def batch(sessions: list[Session], name: str, arguments: dict[str, Any], expect: str) -> float:
+def batch(sessions: list[LegacySession], name: str, arguments: dict[str, Any], expect: str) -> float:
     """Seconds from releasing one call per session at once to the last answer."""
     gate = threading.Barrier(len(sessions) + 1)
 
-    def one(session: Session) -> str:
+    def one(session: LegacySession) -> str:
         gate.wait()
         return session.call(name, arguments)
 
@@ -142,8 +73,8 @@ def attribution_host(work: Path) -> HostProcess:
 
 
 def measure(url: str, k: int, sleep_s: float, batches: int) -> dict[str, Any]:
-    plain = [Session(url, {}) for _ in range(k)]
-    capable = [Session(url, CAPABLE) for _ in range(k)]
+    plain = [LegacySession(url, {}) for _ in range(k)]
+    capable = [LegacySession(url, CAPABLE) for _ in range(k)]
     work = {"seconds": sleep_s, "steps": 1}  # both tools' arguments: S of work, no progress
     try:
         # Warm both children and the sessions; neither teaches mcpctl anything about slow__sleep

@@ -28,7 +28,15 @@ import orjson
 
 from mcpctl.protocol.headers import standard_headers
 from mcpctl.router.mrtr import SETTLE
-from tests.bench.common import GATEWAY_CPU, median, percentile, pin_self_to_load_cpu, pinned
+from tests.bench.common import (
+    GATEWAY_CPU,
+    LEGACY_VERSION,
+    initialize,
+    median,
+    percentile,
+    pin_self_to_load_cpu,
+    pinned,
+)
 from tests.support.host import fixture, start_host
 
 ACCEPT = "application/json, text/event-stream"
@@ -36,50 +44,73 @@ ANSWER = {"action": "accept", "content": {"name": "bench"}}
 ARGUMENTS = {"message": "who?"}
 
 
+class LegacySession:
+    """One 2025-era session over raw HTTP; answers an elicitation on a call's stream at once."""
+
+    def __init__(self, url: str, capabilities: dict[str, Any]) -> None:
+        self.url = url
+        self.http = httpx.Client(timeout=60)
+        opened = self.http.post(url, json=initialize(capabilities), headers={"accept": ACCEPT})
+        opened.raise_for_status()
+        self.headers = {
+            "accept": ACCEPT,
+            "mcp-session-id": opened.headers["mcp-session-id"],
+            "mcp-protocol-version": LEGACY_VERSION,
+        }
+        self.http.post(
+            url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=self.headers
+        )
+        self.next_id = 0
+
+    def call(self, name: str, arguments: dict[str, Any]) -> str:
+        """One tools/call; its result's text (SystemExit on an error)."""
+        self.next_id += 1
+        n = self.next_id
+        body = {
+            "jsonrpc": "2.0",
+            "id": n,
+            "method": "tools/call",
+            "params": {"name": name, "arguments": arguments},
+        }
+        with self.http.stream("POST", self.url, json=body, headers=self.headers) as response:
+            response.raise_for_status()
+            if response.headers.get("content-type", "").startswith("application/json"):
+                return _text(orjson.loads(response.read()))
+            for line in response.iter_lines():
+                if not line.startswith("data: "):
+                    continue
+                message = orjson.loads(line[6:])
+                if message.get("method") == "elicitation/create":
+                    answer = {"jsonrpc": "2.0", "id": message["id"], "result": ANSWER}
+                    self.http.post(self.url, json=answer, headers=self.headers).raise_for_status()
+                elif message.get("id") == n and "method" not in message:
+                    return _text(message)
+        raise SystemExit(f"{name}: the stream ended without a result")
+
+    def close(self) -> None:
+        self.http.delete(self.url, headers=self.headers)
+        self.http.close()
+
+
+def _text(message: dict[str, Any]) -> str:
+    result = message.get("result")
+    if not isinstance(result, dict) or result.get("isError"):
+        raise SystemExit(f"a call failed: {json.dumps(message)}")
+    return str(result["content"][0]["text"])
+
+
 def legacy_calls(url: str, count: int) -> list[float]:
     """Seconds per call on one 2025-era session: ask over SSE, answer by POST, result on the stream."""
     samples: list[float] = []
-    with httpx.Client(timeout=30) as http:
-        init = {
-            "jsonrpc": "2.0",
-            "id": 0,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {"elicitation": {}},
-                "clientInfo": {"name": "bench", "version": "1"},
-            },
-        }
-        opened = http.post(url, json=init, headers={"accept": ACCEPT})
-        headers = {
-            "accept": ACCEPT,
-            "mcp-session-id": opened.headers["mcp-session-id"],
-            "mcp-protocol-version": "2025-11-25",
-        }
-        http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
-        for n in range(1, count + 1):
-            call = {
-                "jsonrpc": "2.0",
-                "id": n,
-                "method": "tools/call",
-                "params": {"name": "ask_elicitation", "arguments": ARGUMENTS},
-            }
+    session = LegacySession(url, {"elicitation": {}})
+    try:
+        for _ in range(count):
             started = time.perf_counter()
-            result = None
-            with http.stream("POST", url, json=call, headers=headers) as stream:
-                for line in stream.iter_lines():
-                    if not line.startswith("data: "):
-                        continue
-                    message = orjson.loads(line[6:])
-                    if message.get("method") == "elicitation/create":
-                        answer = {"jsonrpc": "2.0", "id": message["id"], "result": ANSWER}
-                        http.post(url, json=answer, headers=headers)
-                    elif message.get("id") == n:
-                        result = message
-                        break
+            text = session.call("ask_elicitation", ARGUMENTS)
             samples.append(time.perf_counter() - started)
-            assert result is not None and "elicited: accept" in json.dumps(result), result
-        http.delete(url, headers=headers)
+            assert text.startswith("elicited: accept"), text
+    finally:
+        session.close()
     return samples
 
 

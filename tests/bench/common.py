@@ -233,16 +233,21 @@ class DirectStdio:
         self.proc.wait(10)
 
 
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {"sampling": {}},
-        "clientInfo": {"name": "bench", "version": "1"},
-    },
-}
+LEGACY_VERSION = "2025-11-25"
+
+
+def initialize(capabilities: dict[str, object]) -> dict[str, object]:
+    """A 2025-era initialize request declaring these client capabilities."""
+    return {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": LEGACY_VERSION,
+            "capabilities": capabilities,
+            "clientInfo": {"name": "bench", "version": "1"},
+        },
+    }
 
 
 def open_sessions(url: str, count: int, clients: int = 4) -> int:
@@ -254,7 +259,9 @@ def open_sessions(url: str, count: int, clients: int = 4) -> int:
         with httpx.Client(timeout=30) as http:
             for _ in range(n):
                 response = http.post(
-                    url, json=INITIALIZE, headers={"accept": "application/json, text/event-stream"}
+                    url,
+                    json=initialize({"sampling": {}}),
+                    headers={"accept": "application/json, text/event-stream"},
                 )
                 opened += "mcp-session-id" in response.headers
         return opened
