@@ -95,8 +95,30 @@ def _expect(
         )
 
 
+# Schemas already walked, by identity (the schema is held, so its id is not reused): a tool's
+# schema is the same object call after call, and walking it for every call cost more than the check.
+_SCHEMA_PATHS: dict[int, tuple[object, dict[str, tuple[str, ...]]]] = {}
+_SCHEMA_PATHS_LIMIT = 1024  # catalogs change at runtime: the memory stays bounded
+
+
 def param_header_paths(input_schema: object) -> dict[str, tuple[str, ...]]:
     """`x-mcp-header` annotations in a tool's inputSchema: header name (lower-case) -> property path."""
+    return dict(_paths(input_schema))
+
+
+def _paths(input_schema: object) -> dict[str, tuple[str, ...]]:
+    """param_header_paths, remembered per schema object (the caller must not change the answer)."""
+    seen = _SCHEMA_PATHS.get(id(input_schema))
+    if seen is not None and seen[0] is input_schema:
+        return seen[1]
+    found = _walk_param_paths(input_schema)
+    if len(_SCHEMA_PATHS) >= _SCHEMA_PATHS_LIMIT:
+        _SCHEMA_PATHS.clear()
+    _SCHEMA_PATHS[id(input_schema)] = (input_schema, found)
+    return found
+
+
+def _walk_param_paths(input_schema: object) -> dict[str, tuple[str, ...]]:
     found: dict[str, tuple[str, ...]] = {}
 
     def walk(schema: object, path: tuple[str, ...]) -> None:
@@ -130,7 +152,7 @@ def param_value_text(value: Any) -> str | None:
 def param_headers(input_schema: object, arguments: Mapping[str, Any]) -> dict[str, str]:
     """The Mcp-Param-* headers a client sends for a tools/call with these arguments."""
     headers: dict[str, str] = {}
-    for name, path in param_header_paths(input_schema).items():
+    for name, path in _paths(input_schema).items():
         text = param_value_text(_lookup(arguments, path))
         if text is not None:
             headers[f"Mcp-Param-{name}"] = encode_value(text)
@@ -140,7 +162,7 @@ def param_headers(input_schema: object, arguments: Mapping[str, Any]) -> dict[st
 def check_param_headers(headers: Mapping[str, str], input_schema: object, arguments: object) -> None:
     """Raise HeaderMismatch unless every annotated argument is mirrored correctly (keys lower-case)."""
     args = arguments if isinstance(arguments, Mapping) else {}
-    for name, path in param_header_paths(input_schema).items():
+    for name, path in _paths(input_schema).items():
         body = _lookup(args, path)
         expected = param_value_text(body)
         raw = headers.get(PARAM_PREFIX + name)

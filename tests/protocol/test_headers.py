@@ -226,3 +226,18 @@ def test_missing_and_malformed_param_headers() -> None:
     with pytest.raises(HeaderMismatch):
         check({"region": "Hello"}, {"region": "=?base64?SGVsbG8?="})  # bad padding
     check({"region": "Hello"}, {"region": "=?base64?SGVsbG8=?="})
+
+
+def test_header_paths_are_remembered_per_schema_object_within_a_bound() -> None:
+    from mcpctl.protocol import headers
+
+    first = {"properties": {"a": {"type": "string", "x-mcp-header": "A"}}}
+    assert param_header_paths(first) == {"a": ("a",)}
+    param_header_paths(first)["b"] = ("b",)  # a caller's copy: the remembered answer stays
+    assert param_header_paths(first) == {"a": ("a",)}
+    renamed = {"properties": {"b": {"type": "string", "x-mcp-header": "B"}}}  # the tool changed
+    assert param_header_paths(renamed) == {"b": ("b",)}
+    schemas = [{"properties": {}} for _ in range(3 * headers._SCHEMA_PATHS_LIMIT)]
+    for schema in schemas:
+        assert param_header_paths(schema) == {}
+    assert len(headers._SCHEMA_PATHS) <= headers._SCHEMA_PATHS_LIMIT

@@ -194,3 +194,22 @@ def test_params_and_meta_tolerate_any_shape() -> None:
     assert params_of({}) == {}
     assert meta_of({"params": {"_meta": "x"}}) == {}
     assert meta_of({"params": {"_meta": {"k": 1}}}) == {"k": 1}
+
+
+@pytest.mark.parametrize("padding", [0, 70_000], ids=["small", "past the scan limit"])
+def test_big_integers_stay_exact_in_small_and_large_messages(padding: int) -> None:
+    for number in (2**63, -(2**63) - 1, 2**64 + 1, 10**30):
+        raw = b'{"id":1,"pad":"' + b"x" * padding + b'","n":' + str(number).encode() + b"}"
+        assert loads(raw)["n"] == number
+
+
+def test_digits_and_brackets_inside_strings_change_nothing() -> None:
+    text = "1234567890123456789012 " + "{[" * 300
+    raw = dumps({"id": 1, "text": text, "n": 7})
+    assert loads(raw) == {"id": 1, "text": text, "n": 7}
+
+
+def test_nesting_past_the_limit_is_refused_in_large_messages_too() -> None:
+    raw = b'{"pad":"' + b"x" * 70_000 + b'","v":' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}"
+    with pytest.raises(ParseError, match=f"deeper than {MAX_DEPTH}"):
+        loads(raw)
