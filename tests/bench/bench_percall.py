@@ -54,14 +54,14 @@ def _accepts(port: int) -> bool:
 
 
 class EmptyApp:
-    """tests/bench/empty_app.py on core 0, until close()."""
+    """tests/bench/empty_app.py on core 0 (under `prefix`, which must exec), until close()."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: list[str] | None = None, timeout: float = 20) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}/mcp"
-        command = pinned(GATEWAY_CPU, [PYTHON, "-m", "tests.bench.empty_app", str(port)])
+        command = pinned(GATEWAY_CPU, [*(prefix or []), PYTHON, "-m", "tests.bench.empty_app", str(port)])
         self.proc = subprocess.Popen(command, cwd=ROOT)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + timeout
         while not _accepts(port):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.close()

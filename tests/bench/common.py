@@ -114,15 +114,24 @@ class WrkResult:
         return self
 
 
-def wrk(url: str, script: Path, connections: int, seconds: float, host_pid: int | None = None) -> WrkResult:
+def wrk(
+    url: str,
+    script: Path,
+    connections: int,
+    seconds: float,
+    host_pid: int | None = None,
+    timeout: float = 2.0,
+) -> WrkResult:
     """Drive `url` with wrk on the load core, running `script` (see wrk_script).
 
     Given `host_pid`, also the CPU time that process spent per request (its own threads, not its
-    children): steadier than throughput when other work shares the machine.
+    children): steadier than throughput when other work shares the machine. A request unanswered
+    after `timeout` seconds counts as an error.
     """
     host = psutil.Process(host_pid) if host_pid is not None else None
     before = _cpu_seconds(host)
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), url]
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", f"--timeout={timeout:g}s"]
+    command += ["-s", str(script), url]
     out = subprocess.run(pinned(LOAD_CPU, command), capture_output=True, text=True, check=True).stdout
     used = _cpu_seconds(host) - before
     total = int(_find(r"(\d+) requests in", out))

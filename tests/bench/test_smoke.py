@@ -148,6 +148,20 @@ def test_bench_percall_prints_mcpctl_against_the_empty_app_and_the_child() -> No
     verdict(code, word)
 
 
+def test_bench_instructions_prints_both_sides_per_request_and_their_ratio() -> None:
+    code, out = bench("bench_instructions", "--seconds", "1", "--connections", "2", timeout=600)
+    counted = r"([\d,]+) instructions per (?:request|call) \((\d+) (?:requests|calls)"
+    rows = re.findall(rf"^(?:empty ASGI app|mcpctl) +: +{counted}", out, re.MULTILINE)
+    assert len(rows) == 2, out
+    empty, mcpctl = (int(n.replace(",", "")) for n, _ in rows)
+    assert all(int(answered) > 0 for _, answered in rows), out
+    assert mcpctl > empty > 10_000, out  # a request through mcpctl does more than one answered empty
+    [(ratio,)] = figures(rf"^mcpctl / empty : {NUMBER}x \(target <= 2\.4x\)$", out)
+    assert abs(float(ratio) - mcpctl / empty) < 0.006, out
+    [(word,)] = figures(r"^verdict: (ok|missed)$", out)
+    verdict(code, word)
+
+
 def test_bench_fleet_prints_memory_against_redis_and_the_model() -> None:
     _, out = bench("bench_fleet", "--calls", "20", "--answers", "3", judged=False, timeout=300)
     report = json.loads(out[out.index("{") :])

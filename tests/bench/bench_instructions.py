@@ -1,0 +1,103 @@
+"""Per-call cost in CPU instructions: `mcpctl serve` against the empty ASGI app, both under callgrind.
+
+Run:  .venv/bin/python -m tests.bench.bench_instructions [--seconds 10] [--connections 32]
+
+Instructions, unlike seconds, do not move with the machine's other load (callgrind counts the same
+work the same, a busy core or not), so one run gives a figure a change can be judged by. Each side
+runs under `valgrind --tool=callgrind` on core 0, with the instrumentation switched on after start
+up: wrk (core 1) warms it for 3 s at 8 connections, the counters are zeroed, wrk drives it for
+`--seconds` at `--connections`, and the counters are dumped. Per request is the dump's total over
+the requests wrk saw answered (the few still in flight when wrk stops, at most `--connections`, are
+counted without being answered: under 4 % at the defaults). The sides: tests/bench/empty_app.py
+(uvicorn + httptools + uvloop answering a fixed result), and mcpctl with its default configuration
+(audit trail and metrics on) and one shared `fixtures/echo.py` child (outside valgrind, not counted).
+
+Target: at most 2.4x the empty app's instructions per request, the issue's 45 us of host CPU per
+call against the empty app's 19 us on the day it was written (issue 15). Exits 1 when missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tests.bench.bench_percall import EmptyApp
+from tests.bench.common import GATEWAY_CPU, echo_request, pin_self_to_load_cpu, pinned, wrk, wrk_script
+from tests.support.host import fixture, start_host
+
+TARGET = 45 / 19
+WARM_SECONDS = 3.0
+STARTUP = 300.0  # seconds: a Python start under valgrind is slow, even uninstrumented
+SLOW = 30.0  # seconds a request may take under callgrind (about 60 times slower) before wrk gives up
+
+
+def callgrind(out: Path) -> list[str]:
+    """The prefix that runs a command under callgrind, instrumentation off until switched on."""
+    return ["valgrind", "--tool=callgrind", "--quiet", "--instr-atstart=no", f"--callgrind-out-file={out}"]
+
+
+def control(pid: int, *args: str) -> None:
+    subprocess.run(["callgrind_control", *args, str(pid)], check=True, capture_output=True)
+
+
+def per_request(
+    url: str, pid: int, out: Path, script: Path, connections: int, seconds: float
+) -> tuple[float, int]:
+    """Instructions per answered request of the process `pid` (running under callgrind(out)), and
+    how many requests were answered."""
+    control(pid, "--instr=on")
+    wrk(url, script, 8, WARM_SECONDS, timeout=SLOW).clean()
+    control(pid, "--zero")
+    result = wrk(url, script, connections, seconds, timeout=SLOW).clean()
+    control(pid, "--dump")
+    dump = out.with_name(out.name + ".1")
+    total = next(int(line.split()[1]) for line in dump.open() if line.startswith("summary:"))
+    return total / result.total, result.total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None or shutil.which("wrk") is None:
+        raise SystemExit("this benchmark needs valgrind and wrk (Debian: apt-get install valgrind wrk)")
+    pin_self_to_load_cpu()
+    with tempfile.TemporaryDirectory(prefix="mcpctl-bench-instructions-") as tmp:
+        work = Path(tmp)
+        script = wrk_script(work / "call.lua", echo_request())
+        out = work / "empty.cg"
+        app = EmptyApp(prefix=callgrind(out), timeout=STARTUP)
+        try:
+            empty, empty_n = per_request(app.url, app.proc.pid, out, script, args.connections, args.seconds)
+        finally:
+            app.close()
+        out = work / "mcpctl.cg"
+        host = start_host(
+            work / "home",
+            "--log-level",
+            "warning",
+            "--",
+            *fixture("echo.py"),
+            prefix=pinned(GATEWAY_CPU, callgrind(out)),
+            timeout=STARTUP,
+        )
+        try:
+            pid = host.proc.pid
+            mcpctl, mcpctl_n = per_request(host.url, pid, out, script, args.connections, args.seconds)
+        finally:
+            host.stop()
+    ratio = mcpctl / empty
+    print(f"empty ASGI app : {empty:9,.0f} instructions per request ({empty_n} requests)")
+    print(f"mcpctl         : {mcpctl:9,.0f} instructions per call ({mcpctl_n} calls, one shared echo child)")
+    print(f"mcpctl / empty : {ratio:.2f}x (target <= {TARGET:.1f}x)")
+    met = ratio <= TARGET
+    print(f"verdict: {'ok' if met else 'missed'}")
+    raise SystemExit(0 if met else 1)
+
+
+if __name__ == "__main__":
+    main()
