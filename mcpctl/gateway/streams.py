@@ -15,8 +15,6 @@ MAX_INTERIM = 1000
 # this the oldest are dropped: list_changed and logs are hints, not data.
 OUTBOX_LIMIT = 256
 IDLE_OUTBOX_LIMIT = 32
-# A reader waits at most this long per wake-up; the router's deadlines end every call.
-_WAIT = 3600.0
 
 
 class CallStream(Mailbox):
@@ -28,6 +26,7 @@ class CallStream(Mailbox):
         self._items: deque[Message] = deque()
         self._final: Message | None = None
         self._waiter = None
+        self._timer = None
         self.dropped = 0
 
     @property
@@ -51,7 +50,7 @@ class CallStream(Mailbox):
     async def next(self) -> tuple[Message, bool]:
         """The next message and whether it is the final one."""
         while not self._items and self._final is None:
-            await self._wait(_WAIT)
+            await self._wait(None)  # the router's deadlines end every call: no timer of its own
         if self._items:
             return self._items.popleft(), False
         assert self._final is not None
@@ -67,6 +66,7 @@ class Outbox(Mailbox):
         # a list, not a deque: an empty deque is 760 bytes, and every session holds an outbox
         self._items: list[Message] = []
         self._waiter = None
+        self._timer = None
         self.closed = False
         self.dropped = 0
         self.reading = False  # a stream is open and reading it
