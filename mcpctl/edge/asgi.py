@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from mcpctl.edge.whole import write_whole
 from mcpctl.protocol.jsonrpc import Message, dumps
 from mcpctl.protocol.sse import encode_event
 
@@ -81,6 +82,8 @@ async def send_bytes(
     content_type: bytes = JSON,
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
+    if headers is None and write_whole(send, status, content_type, body):
+        return
     raw = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
     if headers:
         raw.extend(headers)

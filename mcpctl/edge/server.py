@@ -103,6 +103,14 @@ class CorkedTransport:
             self._held = [data]
             self._loop.call_soon(self.flush)
 
+    def write_now(self, data: bytes) -> None:
+        """Write at once, after anything held (a whole response has nothing to wait for)."""
+        if self._held:
+            self._held.append(data)
+            self.flush()
+        elif not self._transport.is_closing():
+            self._transport.write(data)
+
     def flush(self) -> None:
         held = self._held
         if held:

@@ -1,0 +1,121 @@
+"""Whole responses: the same bytes uvicorn's ASGI path writes, in one write, with its bookkeeping."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import pytest
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+from uvicorn.server import ServerState
+
+from mcpctl.edge.asgi import send_bytes
+from mcpctl.edge.server import ProtocolLimits, limited_protocol
+
+pytestmark = pytest.mark.anyio
+BODY = b'{"jsonrpc":"2.0","id":1,"result":{}}'
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class Recorder(asyncio.Transport):
+    """The socket's side: what reached it, and whether it was closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8765)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def request(method: str = "POST", extra: bytes = b"") -> bytes:
+    return f"{method} /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\n".encode() + extra + b"\r\n{}"
+
+
+async def served(*requests: bytes, whole: bool) -> Recorder:
+    """Feed `requests` to mcpctl's protocol, one at a time, answered by send_bytes: past uvicorn's
+    per-message handling when `whole`, through it otherwise (an empty header list takes ASGI)."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send_bytes(send, 200, BODY, headers=None if whole else [])
+
+    config = Config(app, lifespan="off", log_config=None, access_log=False, server_header=False)
+    config.load()
+    state = ServerState()
+    state.default_headers = [(b"date", b"Thu, 03 Dec 2026 09:00:00 GMT")]
+    protocol = limited_protocol(ProtocolLimits())(config=config, server_state=state, app_state={})
+    socket = Recorder()
+    protocol.connection_made(socket)
+    for raw in requests:
+        protocol.data_received(raw)
+        for _ in range(100):
+            await asyncio.sleep(0)
+            cycle = protocol.cycle
+            if cycle is not None and cycle.response_complete and not socket.closed:
+                await asyncio.sleep(0)  # the cork's turn
+                break
+    protocol.connection_lost(None)
+    return socket
+
+
+@pytest.mark.parametrize(
+    "requests",
+    [
+        pytest.param([request()], id="one POST"),
+        pytest.param([request(), request()], id="two on one kept-alive connection"),
+        pytest.param([request(extra=b"connection: close\r\n")], id="connection close"),
+        pytest.param([request("HEAD")], id="HEAD"),
+    ],
+)
+async def test_a_whole_response_is_what_uvicorn_writes_in_one_write(
+    requests: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages: list[str] = []  # what went through uvicorn's own send
+    asgi_send = RequestResponseCycle.send
+
+    async def counted(self: RequestResponseCycle, message: Any) -> None:
+        messages.append(message["type"])
+        await asgi_send(self, message)
+
+    monkeypatch.setattr(RequestResponseCycle, "send", counted)
+    fast = await served(*requests, whole=True)
+    assert messages == []  # past uvicorn's send
+    slow = await served(*requests, whole=False)
+    assert messages == ["http.response.start", "http.response.body"] * len(requests)
+    assert fast.writes == slow.writes  # the same bytes, and the same number of writes (the cork)
+    assert fast.closed == slow.closed
+    assert len(fast.writes) == len(requests)  # one write per response: head and body together
+    for written in fast.writes:
+        head, _, body = written.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK\r\ndate: Thu, 03 Dec 2026 09:00:00 GMT\r\n")
+        assert re.search(rb"\r\ncontent-length: %d(\r\n|$)" % len(BODY), head)
+        assert body == (b"" if requests[0].startswith(b"HEAD") else BODY)
+
+
+async def test_connection_close_is_said_and_done() -> None:
+    fast = await served(request(extra=b"connection: close\r\n"), whole=True)
+    assert b"\r\nconnection: close\r\n" in fast.writes[0]
+    assert fast.closed
