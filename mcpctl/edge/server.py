@@ -12,7 +12,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import dumps, error
 
-_HEAD, _BODY = 0, 1  # which deadline a connection is under
+_HEAD, _BODY, _IDLE = 0, 1, 2  # which deadline a connection is under
 
 
 @dataclass(frozen=True)
@@ -221,6 +221,22 @@ class LimitedProtocol(HttpToolsProtocol):
         # hooked (it would cost every request a call): the sweep sees it in the cycle.
         state.deadline = None if self.pipeline else self.loop.time() + limits.body_timeout
 
+    def on_response_complete(self) -> None:
+        """uvicorn's, except that a kept-alive connection's idle deadline is one more for the sweep,
+        not a timer armed after every response and cancelled at the next request (3 us a request)."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            state = self.state
+            state.deadline = self.loop.time() + self.timeout_keep_alive
+            state.stage = _IDLE
+
     # -- limits --------------------------------------------------------------------------------
 
     def _head_size(self) -> int:
@@ -240,8 +256,12 @@ class LimitedProtocol(HttpToolsProtocol):
         """The current stage's deadline passed (called by `Deadlines`)."""
         self.state.deadline = None
         cycle = self.cycle
+        if self.state.stage == _IDLE:  # no new request within uvicorn's keep-alive timeout
+            if not self.transport.is_closing():
+                self.transport.close()
+            return
         if self.state.stage == _BODY and cycle is not None and not cycle.more_body:
-            return  # the body arrived in time (uvicorn's keep-alive timeout covers what follows)
+            return  # the body arrived in time (the idle deadline, set with the answer, covers what follows)
         if self.state.stage == _BODY:
             what, seconds, setting = "the body", self.limits.body_timeout, "body_timeout"
         elif self.state.seen_bytes:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
 import pytest
-from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
-from uvicorn.server import ServerState
 
 from mcpctl.edge.asgi import send_bytes
-from mcpctl.edge.server import ProtocolLimits, limited_protocol
+from tests.edge.support import Recorder, answered, connect, request
 
 pytestmark = pytest.mark.anyio
 BODY = b'{"jsonrpc":"2.0","id":1,"result":{}}'
@@ -23,37 +20,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class Recorder(asyncio.Transport):
-    """The socket's side: what reached it, and whether it was closed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.writes.append(bytes(data))
-
-    def close(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8765)}.get(name, default)
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-
-def request(method: str = "POST", extra: bytes = b"") -> bytes:
-    return f"{method} /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\n".encode() + extra + b"\r\n{}"
-
-
 async def served(*requests: bytes, whole: bool) -> Recorder:
     """Feed `requests` to mcpctl's protocol, one at a time, answered by send_bytes: past uvicorn's
     per-message handling when `whole`, through it otherwise (an empty header list takes ASGI)."""
@@ -62,21 +28,9 @@ async def served(*requests: bytes, whole: bool) -> Recorder:
         await receive()
         await send_bytes(send, 200, BODY, headers=None if whole else [])
 
-    config = Config(app, lifespan="off", log_config=None, access_log=False, server_header=False)
-    config.load()
-    state = ServerState()
-    state.default_headers = [(b"date", b"Thu, 03 Dec 2026 09:00:00 GMT")]
-    protocol = limited_protocol(ProtocolLimits())(config=config, server_state=state, app_state={})
-    socket = Recorder()
-    protocol.connection_made(socket)
+    protocol, socket = connect(app)
     for raw in requests:
-        protocol.data_received(raw)
-        for _ in range(100):
-            await asyncio.sleep(0)
-            cycle = protocol.cycle
-            if cycle is not None and cycle.response_complete and not socket.closed:
-                await asyncio.sleep(0)  # the cork's turn
-                break
+        await answered(protocol, socket, raw)
     protocol.connection_lost(None)
     return socket
 
