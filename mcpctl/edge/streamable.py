@@ -20,10 +20,12 @@ from mcpctl.edge.asgi import (
     watch_disconnect,
 )
 from mcpctl.edge.fleetstream import fleet_stream
+from mcpctl.edge.late import LateCalls
 from mcpctl.edge.requests import HttpError, principal_of, read_message
 from mcpctl.edge.standalone import pump
 from mcpctl.fleet.store import RETRY_AFTER, StateUnavailable
 from mcpctl.gateway.pump import Gateway
+from mcpctl.gateway.streams import CallStream
 from mcpctl.protocol import codes, headers
 from mcpctl.protocol.eras import (
     LATEST_LEGACY,
@@ -46,7 +48,6 @@ log = logging.getLogger(__name__)
 
 # requests that change what a session remembers (in a fleet, written back for every instance)
 _SESSION_CHANGES = frozenset({"logging/setLevel", "resources/subscribe", "resources/unsubscribe"})
-WATCH_AFTER = 0.05  # seconds a call runs before we watch for its client disconnecting
 # 2026-07-28 transport errors that carry an HTTP status of their own
 _MODERN_STATUS = {
     codes.METHOD_NOT_FOUND: 404,
@@ -73,6 +74,7 @@ class StreamableEndpoint:
     def __init__(self, gateway: Gateway, max_body: int) -> None:
         self._gateway = gateway
         self._max_body = max_body
+        self._late = LateCalls()
 
     async def __call__(self, request: Request, send: Send) -> None:
         try:
@@ -253,18 +255,20 @@ class StreamableEndpoint:
             if watcher is None:
                 watcher = watch_disconnect(request.receive, disconnected)
 
-        # Most calls answer within milliseconds: only a call still running after WATCH_AFTER is
+        # Most calls answer within milliseconds: only a call still running after a short grace is
         # worth a task that notices the client going away (closing the stream is how 2026-07-28
         # cancels), which keeps the common path cheap.
-        timer = asyncio.get_running_loop().call_later(WATCH_AFTER, watch)
+        box: CallStream = call.io  # read directly: an async generator per call cost more than this loop
+        self._late.add(box, watch)  # (a retry after a round of input reads a new box of the same call)
         sse = SSEWriter(send)
         wants_sse = request.accepts("text/event-stream")
-        stream = self._gateway.stream(call)
+        answered = False
         try:
-            async for msg, final in stream:
+            while not answered:
+                msg, answered = await box.next()
                 if gone:
                     continue  # drain: the engine still finishes the call's bookkeeping
-                if final and not sse.started:
+                if answered and not sse.started:
                     await send_json(send, _message_status(call.ctx, msg), msg)
                     return
                 watch()
@@ -278,8 +282,9 @@ class StreamableEndpoint:
         except OSError:
             self._gateway.cancel(call, "the connection failed")
         finally:
-            timer.cancel()
-            await stream.aclose()
+            self._late.discard(box)
+            if not answered:
+                self._gateway.cancel(call, "the client went away")
             if watcher is not None:
                 watcher.cancel()
 
