@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from mcpctl.edge.whole import write_whole
+from mcpctl.edge.whole import whole_body, write_whole
 from mcpctl.protocol.jsonrpc import Message, dumps
 from mcpctl.protocol.sse import encode_event
 
@@ -60,6 +60,11 @@ class Request:
         declared = self.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise BodyTooLarge
+        whole = whole_body(self.receive)
+        if whole is not None:
+            if len(whole) > limit:
+                raise BodyTooLarge
+            return bytes(whole)
         chunks: list[bytes] = []
         size = 0
         while True:
