@@ -137,7 +137,9 @@ class LimitedProtocol(HttpToolsProtocol):
       counted per read while they arrive, so at most one read (256 KiB) more is ever held;
     - they must arrive within `header_timeout` of the connection opening (or, on a kept-alive
       connection, of the request's first byte), and the body within `body_timeout` of the
-      headers (408 and close; a connection that never sent a byte is closed without an answer).
+      headers (408 and close; a connection that never sent a byte is closed without an answer);
+    - a kept-alive connection idle for uvicorn's keep-alive timeout is closed by the same sweep
+      (uvicorn arms a timer after every response for it).
 
     On the hot path that is a few attribute updates per request. Writes go through a
     `CorkedTransport`.

@@ -9,7 +9,7 @@ class Mailbox:
     """Lets one reader at a time wait until a writer calls `_wake`, or `timeout` passes.
 
     The reader awaits the future `_wait` returns, straight from its own coroutine: no coroutine
-    of the helper's, so a call's mailbox costs no allocation beyond that future and its timer.
+    of the helper's, so a mailbox costs no allocation beyond that future and its timer, if any.
     A wake resolves the future and cancels the timer; a timeout resolves the future itself. A
     reader cancelled mid-wait leaves its timer to the next wake, or to fire on a future already done.
     A reader that something else bounds (a call: the router's deadlines end it) waits without one.
