@@ -157,7 +157,7 @@ def test_without_apt_or_sudo_the_message_names_the_packages(tmp_path: Path) -> N
     assert done.returncode != 0
     assert "needs root, and sudo is not installed" in done.stderr, done.stderr
     assert (
-        "could not install redis-server nginx dbus gnome-keyring chromium wrk tmux nodejs npm" in done.stderr
+        "could not install redis-server nginx dbus gnome-keyring chromium wrk tmux valgrind nodejs npm" in done.stderr
     )
 
 
