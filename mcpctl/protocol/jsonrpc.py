@@ -35,6 +35,12 @@ MAX_DEPTH = 200
 # large sends the input through the exact stdlib parser instead (a real float that large merely
 # costs that slower parse). Walking the parsed value costs nothing for big strings, unlike a scan.
 _INT64_EDGE = float(2**63)
+# Small messages (nearly all of them) are cleared from their bytes instead, which costs a third of
+# the walk: fewer opening brackets than MAX_DEPTH cannot nest deeper, and an integer past 64 bits
+# needs a run of 19 digits. On large ones the byte scan costs more than the walk.
+_SCAN_BYTES = 16384
+_DIGITS = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))  # a digit -> "0", else " "
+_LONG_NUMBER = b"0" * 19
 
 
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
@@ -48,9 +54,16 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
         value = _exact_loads(data, exc)
         _walk(value)
         return value
+    if type(data) is bytes and len(data) <= _SCAN_BYTES and _plain(data):
+        return value
     if _walk(value):
         value = _exact_loads(data, None)
     return value
+
+
+def _plain(data: bytes) -> bool:
+    """True when `data` can neither nest past MAX_DEPTH nor hold an integer past 64 bits."""
+    return data.count(b"{") + data.count(b"[") <= MAX_DEPTH and data.translate(_DIGITS).find(_LONG_NUMBER) < 0
 
 
 def _walk(value: Any) -> bool:
