@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,29 +82,33 @@ class AuthLayer:
         self._key_principals: dict[str, tuple[KeyRecord, Principal]] = {}
         self._seen: dict[tuple[str, str], float] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: a request let through is the inner app's own coroutine, so this
+        # layer adds no frame that every resumption of the request would pass through.
         if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
+            return self._app(scope, receive, send)
         path = scope["path"]
         if path in METADATA_PATHS:
-            await self._metadata(scope, send)
-            return
+            return self._metadata(scope, send)
         if path in OPEN_PATHS or path.startswith("/admin/") or scope["method"] == "OPTIONS":
-            await self._app(scope, receive, send)
-            return
+            return self._app(scope, receive, send)
         outcome = self._identify(scope)
+        if type(outcome) is not Principal or (self._policy.scoped and self._steps_up(scope, outcome)):
+            return self._slowly(scope, receive, send, outcome)
+        scope["mcpctl.principal"] = outcome
+        return self._app(scope, receive, send)
+
+    async def _slowly(
+        self, scope: Scope, receive: Receive, send: Send, outcome: Principal | Refusal | _Pending
+    ) -> None:
+        """A request that needs an await before it may pass: a credential to look up, a refusal
+        to send, or a body to read for the scopes its tool needs."""
         if isinstance(outcome, _Pending):  # a key file to re-read, or a token not seen before
             outcome = await self._identify_slowly(scope, outcome)
         if isinstance(outcome, Refusal):
             await self._refuse(scope, send, outcome)
             return
-        if (
-            self._policy.scoped
-            and outcome.kind == "oauth"
-            and scope["method"] == "POST"
-            and path in CALL_PATHS
-        ):
+        if self._steps_up(scope, outcome):
             receive, refusal = await self._step_up_needed(receive, outcome)
             if refusal is not None:
                 await self._refuse(scope, send, refusal)
@@ -186,6 +190,15 @@ class AuthLayer:
         self._audit.record("auth.success", principal=principal, **_request_fields(scope), **fields)
 
     # -- per-tool scopes (step-up) ---------------------------------------------------------------
+
+    def _steps_up(self, scope: Scope, principal: Principal) -> bool:
+        """Whether the body must be read first, for the scopes its tool needs (_step_up_needed)."""
+        return (
+            self._policy.scoped
+            and principal.kind == "oauth"
+            and scope["method"] == "POST"
+            and scope["path"] in CALL_PATHS
+        )
 
     async def _step_up_needed(self, receive: Receive, principal: Principal) -> tuple[Receive, Refusal | None]:
         """Answer 403 insufficient_scope before a call whose tool needs scopes the token lacks.

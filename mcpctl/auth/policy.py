@@ -23,6 +23,8 @@ class Decision:
 
 
 ALLOWED = Decision(True)
+_MEMO_SIZE = 4096  # entries of Policy.decide's memo: about 1 MB at most
+_MEMO_NAME_LENGTH = 128
 
 
 @functools.lru_cache(maxsize=1024)
@@ -79,11 +81,28 @@ class Policy:
         self._rules = [_Rule(i, rule, self._roles_of) for i, rule in enumerate(rules, 1)]
         self.scoped = any(rule.scopes for rule in rules)
         self.open = not self._rules
+        self._memo: dict[tuple[int, str], tuple[Principal, Decision]] = {}
 
     def scopes_supported(self) -> list[str]:
         return sorted({s for r in self._rules for s in r.rule.scopes})
 
     def decide(self, principal: Principal, name: str) -> Decision:
+        # Every call asks, with the same few principals and names, so answers are kept: per
+        # principal object (the auth layer keeps one per key and per token), which each entry holds
+        # so that its id cannot be reused while the entry lives. Bounded in entries and name length
+        # (a MCP name is at most 128 characters), against callers that invent names.
+        key = (id(principal), name)
+        found = self._memo.get(key)
+        if found is not None:
+            return found[1]
+        decision = self._decide(principal, name)
+        if len(name) <= _MEMO_NAME_LENGTH:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = (principal, decision)
+        return decision
+
+    def _decide(self, principal: Principal, name: str) -> Decision:
         globs = key_tools(principal)
         if globs and glob_regex(globs).match(name) is None:
             return Decision(False, f"API key {principal.name!r} may use only {', '.join(globs)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import time
 from collections.abc import Callable
@@ -58,10 +59,17 @@ class KeyVerifier:
         stat_interval: float = STAT_INTERVAL,
     ) -> None:
         self.path = path
+        self._where = os.fspath(path)  # what os.stat takes fastest
         self._clock = clock
         self._monotonic = monotonic
         self._interval = stat_interval
         self._records: dict[str, KeyRecord] = {}
+        # A key that matched -> its record and when it stops working. Hashing costs more than the
+        # rest of a check together; only keys that matched are kept (one per record at most, so
+        # bounded by the file), the same strings every request's headers already hold, and they
+        # are forgotten whenever the records are re-read. (A lookup leaks no usable timing: string
+        # hashes are keyed per process.)
+        self._verified: dict[str, tuple[KeyRecord, float]] = {}
         self._stamp: tuple[int, int, int] | None = None
         self._loaded = False
         self._checked = float("-inf")
@@ -94,6 +102,7 @@ class KeyVerifier:
                 # Fail closed: a damaged file must not leave revoked keys working.
                 log.error("API keys unusable until %s is fixed: %s", self.path, problem)
                 self._records = {}
+            self._verified = {}
             self._stamp = stamp
             self._loaded = True
             self._checked = self._monotonic()
@@ -105,6 +114,12 @@ class KeyVerifier:
 
     def check(self, key: str) -> KeyRecord | KeyRejected:
         """Verify against the records in memory (call `current`/`refresh` first)."""
+        verified = self._verified.get(key)
+        if verified is not None:
+            now = self._clock()
+            if now < verified[1]:
+                self.last_used[verified[0].id] = now
+                return verified[0]
         # The format is fixed, so slicing finds the id; the hash comparison checks every character.
         if len(key) != KEY_LENGTH or key[ID_END] != "_":
             return KeyRejected("malformed API key")
@@ -116,6 +131,8 @@ class KeyVerifier:
         if not record.usable(now):
             return KeyRejected(f"API key {record.status(now)}", key_id, record.name)
         self.last_used[key_id] = now
+        end = record.end()
+        self._verified[key] = (record, math.inf if end is None else end)
         return record
 
     def usable(self) -> dict[str, str]:
@@ -125,7 +142,7 @@ class KeyVerifier:
 
     def _file_stamp(self) -> tuple[int, int, int] | None:
         try:
-            stat = os.stat(self.path)
+            stat = os.stat(self._where)
         except OSError:
             return None
         # the CLI replaces the file atomically, so the inode alone already tells; mtime and size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import stat
 import time
@@ -71,8 +72,6 @@ def test_names_are_checked(tmp_path: Path) -> None:
 
 
 def test_the_gateway_notices_a_changed_key_file_within_a_millisecond(tmp_path: Path) -> None:
-    import asyncio
-
     from mcpctl.auth.verify import KeyRejected, KeyVerifier
 
     keys = KeyFile(tmp_path / "api-keys.json")
@@ -94,3 +93,25 @@ def test_the_gateway_notices_a_changed_key_file_within_a_millisecond(tmp_path: P
 
     asyncio.run(scenario())
     assert list(verifier.last_used) == [key[5:17]]
+
+
+def test_a_key_verified_before_stops_working_when_its_lifetime_ends(tmp_path: Path) -> None:
+    from mcpctl.auth.verify import KeyRejected, KeyVerifier
+
+    keys = KeyFile(tmp_path / "api-keys.json")
+    with keys.editing():
+        key, record = keys.create("ci", (), now=1000.0, lifetime=60.0)
+    now = [1000.0]
+    verifier = KeyVerifier(keys.path, clock=lambda: now[0])
+
+    async def scenario() -> None:
+        for at in (1000.0, 1059.9):  # the second is answered from what the first verified
+            now[0] = at
+            assert await verifier.verify(key) == record
+        now[0] = 1060.0
+        refused = await verifier.verify(key)
+        assert isinstance(refused, KeyRejected)
+        assert refused.reason == "API key expired"
+        assert isinstance(await verifier.verify(key[:-1] + "x"), KeyRejected)  # one character off
+
+    asyncio.run(scenario())

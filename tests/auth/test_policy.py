@@ -97,3 +97,17 @@ def test_config_refuses_unknown_principal_kinds_and_weak_algorithms() -> None:
         AuthConfig(algorithms=["RS256", "HS256"])
     with pytest.raises(ValidationError, match="not accepted"):
         AuthConfig(algorithms=["none"])
+
+
+def test_answers_are_per_principal_even_for_equal_looking_ones() -> None:
+    # Principals compare by name and kind, not by a key's own globs: a second key of the same
+    # name must not get the first one's answer.
+    policy = Policy([])
+    wide, narrow = key("svc", "*"), key("svc", "time__*")
+    assert wide == narrow
+    for _ in range(2):  # asked again, the same answers
+        assert policy.decide(wide, "github__delete").allowed
+        assert not policy.decide(narrow, "github__delete").allowed
+    long_name = "x" * 300  # not kept, still answered
+    assert policy.decide(wide, long_name).allowed
+    assert not policy.decide(narrow, long_name).allowed
