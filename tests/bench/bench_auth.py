@@ -47,12 +47,17 @@ def config(mode: str, issuer: str) -> dict[str, Any]:
     }
 
 
+def api_key_header(home: Path) -> dict[str, str]:
+    """A new API key for echo's tools in the host home `home`, as the header that presents it."""
+    keys = KeyFile.at(Paths.from_env({"MCPCTL_HOME": str(home)}))
+    with keys.editing():  # the gateway needs only the hash file; no keyring involved
+        key, _ = keys.create("bench", ("echo__*",), time.time(), None)
+    return {"Authorization": f"Bearer {key}"}
+
+
 def credential(mode: str, home: Path, host: HostProcess | None, oauth: OAuthServer) -> dict[str, str]:
     if mode == "api-key":
-        keys = KeyFile.at(Paths.from_env({"MCPCTL_HOME": str(home)}))
-        with keys.editing():  # the gateway needs only the hash file; no keyring involved
-            key, _ = keys.create("bench", ("echo__*",), time.time(), None)
-        return {"Authorization": f"Bearer {key}"}
+        return api_key_header(home)
     if mode == "oauth":
         assert host is not None
         client = oauth.register(scope="mcp:tools")

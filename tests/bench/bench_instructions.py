@@ -1,6 +1,6 @@
 """Per-call cost in CPU instructions: `mcpctl serve` against the empty ASGI app, both under callgrind.
 
-Run:  .venv/bin/python -m tests.bench.bench_instructions [--seconds 10] [--connections 32]
+Run:  .venv/bin/python -m tests.bench.bench_instructions [--seconds 10] [--connections 32] [--parts]
 
 Instructions, unlike seconds, do not move with the machine's other load (callgrind counts the same
 work the same, a busy core or not), so one run gives a figure a change can be judged by. Each side
@@ -14,6 +14,12 @@ counted without being answered: under 4 % at the defaults). The sides: tests/ben
 
 Target: at most 2.4x the empty app's instructions per request, the issue's 45 us of host CPU per
 call against the empty app's 19 us on the day it was written (issue 15). Exits 1 when missed.
+
+With `--parts`, it measures instead what each optional part adds to a call: a host with all of
+them off, then one host per part with only that part on: the audit trail, metrics, API-key auth
+(every call presents a key), and limits (a generous rule in every scope at both levels, and a
+breaker: none ever refuses, every call pays for them). A part's cost is the share of throughput it
+takes, 1 - off/on in instructions per call; the target is under 5 % each (issue 15).
 """
 
 from __future__ import annotations
@@ -23,14 +29,20 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
+from tests.bench.bench_auth import api_key_header
+from tests.bench.bench_limits_metrics import generous_rules
 from tests.bench.bench_percall import EmptyApp
 from tests.bench.common import GATEWAY_CPU, echo_request, pin_self_to_load_cpu, pinned, wrk, wrk_script
+from tests.limits.hosting import serve_config, stdio_server
 from tests.support.host import fixture, start_host
 
 TARGET = 45 / 19
 WARM_SECONDS = 3.0
 STARTUP = 300.0  # seconds: a Python start under valgrind is slow, even uninstrumented
+PARTS = ("audit", "metrics", "auth", "limits")
+PART_TARGET = 0.05
 SLOW = 30.0  # seconds a request may take under callgrind (about 60 times slower) before wrk gives up
 
 
@@ -58,43 +70,87 @@ def per_request(
     return total / result.total, result.total
 
 
+def against_empty(work: Path, seconds: float, connections: int) -> bool:
+    """The default host against the empty app; True when the target is met."""
+    script = wrk_script(work / "call.lua", echo_request())
+    out = work / "empty.cg"
+    app = EmptyApp(prefix=callgrind(out), timeout=STARTUP)
+    try:
+        empty, empty_n = per_request(app.url, app.proc.pid, out, script, connections, seconds)
+    finally:
+        app.close()
+    out = work / "mcpctl.cg"
+    host = start_host(
+        work / "home",
+        "--log-level",
+        "warning",
+        "--",
+        *fixture("echo.py"),
+        prefix=pinned(GATEWAY_CPU, callgrind(out)),
+        timeout=STARTUP,
+    )
+    try:
+        mcpctl, mcpctl_n = per_request(host.url, host.proc.pid, out, script, connections, seconds)
+    finally:
+        host.stop()
+    ratio = mcpctl / empty
+    print(f"empty ASGI app : {empty:9,.0f} instructions per request ({empty_n} requests)")
+    print(f"mcpctl         : {mcpctl:9,.0f} instructions per call ({mcpctl_n} calls, one shared echo child)")
+    print(f"mcpctl / empty : {ratio:.2f}x (target <= {TARGET:.1f}x)")
+    return ratio <= TARGET
+
+
+def part_config(part: str) -> dict[str, Any]:
+    """A host with one echo child and only `part` on ("none": every optional part off)."""
+    server = stdio_server(fixture("echo.py"), breaker={"enabled": part == "limits"})
+    config: dict[str, Any] = {
+        "servers": {"echo": server},
+        "audit": {"enabled": part == "audit"},
+        "metrics": {"enabled": part == "metrics"},
+    }
+    if part == "auth":
+        config["auth"] = {"mode": "api-key"}
+    if part == "limits":
+        config["limits"] = {"rules": generous_rules()}
+    return config
+
+
+def part_costs(work: Path, seconds: float, connections: int) -> bool:
+    """Instructions per call with each part alone on against all off; True when each is under target."""
+    per_call: dict[str, float] = {}
+    for part in ("none", *PARTS):
+        home = work / part
+        home.mkdir()
+        headers = api_key_header(home) if part == "auth" else None
+        script = wrk_script(work / f"{part}.lua", echo_request(name="echo__echo"), headers)
+        out = work / f"{part}.cg"
+        prefix = pinned(GATEWAY_CPU, callgrind(out))
+        host = serve_config(home, part_config(part), prefix=prefix, timeout=STARTUP)
+        try:
+            per_call[part], calls = per_request(host.url, host.proc.pid, out, script, connections, seconds)
+        finally:
+            host.stop()
+        print(f"{part:<8}: {per_call[part]:9,.0f} instructions per call ({calls} calls)", flush=True)
+    met = True
+    for part in PARTS:
+        share = 1 - per_call["none"] / per_call[part]
+        met = met and share < PART_TARGET
+        print(f"{part} costs {share:.1%} of throughput (target < {PART_TARGET:.0%})")
+    return met
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--parts", action="store_true", help="what each optional part adds to a call")
     args = parser.parse_args()
     if shutil.which("valgrind") is None or shutil.which("wrk") is None:
         raise SystemExit("this benchmark needs valgrind and wrk (Debian: apt-get install valgrind wrk)")
     pin_self_to_load_cpu()
     with tempfile.TemporaryDirectory(prefix="mcpctl-bench-instructions-") as tmp:
-        work = Path(tmp)
-        script = wrk_script(work / "call.lua", echo_request())
-        out = work / "empty.cg"
-        app = EmptyApp(prefix=callgrind(out), timeout=STARTUP)
-        try:
-            empty, empty_n = per_request(app.url, app.proc.pid, out, script, args.connections, args.seconds)
-        finally:
-            app.close()
-        out = work / "mcpctl.cg"
-        host = start_host(
-            work / "home",
-            "--log-level",
-            "warning",
-            "--",
-            *fixture("echo.py"),
-            prefix=pinned(GATEWAY_CPU, callgrind(out)),
-            timeout=STARTUP,
-        )
-        try:
-            pid = host.proc.pid
-            mcpctl, mcpctl_n = per_request(host.url, pid, out, script, args.connections, args.seconds)
-        finally:
-            host.stop()
-    ratio = mcpctl / empty
-    print(f"empty ASGI app : {empty:9,.0f} instructions per request ({empty_n} requests)")
-    print(f"mcpctl         : {mcpctl:9,.0f} instructions per call ({mcpctl_n} calls, one shared echo child)")
-    print(f"mcpctl / empty : {ratio:.2f}x (target <= {TARGET:.1f}x)")
-    met = ratio <= TARGET
+        measure = part_costs if args.parts else against_empty
+        met = measure(Path(tmp), args.seconds, args.connections)
     print(f"verdict: {'ok' if met else 'missed'}")
     raise SystemExit(0 if met else 1)
 

@@ -162,6 +162,23 @@ def test_bench_instructions_prints_both_sides_per_request_and_their_ratio() -> N
     verdict(code, word)
 
 
+def test_bench_instructions_parts_prints_each_part_against_all_off() -> None:
+    code, out = bench("bench_instructions", "--parts", "--seconds", "1", "--connections", "2", timeout=900)
+    rows = re.findall(
+        r"^(none|audit|metrics|auth|limits) *: +([\d,]+) instructions per call \((\d+) calls\)$", out, re.M
+    )
+    assert [part for part, _, _ in rows] == ["none", "audit", "metrics", "auth", "limits"], out
+    per_call = {part: int(n.replace(",", "")) for part, n, _ in rows}
+    assert all(n > 10_000 for n in per_call.values()) and all(int(c) > 0 for _, _, c in rows), out
+    shares = dict(re.findall(r"^(\w+) costs (-?[\d.]+)% of throughput \(target < 5%\)$", out, re.M))
+    assert shares.keys() == {"audit", "metrics", "auth", "limits"}, out
+    for part, share in shares.items():
+        assert abs(float(share) - 100 * (1 - per_call["none"] / per_call[part])) < 0.06, (part, out)
+    [(word,)] = figures(r"^verdict: (ok|missed)$", out)
+    verdict(code, word)
+    assert (word == "ok") == all(float(share) < 5 for share in shares.values()), out
+
+
 def test_bench_fleet_prints_memory_against_redis_and_the_model() -> None:
     _, out = bench("bench_fleet", "--calls", "20", "--answers", "3", judged=False, timeout=300)
     report = json.loads(out[out.index("{") :])
