@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, Final
 from mcpctl.audit.redact import Redactor
 from mcpctl.audit.schema import VERSION
 from mcpctl.protocol import codes
-from mcpctl.protocol.eras import Era
 from mcpctl.router.context import ClientContext, Principal
 
 if TYPE_CHECKING:
@@ -34,7 +33,6 @@ EVENT_OUTCOMES: Final = {
 # Fields the writer owns: a part's fields of the same name are kept under "data_<name>".
 RESERVED: Final = frozenset({"v", "seq", "ts", "kind", "prev", "hash"})
 ERROR_TEXT_CHARS: Final = 500
-_ERA_NAMES: Final = {era: era.value for era in Era}  # Enum.value is a property: slow on the hot path
 
 
 class Shaper:
@@ -94,7 +92,7 @@ class Shaper:
                 "user_agent": ctx.user_agent or None,
                 "request_id": ctx.request_id or None,
                 "session": session.id if session is not None else None,
-                "era": _ERA_NAMES[ctx.era],
+                "era": ctx.era._value_,  # not .value (a property) nor a dict by member (a Python __hash__)
                 "protocol_version": ctx.protocol_version,
                 "server": call.server or None,
                 "tool": call.name,
@@ -176,7 +174,7 @@ class Shaper:
         record["user_agent"] = ctx.user_agent or None
         record["request_id"] = ctx.request_id or None
         record["session"] = ctx.session.id if ctx.session is not None else None
-        record["era"] = _ERA_NAMES[ctx.era]
+        record["era"] = ctx.era._value_
         record["protocol_version"] = ctx.protocol_version
         return record
 

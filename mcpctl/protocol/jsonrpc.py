@@ -110,7 +110,7 @@ def dumps(obj: Any) -> bytes:
 def parse_message(data: bytes | bytearray | memoryview | str) -> Message:
     """Parse one JSON-RPC message; raises ParseError for non-JSON or non-object input."""
     value = loads(data)
-    if not isinstance(value, dict):
+    if type(value) is not dict:  # what orjson returns for an object; anything else is not a message
         raise ParseError("a JSON-RPC message must be a JSON object")
     return value
 
@@ -119,7 +119,7 @@ def kind_of(msg: Message) -> Kind:
     """Classify a message without trusting it: invalid shapes come back as INVALID."""
     method = msg.get("method")
     has_id = "id" in msg
-    if isinstance(method, str):
+    if type(method) is str or isinstance(method, str):
         if not has_id:
             return Kind.NOTIFICATION
         return Kind.REQUEST if is_valid_id(msg["id"]) else Kind.INVALID
@@ -130,6 +130,9 @@ def kind_of(msg: Message) -> Kind:
 
 def is_valid_id(value: object) -> bool:
     """MCP ids are strings or integers, never null, never booleans."""
+    kind = type(value)  # parsed ids are exactly str or int: tested first, since every message asks
+    if kind is str or kind is int:
+        return True
     return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 
 
@@ -161,13 +164,16 @@ def error(req_id: RequestId | None, code: int, message: str, data: Any = None) -
 def params_of(msg: Message) -> dict[str, Any]:
     """The params object, or an empty dict when absent or not an object."""
     params = msg.get("params")
-    return params if isinstance(params, dict) else {}
+    return params if type(params) is dict or isinstance(params, dict) else {}
 
 
 def meta_of(msg: Message) -> dict[str, Any]:
     """The params._meta object, or an empty dict."""
-    meta = params_of(msg).get("_meta")
-    return meta if isinstance(meta, dict) else {}
+    params = msg.get("params")  # params_of, inlined: a request asks this several times on its way
+    if type(params) is not dict and not isinstance(params, dict):
+        return {}
+    meta = params.get("_meta")
+    return meta if type(meta) is dict or isinstance(meta, dict) else {}
 
 
 def invalid_request_reason(msg: Message) -> str | None:
