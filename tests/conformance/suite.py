@@ -52,6 +52,18 @@ def run_suite(
     return proc.returncode, results
 
 
+def client_output(output: Path, scenario: str, chars: int = 1500) -> str:
+    """The end of what the client command printed in one scenario (its stdout, then its stderr), so
+    that a failure that happens only under load says what the client saw."""
+    printed = []
+    for folder in sorted(output.glob(f"{scenario}-*")):
+        for stream in ("stdout.txt", "stderr.txt"):
+            path = folder / stream
+            if path.exists():
+                printed.append(f"[{stream}] {path.read_text(errors='replace')[-chars:]}")
+    return "\n".join(printed)
+
+
 def failing(results: dict[str, Checks], statuses: Iterable[str] = ("FAILURE",)) -> set[str]:
     """The scenarios with a check in one of `statuses`."""
     bad = frozenset(statuses)

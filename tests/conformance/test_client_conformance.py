@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.suite import ADAPTER, expected_failures, failing, passed_checks, run_suite
+from tests.conformance.suite import (
+    ADAPTER,
+    client_output,
+    expected_failures,
+    failing,
+    passed_checks,
+    run_suite,
+)
 
 EXPECTED = Path(__file__).with_name("client-expected-failures.yaml")
 pytestmark = pytest.mark.slow  # the official conformance suite (Node)
@@ -24,7 +31,8 @@ def test_client_scenarios_pass(selection: list[str], tmp_path: Path) -> None:
     expected = set(expected_failures(EXPECTED, "client")) & set(results)
     details = {
         name: [
-            f"{c.get('id')}: {c.get('errorMessage')}" for c in results[name] if c.get("status") == "FAILURE"
+            *(f"{c['id']}: {c.get('errorMessage')}" for c in results[name] if c.get("status") == "FAILURE"),
+            client_output(tmp_path, name),
         ]
         for name in failed - expected
     }
