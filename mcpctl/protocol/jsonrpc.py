@@ -169,10 +169,7 @@ def params_of(msg: Message) -> dict[str, Any]:
 
 def meta_of(msg: Message) -> dict[str, Any]:
     """The params._meta object, or an empty dict."""
-    params = msg.get("params")  # params_of, inlined: a request asks this several times on its way
-    if type(params) is not dict and not isinstance(params, dict):
-        return {}
-    meta = params.get("_meta")
+    meta = params_of(msg).get("_meta")
     return meta if type(meta) is dict or isinstance(meta, dict) else {}
 
 

@@ -31,7 +31,11 @@ def test_client_scenarios_pass(selection: list[str], tmp_path: Path) -> None:
     expected = set(expected_failures(EXPECTED, "client")) & set(results)
     details = {
         name: [
-            *(f"{c['id']}: {c.get('errorMessage')}" for c in results[name] if c.get("status") == "FAILURE"),
+            *(
+                f"{c.get('id')}: {c.get('errorMessage')}"
+                for c in results[name]
+                if c.get("status") == "FAILURE"
+            ),
             client_output(tmp_path, name),
         ]
         for name in failed - expected
