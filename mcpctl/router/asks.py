@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from mcpctl.protocol import codes
 from mcpctl.protocol.capabilities import NEEDS, declares
@@ -38,7 +38,9 @@ class BackendAsk:
     """A legacy backend's request, passed on to a client under our id."""
 
     link: Link
-    backend_id: object
+    # Any, not object, in this and the other dataclasses of the router: a mypyc build looks their
+    # annotations up among the module's own names, where object is not (tests/support/compiled.py)
+    backend_id: Any
     call: Call | None  # the call it belongs to (None: a per-session child asking outside any call)
 
 

@@ -61,7 +61,7 @@ class StateRefused(Exception):
 class Held:
     """One question of the server's, waiting for the client's answer."""
 
-    ask_id: object  # the server's request id
+    ask_id: Any  # the server's request id
     method: str
     params: dict[str, Any]
 

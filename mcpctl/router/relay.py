@@ -28,7 +28,7 @@ class Round:
     """One input_required result being answered: the keys asked, the answers so far, the state."""
 
     keys: set[str]
-    state: object
+    state: Any
     answers: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,6 +1,7 @@
 """Per-call cost in CPU instructions: `mcpctl serve` against the empty ASGI app, both under callgrind.
 
-Run:  .venv/bin/python -m tests.bench.bench_instructions [--seconds 10] [--connections 32] [--parts]
+Run:  .venv/bin/python -m tests.bench.bench_instructions [--seconds 10] [--connections 32]
+                                                   [--parts | --compiled]
 
 Instructions, unlike seconds, do not move with the machine's other load (callgrind counts the same
 work the same, a busy core or not), so one run gives a figure a change can be judged by. Each side
@@ -20,6 +21,10 @@ them off, then one host per part with only that part on: the audit trail, metric
 (every call presents a key), and limits (a generous rule in every scope at both levels, and a
 breaker: none ever refuses, every call pays for them). A part's cost is the share of throughput it
 takes, 1 - off/on in instructions per call; the target is under 5 % each (issue 15).
+
+With `--compiled`, a third side: the same default host from a copy of mcpctl whose pure modules
+mypyc compiled (tests/support/compiled.py), against the empty app and the interpreted host. The
+verdict stays the interpreted host's: that is what ships.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from tests.bench.bench_limits_metrics import generous_rules
 from tests.bench.bench_percall import EmptyApp
 from tests.bench.common import GATEWAY_CPU, echo_request, pin_self_to_load_cpu, pinned, wrk, wrk_script
 from tests.limits.hosting import serve_config, stdio_server
+from tests.support.compiled import compiled_copy
 from tests.support.host import fixture, start_host
 
 TARGET = 45 / 19
@@ -70,8 +76,30 @@ def per_request(
     return total / result.total, result.total
 
 
-def against_empty(work: Path, seconds: float, connections: int) -> bool:
-    """The default host against the empty app; True when the target is met."""
+def default_host(
+    work: Path, name: str, script: Path, connections: int, seconds: float, **options: Any
+) -> tuple[float, int]:
+    """Instructions per call of `mcpctl serve` as configured by default, and how many calls."""
+    out = work / f"{name}.cg"
+    host = start_host(
+        work / name,
+        "--log-level",
+        "warning",
+        "--",
+        *fixture("echo.py"),
+        prefix=pinned(GATEWAY_CPU, callgrind(out)),
+        timeout=STARTUP,
+        **options,
+    )
+    try:
+        return per_request(host.url, host.proc.pid, out, script, connections, seconds)
+    finally:
+        host.stop()
+
+
+def against_empty(work: Path, seconds: float, connections: int, compiled: bool = False) -> bool:
+    """The default host against the empty app (and a compiled copy of it); True when the target is met."""
+    source = compiled_copy(work) if compiled else None  # before any measuring: it takes a while
     script = wrk_script(work / "call.lua", echo_request())
     out = work / "empty.cg"
     app = EmptyApp(prefix=callgrind(out), timeout=STARTUP)
@@ -79,24 +107,15 @@ def against_empty(work: Path, seconds: float, connections: int) -> bool:
         empty, empty_n = per_request(app.url, app.proc.pid, out, script, connections, seconds)
     finally:
         app.close()
-    out = work / "mcpctl.cg"
-    host = start_host(
-        work / "home",
-        "--log-level",
-        "warning",
-        "--",
-        *fixture("echo.py"),
-        prefix=pinned(GATEWAY_CPU, callgrind(out)),
-        timeout=STARTUP,
-    )
-    try:
-        mcpctl, mcpctl_n = per_request(host.url, host.proc.pid, out, script, connections, seconds)
-    finally:
-        host.stop()
+    mcpctl, mcpctl_n = default_host(work, "mcpctl", script, connections, seconds)
     ratio = mcpctl / empty
     print(f"empty ASGI app : {empty:9,.0f} instructions per request ({empty_n} requests)")
     print(f"mcpctl         : {mcpctl:9,.0f} instructions per call ({mcpctl_n} calls, one shared echo child)")
     print(f"mcpctl / empty : {ratio:.2f}x (target <= {TARGET:.1f}x)")
+    if source is not None:
+        fast, fast_n = default_host(work, "mypyc", script, connections, seconds, source=source)
+        print(f"mcpctl, mypyc  : {fast:9,.0f} instructions per call ({fast_n} calls, one shared echo child)")
+        print(f"mypyc / empty  : {fast / empty:.2f}x; mypyc / interpreted: {fast / mcpctl:.2f}")
     return ratio <= TARGET
 
 
@@ -143,14 +162,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--parts", action="store_true", help="what each optional part adds to a call")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--parts", action="store_true", help="what each optional part adds to a call")
+    which.add_argument(
+        "--compiled", action="store_true", help="also a host whose pure modules mypyc compiled"
+    )
     args = parser.parse_args()
     if shutil.which("valgrind") is None or shutil.which("wrk") is None:
         raise SystemExit("this benchmark needs valgrind and wrk (Debian: apt-get install valgrind wrk)")
     pin_self_to_load_cpu()
     with tempfile.TemporaryDirectory(prefix="mcpctl-bench-instructions-") as tmp:
-        measure = part_costs if args.parts else against_empty
-        met = measure(Path(tmp), args.seconds, args.connections)
+        if args.parts:
+            met = part_costs(Path(tmp), args.seconds, args.connections)
+        else:
+            met = against_empty(Path(tmp), args.seconds, args.connections, args.compiled)
     print(f"verdict: {'ok' if met else 'missed'}")
     raise SystemExit(0 if met else 1)
 

@@ -148,16 +148,22 @@ def test_bench_percall_prints_mcpctl_against_the_empty_app_and_the_child() -> No
     verdict(code, word)
 
 
-def test_bench_instructions_prints_both_sides_per_request_and_their_ratio() -> None:
-    code, out = bench("bench_instructions", "--seconds", "1", "--connections", "2", timeout=600)
+@pytest.mark.timeout(1600)  # a mypyc build, then three sides under callgrind
+def test_bench_instructions_prints_each_side_per_request_and_their_ratios() -> None:
+    # --compiled: the plain run's two sides, and a third, a host whose pure modules mypyc compiled
+    code, out = bench("bench_instructions", "--compiled", *SHORT[:2], *SHORT[4:], timeout=1500)
     counted = r"([\d,]+) instructions per (?:request|call) \((\d+) (?:requests|calls)"
-    rows = re.findall(rf"^(?:empty ASGI app|mcpctl) +: +{counted}", out, re.MULTILINE)
-    assert len(rows) == 2, out
-    empty, mcpctl = (int(n.replace(",", "")) for n, _ in rows)
+    rows = re.findall(rf"^(?:empty ASGI app|mcpctl|mcpctl, mypyc) +: +{counted}", out, re.MULTILINE)
+    assert len(rows) == 3, out
+    empty, mcpctl, mypyc = (int(n.replace(",", "")) for n, _ in rows)
     assert all(int(answered) > 0 for _, answered in rows), out
-    assert mcpctl > empty > 10_000, out  # a request through mcpctl does more than one answered empty
+    assert min(mcpctl, mypyc) > empty > 10_000, out  # a call through mcpctl does more than an empty answer
     [(ratio,)] = figures(rf"^mcpctl / empty : {NUMBER}x \(target <= 2\.4x\)$", out)
     assert abs(float(ratio) - mcpctl / empty) < 0.006, out
+    compiled_row = rf"^mypyc / empty  : {NUMBER}x; mypyc / interpreted: {NUMBER}$"
+    [(to_empty, to_interpreted)] = figures(compiled_row, out)
+    assert abs(float(to_empty) - mypyc / empty) < 0.006, out
+    assert abs(float(to_interpreted) - mypyc / mcpctl) < 0.006, out
     [(word,)] = figures(r"^verdict: (ok|missed)$", out)
     verdict(code, word)
 

@@ -19,7 +19,7 @@ from tests.support.host import ROOT
 # The real tools tests/run uses, and nothing else of the machine's (no node, npm, apt-get, ...).
 UTILITIES = ["sh", "env", "grep", "dirname", "cat", "rm", "mkdir", "ls", "tail", "head", "sed"]
 UTILITIES += ["touch", "chmod", "cp", "date"]
-SYSTEM = ("redis-server", "dbus", "gnome-keyring", "chromium", "wrk", "tmux")
+SYSTEM = ("redis-server", "dbus", "gnome-keyring", "chromium", "wrk", "tmux", "gcc", "python3.11-dev")
 
 # Each stand-in logs one line per call to $LOG; installed packages are files in $DB.
 STANDINS = {
@@ -156,7 +156,8 @@ def test_without_apt_or_sudo_the_message_names_the_packages(tmp_path: Path) -> N
     done = machine.run()
     assert done.returncode != 0
     assert "needs root, and sudo is not installed" in done.stderr, done.stderr
-    packages = "redis-server nginx dbus gnome-keyring chromium wrk tmux valgrind nodejs npm"
+    packages = "redis-server nginx dbus gnome-keyring chromium wrk tmux valgrind gcc python3.11-dev"
+    packages += " nodejs npm"
     assert f"could not install {packages}" in done.stderr, done.stderr
 
 

@@ -86,10 +86,13 @@ def start_host(
     timeout: float = 20.0,
     wait_ready: bool = True,
     prefix: list[str] | None = None,
+    source: Path = ROOT,
 ) -> HostProcess:
     """`mcpctl serve --port 0 ARGS` under MCPCTL_HOME=home; returns once its state file and /health answer.
 
     `prefix` runs it under another command (e.g. `taskset -c 0` in benchmarks), which must exec.
+    `source` is the folder whose `mcpctl` package runs (`python -m` imports from its working
+    directory first): a benchmark's compiled copy, say.
     """
     home.mkdir(parents=True, exist_ok=True)
     log = home / "serve.log"
@@ -99,7 +102,7 @@ def start_host(
             env=env or base_env(home),
             stdout=handle,
             stderr=subprocess.STDOUT,
-            cwd=ROOT,
+            cwd=source,
         )
     host = HostProcess(proc, home, log)
     state_file = home / "run" / "host.json"
