@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from mcpctl import __version__
+from mcpctl import __version__, compiled
 from mcpctl.cli import (
     call,
     completions,
@@ -35,7 +35,7 @@ app = new_app(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"mcpctl {__version__}")
+        typer.echo(f"mcpctl {__version__}" + (" (compiled with mypyc)" if compiled() else ""))
         raise typer.Exit()
 
 

@@ -22,9 +22,9 @@ them off, then one host per part with only that part on: the audit trail, metric
 breaker: none ever refuses, every call pays for them). A part's cost is the share of throughput it
 takes, 1 - off/on in instructions per call; the target is under 5 % each (issue 15).
 
-With `--compiled`, a third side: the same default host from a copy of mcpctl whose pure modules
-mypyc compiled (tests/support/compiled.py), against the empty app and the interpreted host. The
-verdict stays the interpreted host's: that is what ships.
+With `--compiled`, a third side: the same default host from the compiled build (mypyc; README,
+"A compiled build"; made by tests/support/compiled.py), against the empty app and the interpreted
+host. The verdict stays the interpreted host's: that is the default install.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def default_host(
 
 
 def against_empty(work: Path, seconds: float, connections: int, compiled: bool = False) -> bool:
-    """The default host against the empty app (and a compiled copy of it); True when the target is met."""
+    """The default host against the empty app (and the compiled build); True when the target is met."""
     source = compiled_copy(work) if compiled else None  # before any measuring: it takes a while
     script = wrk_script(work / "call.lua", echo_request())
     out = work / "empty.cg"
@@ -164,9 +164,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--parts", action="store_true", help="what each optional part adds to a call")
-    which.add_argument(
-        "--compiled", action="store_true", help="also a host whose pure modules mypyc compiled"
-    )
+    which.add_argument("--compiled", action="store_true", help="also the compiled build (mypyc)")
     args = parser.parse_args()
     if shutil.which("valgrind") is None or shutil.which("wrk") is None:
         raise SystemExit("this benchmark needs valgrind and wrk (Debian: apt-get install valgrind wrk)")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import typer
 
+from mcpctl import __version__
 from tests.cli.conftest import Mcpctl, run_mcpctl
 
 # (arguments, the error line, the fix line): the commands of issue 13, defect 1, and more like them.
@@ -102,6 +103,15 @@ def test_help_renders_plainly_for_every_command(
     assert ["servers", "restart"] in seen
     assert ["auth", "login"] in seen
     assert len(seen) > 25
+
+
+def test_version_names_the_version_and_no_compiled_build_in_a_checkout(mcpctl: Mcpctl) -> None:
+    done = mcpctl("--version")
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        f"mcpctl {__version__}\n",
+        "",
+    )  # see test_compiled
 
 
 def test_call_help_lists_its_arguments_plainly(mcpctl: Mcpctl) -> None:
