@@ -29,8 +29,8 @@ _SKIP = shutil.ignore_patterns("__pycache__", "*.so", "node_modules", ".pytest_c
 
 def configured_modules() -> list[str]:
     """The modules pyproject.toml has compiled, as dotted names."""
-    hook = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
-    config = hook["hooks"]["mypyc"]
+    wheel = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
+    config = wheel["hooks"]["mypyc"]
     excluded = {ROOT / entry.lstrip("/") for entry in config["exclude"]}
     files: list[Path] = []
     for entry in config["include"]:

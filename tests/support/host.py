@@ -92,7 +92,7 @@ def start_host(
 
     `prefix` runs it under another command (e.g. `taskset -c 0` in benchmarks), which must exec.
     `source` is the folder whose `mcpctl` package runs (`python -m` imports from its working
-    directory first): a benchmark's compiled copy, say.
+    directory first): the compiled build's (tests/support/compiled.py), say.
     """
     home.mkdir(parents=True, exist_ok=True)
     log = home / "serve.log"
