@@ -107,6 +107,9 @@ class Listeners:
     def for_resource(self, uri: str) -> list[RequestId]:
         return [lid for lid, listener in self._open.items() if uri in listener.resource_uris]
 
+    def discard(self, request_id: RequestId) -> None:
+        self._open.pop(request_id, None)
+
     def end_all(self) -> int:
         """Gracefully close every open listen (each then gets its final response)."""
         listeners = list(self._open.values())

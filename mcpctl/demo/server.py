@@ -9,7 +9,7 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Final, NoReturn, TypeAlias
 
 from mcpctl.demo import features, legacy, modern
@@ -167,16 +167,22 @@ class Server(Registry):
 
     async def _serve(self) -> int:
         loop = asyncio.get_running_loop()
-        lines: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self._out = StdoutWriter(self.stdout_noise)
+        reads: asyncio.Queue[list[bytes] | None] = asyncio.Queue()
+        self._out = out = StdoutWriter(self.stdout_noise, loop)
         threading.Thread(
             target=read_stdin,
-            args=(lambda line: loop.call_soon_threadsafe(lines.put_nowait, line),),
+            args=(lambda lines: loop.call_soon_threadsafe(reads.put_nowait, lines),),
             daemon=True,
         ).start()
-        while (line := await lines.get()) is not None and not self._out.broken:
-            self._on_line(line)
+        while (lines := await reads.get()) is not None:
+            for line in lines:
+                if out.broken:
+                    break
+                self._on_line(line)
+            if out.broken:
+                break
         await self._shutdown()
+        out.flush()
         return 0
 
     async def _shutdown(self) -> None:
@@ -243,7 +249,9 @@ class Server(Registry):
                 f"request id {request.id!r} reused while in flight; cancelling it now hits the newer one",
                 tag=self.info["name"],
             )
-        task = asyncio.get_running_loop().create_task(self._handle(request))
+        task = _start(self._handle(request))
+        if task.done():
+            return  # answered at once: nothing in flight to cancel or forget
         self._inflight[request.id] = task
         task.add_done_callback(lambda done: self._forget(request.id, done))
 
@@ -255,10 +263,15 @@ class Server(Registry):
         if method != "notifications/cancelled":
             return  # initialized, roots/list_changed, ...: nothing to do
         request_id = params.get("requestId")
-        task = self._inflight.get(request_id) if is_request_id(request_id) else None
+        if not is_request_id(request_id):
+            return
+        task = self._inflight.get(request_id)
         if task is None or task.done():
             return  # unknown or finished: ignoring it is what the spec asks
         task.cancel()
+        # A cancelled listen stops listening now, not when its task next runs: a request that
+        # follows may start (and end_subscriptions count it) before then.
+        self.listeners.discard(request_id)
         log_path = os.environ.get(CANCEL_LOG_ENV)
         if log_path:  # lets tests prove that a cancellation really reached this process
             with open(log_path, "a", encoding="utf-8") as log:
@@ -342,6 +355,19 @@ class Server(Registry):
         if ctx.era is Era.MODERN and method in MRTR_METHODS:
             ctx.load_input()
         return await impl(ctx)
+
+
+if sys.version_info >= (3, 12):
+
+    def _start(handling: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """A task that runs at once, here, until it first waits: most requests are answered
+        without waiting, and then cost no turn of the event loop to start."""
+        return asyncio.Task(handling, loop=asyncio.get_running_loop(), eager_start=True)
+
+else:
+
+    def _start(handling: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(handling)
 
 
 def _method_table(listeners: Listeners) -> dict[str, tuple[frozenset[Era], str | None, MethodImpl]]:
