@@ -78,6 +78,7 @@ class Server(Registry):
         self.sealer = StateSealer(state_key)
         self.listeners = Listeners()
         self._out: StdoutWriter | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the running loop, once serving
         self._inflight: dict[RequestId, asyncio.Task[None]] = {}
         self._client_requests: dict[str, asyncio.Future[JsonObject]] = {}
         self._next_client_request = 0
@@ -166,7 +167,7 @@ class Server(Registry):
         os._exit(code)
 
     async def _serve(self) -> int:
-        loop = asyncio.get_running_loop()
+        self._loop = loop = asyncio.get_running_loop()
         reads: asyncio.Queue[list[bytes] | None] = asyncio.Queue()
         self._out = out = StdoutWriter(self.stdout_noise, loop)
         threading.Thread(
@@ -249,7 +250,7 @@ class Server(Registry):
                 f"request id {request.id!r} reused while in flight; cancelling it now hits the newer one",
                 tag=self.info["name"],
             )
-        task = _start(self._handle(request))
+        task = _start(self._handle(request), self._loop or asyncio.get_running_loop())
         if task.done():
             return  # answered at once: nothing in flight to cancel or forget
         self._inflight[request.id] = task
@@ -359,15 +360,15 @@ class Server(Registry):
 
 if sys.version_info >= (3, 12):
 
-    def _start(handling: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    def _start(handling: Coroutine[Any, Any, None], loop: asyncio.AbstractEventLoop) -> asyncio.Task[None]:
         """A task that runs at once, here, until it first waits: most requests are answered
         without waiting, and then cost no turn of the event loop to start."""
-        return asyncio.Task(handling, loop=asyncio.get_running_loop(), eager_start=True)
+        return asyncio.Task(handling, loop=loop, eager_start=True)
 
 else:
 
-    def _start(handling: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        return asyncio.get_running_loop().create_task(handling)
+    def _start(handling: Coroutine[Any, Any, None], loop: asyncio.AbstractEventLoop) -> asyncio.Task[None]:
+        return loop.create_task(handling)
 
 
 def _method_table(listeners: Listeners) -> dict[str, tuple[frozenset[Era], str | None, MethodImpl]]:
