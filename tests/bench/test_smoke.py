@@ -186,6 +186,17 @@ def test_bench_instructions_parts_prints_each_part_against_all_off() -> None:
     assert (word == "ok") == all(float(share) < 5 for share in shares.values()), out
 
 
+def test_bench_child_prints_the_toolkit_against_the_bare_loop() -> None:
+    _, out = bench("bench_child", "--calls", "200", judged=False, timeout=300)
+    [(bare,)] = figures(r"^bare loop    : +([\d,]+) instructions per call$", out)
+    [(toolkit, ratio)] = figures(
+        rf"^echo fixture : +([\d,]+) instructions per call \({NUMBER}x the bare loop\)$", out
+    )
+    bare_n, toolkit_n = int(bare.replace(",", "")), int(toolkit.replace(",", ""))
+    assert toolkit_n > bare_n > 1_000, out  # the toolkit does more than parse, answer and write
+    assert abs(float(ratio) - toolkit_n / bare_n) < 0.006, out
+
+
 def test_bench_fleet_prints_memory_against_redis_and_the_model() -> None:
     _, out = bench("bench_fleet", "--calls", "20", "--answers", "3", judged=False, timeout=300)
     report = json.loads(out[out.index("{") :])
