@@ -161,6 +161,8 @@ class Server(Registry):
             code = asyncio.run(self._serve())
         except KeyboardInterrupt:
             code = 130
+        if self._out is not None:
+            self._out.flush()  # what tasks cancelled as the loop closed still said
         sys.stdout.flush()
         sys.stderr.flush()
         # os._exit: do not wait on the stdin reader thread, which may sit in a blocking read.
@@ -175,13 +177,9 @@ class Server(Registry):
             args=(lambda lines: loop.call_soon_threadsafe(reads.put_nowait, lines),),
             daemon=True,
         ).start()
-        while (lines := await reads.get()) is not None:
+        while (lines := await reads.get()) is not None and not out.broken:
             for line in lines:
-                if out.broken:
-                    break
                 self._on_line(line)
-            if out.broken:
-                break
         await self._shutdown()
         out.flush()
         return 0
