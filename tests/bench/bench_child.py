@@ -22,10 +22,10 @@ import tempfile
 from pathlib import Path
 
 from tests.bench.common import echo_request
-from tests.support.host import PYTHON, ROOT, fixture
+from tests.support.host import FIXTURES, PYTHON, ROOT
 
 BARE = [str(ROOT / "tests" / "bench" / "bare_child.py")]
-SIDES = {"bare loop": BARE, "echo fixture": fixture("echo.py")[1:]}
+SIDES = {"bare loop": BARE, "echo fixture": [str(FIXTURES / "echo.py")]}
 
 
 def instructions(python: str, script: list[str], calls: Path, out: Path) -> int:
@@ -55,7 +55,7 @@ def main() -> None:
         parser.error("--calls must be at least 20 (a tenth of them measure start-up)")
     if shutil.which("valgrind") is None:
         raise SystemExit("this benchmark needs valgrind (Debian: apt-get install valgrind)")
-    few = max(args.calls // 10, 1)
+    few = args.calls // 10
     per_call: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="mcpctl-bench-child-") as tmp:
         work = Path(tmp)

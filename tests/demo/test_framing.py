@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
+import queue
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from mcpctl.demo.framing import StdoutWriter
+from tests.demo.stdio_peer import StdioPeer
 from tests.demo.test_demo_stdio import modern, text_of
 from tests.support.host import fixture
 
@@ -26,59 +28,54 @@ def echo_line(request_id: int) -> bytes:
 
 
 @pytest.fixture
-def echo() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(
-        fixture("echo.py"), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-    )
-    yield proc
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait(10)
-    for stream in (proc.stdin, proc.stdout):
-        if stream is not None and not stream.closed:
-            stream.close()
+def echo() -> Iterator[StdioPeer]:
+    peer = StdioPeer(fixture("echo.py"))
+    yield peer
+    assert peer.close() == 0
 
 
-def write(proc: subprocess.Popen[bytes], data: bytes) -> None:
-    assert proc.stdin is not None
-    proc.stdin.write(data)
-    proc.stdin.flush()
+def write(peer: StdioPeer, data: bytes) -> None:
+    """Raw bytes to the child's stdin, cut wherever `data` ends."""
+    assert peer.proc.stdin is not None
+    peer.proc.stdin.write(data)
+    peer.proc.stdin.flush()
 
 
-def answers(proc: subprocess.Popen[bytes], count: int) -> list[dict[str, Any]]:
-    """The next `count` lines the child writes, parsed (the pipe read blocks until each arrives)."""
-    assert proc.stdout is not None
-    return [json.loads(proc.stdout.readline()) for _ in range(count)]
+def arrivals(peer: StdioPeer, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """The next `count` messages the child writes, in the order it wrote them."""
+    deadline = time.monotonic() + timeout
+    got = []
+    while len(got) < count:
+        try:
+            message = peer.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"{len(got)} of {count} messages within {timeout} s: {got}") from None
+        assert message is not None, f"the child closed its stdout after {got}"
+        got.append(message)
+    return got
 
 
-def test_lines_cut_anywhere_by_the_reads_are_each_answered_in_order(
-    echo: subprocess.Popen[bytes],
-) -> None:
+def test_lines_cut_anywhere_by_the_reads_are_each_answered_in_order(echo: StdioPeer) -> None:
     lines = [echo_line(n) for n in range(1, 53)]
     write(echo, b"\n".join(lines[:50]) + b"\n" + lines[50][:17])  # fifty lines, then part of one
-    first = answers(echo, 50)  # all read and answered while the part waits for its end
+    first = arrivals(echo, 50)  # all read and answered while the part waits for its end
     write(echo, lines[50][17:] + b"\n" + lines[51])  # its end, then a last line with no newline
-    assert echo.stdin is not None
-    echo.stdin.close()
-    assert echo.stdout is not None
-    rest = [json.loads(text) for text in echo.stdout.read().splitlines()]
-    got = first + rest
+    assert echo.proc.stdin is not None
+    echo.proc.stdin.close()  # the last line ends with the input
+    got = first + arrivals(echo, 2)
     assert [answer["id"] for answer in got] == list(range(1, 53))
     assert [text_of(answer["result"]) for answer in got] == [f"m{n}" for n in range(1, 53)]
-    assert echo.wait(10) == 0
 
 
-def test_a_listen_cancelled_in_the_same_read_as_the_next_request_is_gone_for_it(
-    echo: subprocess.Popen[bytes],
-) -> None:
+def test_a_listen_cancelled_in_the_same_read_as_the_next_request_is_gone_for_it(echo: StdioPeer) -> None:
     listen = modern({"notifications": {"toolsListChanged": True}})
     write(echo, line(1, "subscriptions/listen", listen) + b"\n")
-    (acknowledged,) = answers(echo, 1)
+    (acknowledged,) = arrivals(echo, 1)
     assert acknowledged["method"] == "notifications/subscriptions/acknowledged"
     cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}}
     ending = line(2, "tools/call", modern({"name": "end_subscriptions", "arguments": {}}))
     write(echo, json.dumps(cancel).encode() + b"\n" + ending + b"\n")
-    (ended,) = answers(echo, 1)
+    (ended,) = arrivals(echo, 1)
     assert (ended["id"], text_of(ended["result"])) == (2, "ended 0")  # the cancelled listen is not counted
 
 
