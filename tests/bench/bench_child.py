@@ -6,7 +6,7 @@ Each side runs under `valgrind --tool=callgrind`, fed its calls from a file, twi
 calls and with a tenth as many. Their difference over the difference in calls is one call's cost,
 start-up cancelled out. The sides: tests/bench/bare_child.py (parse a line, answer the echo, write:
 what any stdio server must do) and fixtures/echo.py (the toolkit: both eras, validation, a task per
-request), both answering 2026-07-28 calls of `echo` (tests/bench/common.py, echo_request).
+request), both answering 2026-07-28 calls of `echo` (tests/bench/common.py, echo_lines).
 Instructions, unlike seconds, do not move with the machine's other load. `--python` picks the
 interpreter (the toolkit starts requests eagerly on 3.12 and later). No target: it says what the
 toolkit costs over the bare minimum; in bench_percall this child shares a core with the host.
@@ -15,13 +15,13 @@ toolkit costs over the bare minimum; in bench_percall this child shares a core w
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.bench.common import echo_request
+from tests.bench.bench_instructions import callgrind, total_instructions
+from tests.bench.common import echo_lines
 from tests.support.host import FIXTURES, PYTHON, ROOT
 
 BARE = [str(ROOT / "tests" / "bench" / "bare_child.py")]
@@ -32,17 +32,17 @@ def instructions(python: str, script: list[str], calls: Path, out: Path) -> int:
     """Instructions the whole run of `python script < calls` took (its threads included)."""
     with calls.open("rb") as stdin:
         subprocess.run(
-            ["valgrind", "--tool=callgrind", "--quiet", f"--callgrind-out-file={out}", python, *script],
+            [*callgrind(out, from_start=True), python, *script],
             stdin=stdin,
             stdout=subprocess.DEVNULL,
             check=True,
             cwd=ROOT,
         )
-    return next(int(line.split()[1]) for line in out.open() if line.startswith("summary:"))
+    return total_instructions(out)
 
 
 def calls_file(path: Path, count: int) -> Path:
-    path.write_bytes(b"".join(json.dumps(echo_request(n)).encode() + b"\n" for n in range(1, count + 1)))
+    path.write_bytes(echo_lines(count))
     return path
 
 

@@ -52,9 +52,16 @@ PART_TARGET = 0.05
 SLOW = 30.0  # seconds a request may take under callgrind (about 60 times slower) before wrk gives up
 
 
-def callgrind(out: Path) -> list[str]:
-    """The prefix that runs a command under callgrind, instrumentation off until switched on."""
-    return ["valgrind", "--tool=callgrind", "--quiet", "--instr-atstart=no", f"--callgrind-out-file={out}"]
+def callgrind(out: Path, *, from_start: bool = False) -> list[str]:
+    """The prefix that runs a command under callgrind: instrumentation off until switched on,
+    unless `from_start` (then the whole run is counted)."""
+    switched = [] if from_start else ["--instr-atstart=no"]
+    return ["valgrind", "--tool=callgrind", "--quiet", *switched, f"--callgrind-out-file={out}"]
+
+
+def total_instructions(dump: Path) -> int:
+    """The instructions a callgrind dump counted, all threads together."""
+    return next(int(line.split()[1]) for line in dump.open() if line.startswith("summary:"))
 
 
 def control(pid: int, *args: str) -> None:
@@ -72,8 +79,7 @@ def per_request(
     result = wrk(url, script, connections, seconds, timeout=SLOW).clean()
     control(pid, "--dump")
     dump = out.with_name(out.name + ".1")
-    total = next(int(line.split()[1]) for line in dump.open() if line.startswith("summary:"))
-    return total / result.total, result.total
+    return total_instructions(dump) / result.total, result.total
 
 
 def default_host(

@@ -16,7 +16,6 @@ per call; at one connection p50 added over direct stdio under 0.1 ms. Exits 1 wh
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from tests.bench.common import (
     GATEWAY_CPU,
     DirectStdio,
     WrkResult,
+    echo_lines,
     echo_request,
     http_serial_latency,
     median,
@@ -82,7 +82,7 @@ class EmptyApp:
 def child_from_file(calls: int) -> float:
     """Calls per second of the echo child alone, its stdin a file of calls, its stdout discarded."""
     with tempfile.TemporaryFile() as calls_file:
-        calls_file.write(b"".join(json.dumps(echo_request(i)).encode() + b"\n" for i in range(calls)))
+        calls_file.write(echo_lines(calls))
         calls_file.seek(0)
         started = time.perf_counter()
         subprocess.run(

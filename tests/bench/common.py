@@ -42,6 +42,11 @@ def echo_request(
     }
 
 
+def echo_lines(count: int) -> bytes:
+    """`count` such calls (ids 0 to count - 1), one JSON line each: a stdio child's input from a file."""
+    return b"".join(json.dumps(echo_request(n)).encode() + b"\n" for n in range(count))
+
+
 def post_headers(body: dict[str, object], extra: dict[str, str] | None = None) -> dict[str, str]:
     """What a 2026-07-28 client sends with `body`: content types, the headers mirroring it, `extra`."""
     return {
