@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,34 @@ OPEN_PATHS = frozenset({"/health", "/ready"})
 CALL_PATHS = frozenset({"/mcp", "/mcp/", "/messages", "/messages/"})
 SUCCESS_AUDIT_SECONDS = 60.0  # one auth.success per credential per minute, not one per request
 _SEEN_LIMIT = 10_000
+_RECENT_KEYS_LIMIT = 1_024
+# An API key's header value is under 80 bytes; a JWT's is longer, and hashing one for a lookup
+# that cannot find it would cost every OAuth request.
+_RECENT_KEY_BYTES = 128
+
+
+class _RecentKey:
+    """An API key the layer let through, for `_still_recognised`: who it is, which header presented it,
+    the key file's generation it was checked in, when it ends (wall clock, as the verifier keeps
+    it), and when its next auth.success is due (the layer's clock)."""
+
+    __slots__ = ("audit_due", "ends", "generation", "in_authorization", "key_id", "principal")
+
+    def __init__(
+        self,
+        principal: Principal,
+        key_id: str,
+        in_authorization: bool,
+        generation: int,
+        ends: float,
+        audit_due: float,
+    ) -> None:
+        self.principal = principal
+        self.key_id = key_id
+        self.in_authorization = in_authorization
+        self.generation = generation
+        self.ends = ends
+        self.audit_due = audit_due
 
 
 @dataclass(frozen=True)
@@ -81,6 +110,8 @@ class AuthLayer:
         self._clock = clock
         self._key_principals: dict[str, tuple[KeyRecord, Principal]] = {}
         self._seen: dict[tuple[str, str], float] = {}
+        # API keys let through, by the header value that presented them (see _still_recognised)
+        self._recent_keys: dict[bytes, _RecentKey] = {}
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Not a coroutine itself: a request let through is the inner app's own coroutine, so this
@@ -92,7 +123,16 @@ class AuthLayer:
             return self._metadata(scope, send)
         if path in OPEN_PATHS or path.startswith("/admin/") or scope["method"] == "OPTIONS":
             return self._app(scope, receive, send)
-        outcome = self._identify(scope)
+        presented, in_authorization = _presented(scope["headers"])
+        recent = (
+            self._recent_keys.get(presented)
+            if presented is not None and len(presented) <= _RECENT_KEY_BYTES
+            else None
+        )
+        if recent is not None and self._still_recognised(recent, in_authorization):
+            scope["mcpctl.principal"] = recent.principal
+            return self._app(scope, receive, send)
+        outcome = self._identify(scope, presented, in_authorization)
         if type(outcome) is not Principal or (self._policy.scoped and self._steps_up(scope, outcome)):
             return self._slowly(scope, receive, send, outcome)
         scope["mcpctl.principal"] = outcome
@@ -118,13 +158,51 @@ class AuthLayer:
 
     # -- who is calling --------------------------------------------------------------------------
 
-    def _identify(self, scope: Scope) -> Principal | Refusal | _Pending:
-        """Synchronous for the common case (a known key, a cached token): no await on the hot path."""
-        found = _credential(scope)
-        if isinstance(found, Refusal):
-            return found
-        credential, from_api_key_header = found
-        if from_api_key_header or looks_like_key(credential):
+    def _still_recognised(self, recent: _RecentKey, in_authorization: bool) -> bool:
+        """Whether an API key let through before, presented again with the same bytes, passes
+        without decoding or checking it again: in the same header, while the key file is unchanged,
+        the key has not ended and its once-a-minute auth.success is not due. Most requests pass here."""
+        return (
+            recent.in_authorization is in_authorization
+            and self._clock() < recent.audit_due
+            and self._keys is not None
+            and self._keys.still_works(recent.key_id, recent.generation, recent.ends)
+        )
+
+    def _remember(self, scope: Scope, keys: KeyVerifier, record: KeyRecord, principal: Principal) -> None:
+        """Let this key's next requests through `_still_recognised`, until its next auth.success is due."""
+        presented, in_authorization = _presented(scope["headers"])
+        audited = self._seen.get((principal.name, record.id))
+        if presented is None or len(presented) > _RECENT_KEY_BYTES or audited is None:
+            return
+        if len(self._recent_keys) >= _RECENT_KEYS_LIMIT:
+            self._recent_keys.clear()  # one key presented in ever-new ways must not grow it freely
+        end = record.end()
+        self._recent_keys[presented] = _RecentKey(
+            principal,
+            record.id,
+            in_authorization,
+            keys.generation,
+            math.inf if end is None else end,
+            audited + SUCCESS_AUDIT_SECONDS,
+        )
+
+    def _identify(
+        self, scope: Scope, presented: bytes | None, in_authorization: bool
+    ) -> Principal | Refusal | _Pending:
+        """Synchronous for the common case (a known key, a cached token): no await on the hot path.
+
+        `presented` is the header value `_presented` found: X-API-Key holds a key, Authorization
+        a key or a token after "Bearer ".
+        """
+        if not in_authorization or presented is None:  # (Authorization found is never None)
+            key = presented.decode("latin-1").strip() if presented is not None else ""
+            return self._identify_key(scope, key) if key else Refusal(401, "no credentials", "none")
+        scheme, _, credential = presented.decode("latin-1").partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            return Refusal(401, "unsupported authorization scheme (use Bearer)", "none", "invalid_request")
+        if looks_like_key(credential):
             return self._identify_key(scope, credential)
         if self._tokens is None:
             return Refusal(401, "not an API key (auth mode api-key)", "api-key", "invalid_token")
@@ -165,6 +243,7 @@ class AuthLayer:
             )
             self._key_principals[outcome.id] = (outcome, principal)
         self._success(scope, principal, outcome.id)
+        self._remember(scope, keys, outcome, principal)
         return principal
 
     def _token_outcome(self, scope: Scope, outcome: Principal | TokenRejected) -> Principal | Refusal:
@@ -258,23 +337,19 @@ class AuthLayer:
         await send_json(send, 200, self._resource.metadata(scope))
 
 
-def _credential(scope: Scope) -> tuple[str, bool] | Refusal:
-    """The credential presented, and whether it came in X-API-Key; a Refusal when there is none."""
+def _presented(headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, bool]:
+    """The header value that carries the credential, and whether it is Authorization's (which
+    wins over X-API-Key); None when there is neither."""
     authorization = api_key = None
-    for name, value in scope["headers"]:
-        if name == b"authorization" and authorization is None:
-            authorization = value.decode("latin-1")
+    for name, value in headers:
+        if name == b"authorization":
+            if authorization is None:
+                authorization = value
         elif name == b"x-api-key" and api_key is None:
-            api_key = value.decode("latin-1").strip()
+            api_key = value
     if authorization is not None:
-        scheme, _, credential = authorization.partition(" ")
-        credential = credential.strip()
-        if scheme.lower() != "bearer" or not credential:
-            return Refusal(401, "unsupported authorization scheme (use Bearer)", "none", "invalid_request")
-        return credential, False
-    if api_key:
-        return api_key, True
-    return Refusal(401, "no credentials", "none")
+        return authorization, True
+    return api_key, False
 
 
 def _request_fields(scope: Scope) -> dict[str, Any]:

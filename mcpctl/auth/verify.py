@@ -74,6 +74,8 @@ class KeyVerifier:
         self._loaded = False
         self._checked = float("-inf")
         self._lock = asyncio.Lock()
+        # Counts re-reads of the file: what `check` accepted stands only while this is unchanged.
+        self.generation = 0
         self.last_used: dict[str, float] = {}  # key id -> time, flushed in batches by UsageFlusher
 
     def current(self) -> bool:
@@ -103,6 +105,7 @@ class KeyVerifier:
                 log.error("API keys unusable until %s is fixed: %s", self.path, problem)
                 self._records = {}
             self._verified = {}
+            self.generation += 1
             self._stamp = stamp
             self._loaded = True
             self._checked = self._monotonic()
@@ -134,6 +137,18 @@ class KeyVerifier:
         end = record.end()
         self._verified[key] = (record, math.inf if end is None else end)
         return record
+
+    def still_works(self, key_id: str, generation: int, ends: float) -> bool:
+        """Whether a key `check` accepted while `generation` was current, and that ends at `ends`,
+        works now (its use is recorded when it does): the records must be the file's and unchanged
+        since, and the key's end not reached."""
+        if generation != self.generation or not self.current():
+            return False
+        now = self._clock()
+        if now >= ends:
+            return False
+        self.last_used[key_id] = now
+        return True
 
     def usable(self) -> dict[str, str]:
         """The keys that work now, as of the records in memory: id -> name."""
