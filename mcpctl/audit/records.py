@@ -33,6 +33,40 @@ EVENT_OUTCOMES: Final = {
 # Fields the writer owns: a part's fields of the same name are kept under "data_<name>".
 RESERVED: Final = frozenset({"v", "seq", "ts", "kind", "prev", "hash"})
 ERROR_TEXT_CHARS: Final = 500
+# A call's record, with its fields in their order, for `Shaper.call` to copy and fill in: that costs
+# half what a display of its two dozen keys does (a copy takes the key table whole; a display
+# inserts the keys one by one).
+_CALL_RECORD: Final[dict[str, Any]] = {
+    **dict.fromkeys(
+        (
+            "v",
+            "seq",
+            "ts",
+            "kind",
+            "outcome",
+            "principal",
+            "principal_kind",
+            "client",
+            "user_agent",
+            "request_id",
+            "session",
+            "era",
+            "protocol_version",
+            "server",
+            "tool",
+            "rpc_id",
+            "arguments",
+            "http_status",
+            "rpc_error",
+            "is_error",
+            "error",
+            "duration_ms",
+            "output",
+        )
+    ),
+    "v": VERSION,
+    "seq": 0,
+}
 
 
 class Shaper:
@@ -46,11 +80,14 @@ class Shaper:
         self._arguments_budget = arguments_budget
         self._event_budget = event_budget
 
-    def call(self, call: Call, response: Message, outcome: str, when: float, now: float) -> dict[str, Any]:
+    def call(  # noqa: PLR0915 (one function on purpose: see below)
+        self, call: Call, response: Message, outcome: str, when: float, now: float
+    ) -> dict[str, Any]:
         """A call that reached the gateway's forwarding path and ended (`CallHooks.finished`).
 
-        Runs once per call on the event loop, so it is written for speed: one dict display, no
-        helpers on the common path (the audit trail's whole budget is a few microseconds a call).
+        Runs once per call on the event loop, so it is written for speed: a copy of a template
+        filled in, no helpers on the common path (the audit trail's whole budget is a few
+        microseconds a call).
         """
         ctx = call.ctx
         method = call.method
@@ -80,31 +117,31 @@ class Shaper:
             output, cut_output = copy(result, self._output_budget, skip="_meta")
         if ctx is not None:
             session = ctx.session
-            record = {
-                "v": VERSION,
-                "seq": 0,
-                "ts": when,
-                "kind": method,
-                "outcome": outcome,
-                "principal": ctx.principal.name,
-                "principal_kind": ctx.principal.kind,
-                "client": ctx.remote or None,
-                "user_agent": ctx.user_agent or None,
-                "request_id": ctx.request_id or None,
-                "session": session.id if session is not None else None,
-                "era": ctx.era._value_,  # not .value (a property) nor a dict by member (a Python __hash__)
-                "protocol_version": ctx.protocol_version,
-                "server": call.server or None,
-                "tool": call.name,
-                "rpc_id": call.client_id,
-                "arguments": args,
-                "http_status": None if outcome == "cancelled" else _http_status(ctx),
-                "rpc_error": rpc_error,
-                "is_error": is_error,
-                "error": text,
-                "duration_ms": int((now - call.started) * 1_000_000) / 1000,
-                "output": output,
-            }
+            principal = ctx.principal
+            record = _CALL_RECORD.copy()
+            record["ts"] = when
+            record["kind"] = method
+            record["outcome"] = outcome
+            record["principal"] = principal.name
+            record["principal_kind"] = principal.kind
+            record["client"] = ctx.remote or None
+            record["user_agent"] = ctx.user_agent or None
+            record["request_id"] = ctx.request_id or None
+            if session is not None:
+                record["session"] = session.id
+            record["era"] = ctx.era._value_  # not .value (a property), nor a dict by member (__hash__)
+            record["protocol_version"] = ctx.protocol_version
+            record["server"] = call.server or None
+            record["tool"] = call.name
+            record["rpc_id"] = call.client_id
+            record["arguments"] = args
+            if outcome != "cancelled":
+                record["http_status"] = _http_status(ctx)
+            record["rpc_error"] = rpc_error
+            record["is_error"] = is_error
+            record["error"] = text
+            record["duration_ms"] = int((now - call.started) * 1_000_000) / 1000
+            record["output"] = output
         else:
             record = self._head(method, when, None, outcome)
             record.update(
