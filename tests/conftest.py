@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
+
+# A background job of a non-interactive shell (`./tests/run &`, `nohup`) starts with SIGINT
+# ignored, and every process the tests start would inherit that: the tests that press Ctrl-C on
+# mcpctl would wait on processes that cannot hear it. A handler, unlike an ignored signal, is not
+# inherited across exec, so putting Python's back gives every child the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

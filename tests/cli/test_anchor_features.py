@@ -4,13 +4,13 @@ completion, httpie's key=@file, a raw request (the Inspector's --method), `auth 
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 from pathlib import Path
 
 from tests.cli.conftest import Mcpctl
 from tests.cli.test_completions import complete_bash
 from tests.support.host import HostProcess, base_env, mcpctl_command
+from tests.support.waiting import interrupted
 
 
 def test_call_tool_help_shows_the_tool_s_arguments_from_its_schema(host_mcpctl: Mcpctl) -> None:
@@ -88,8 +88,7 @@ def test_request_follow_prints_what_a_subscription_sends(host: HostProcess, host
             "params": {"uri": "fixture://echo/readme"},
         }
     finally:
-        follow.send_signal(signal.SIGINT)
-        _, err = follow.communicate(timeout=30)
+        _, err = interrupted(follow, 30)
     assert follow.returncode == 130
     assert "Traceback" not in err
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 from pathlib import Path
 
 from tests.cli.conftest import Mcpctl, stdio
 from tests.support.host import ROOT, base_env, mcpctl_command
-from tests.support.waiting import wait_until
+from tests.support.waiting import interrupted, wait_until
 
 
 def test_text_is_printed_and_the_exit_code_is_0(mcpctl: Mcpctl) -> None:
@@ -177,8 +176,7 @@ def test_ctrl_c_cancels_the_request_at_the_server_and_exits_130(home: Path, tmp_
     assert proc.stderr is not None
     first = proc.stderr.readline()  # plain progress lines: the server is working on it
     assert first.startswith("progress:"), first
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=20)
+    _, err = interrupted(proc)
     assert proc.returncode == 130
     assert "interrupted: the request was cancelled" in err
     wait_until(log.exists, 10, message="the server logs the cancellation")

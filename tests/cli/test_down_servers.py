@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from tests.cli.conftest import Mcpctl, run_mcpctl
 from tests.support.host import FIXTURES, PYTHON, HostProcess, base_env, mcpctl_command, start_host
-from tests.support.waiting import wait_until
+from tests.support.waiting import interrupted, wait_until
 
 # What `npx -y @modelcontextprotocol/server-filesytem` prints (npm 10), then it exits 1.
 NPM_TYPO = """import sys
@@ -149,8 +148,7 @@ def test_servers_logs_prints_a_server_s_stderr_and_follows_it(run: Mcpctl, host:
             assert line, "the follower ended before the new lines came"
             seen += line.count(DECISIVE)
     finally:
-        follow.send_signal(signal.SIGINT)
-        follow.communicate(timeout=20)
+        interrupted(follow)
     assert follow.returncode == 130
 
 

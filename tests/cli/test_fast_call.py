@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.host import ROOT, HostProcess, base_env
-from tests.support.waiting import wait_until
+from tests.support.waiting import interrupted, wait_until
 
 HEAVY = ("httpx", "typer", "rich", "pydantic", "jsonschema", "asyncio", "keyring")
 # Runs the entry point (or the full command), then says which heavy modules were imported.
@@ -160,8 +159,7 @@ def test_ctrl_c_cancels_at_the_backend_and_exits_130(host: HostProcess, module: 
     )
     assert proc.stderr is not None
     assert proc.stderr.readline().startswith("progress:")
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=20)
+    _, err = interrupted(proc)
     assert proc.returncode == 130
     assert err.splitlines()[-1] == "interrupted: the request was cancelled"
     wait_until(cancel_log.exists, 10, message="the backend logs the cancellation")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 from pathlib import Path
 
 from tests.cli.conftest import Mcpctl, write_host_config
 from tests.support.host import HostProcess, base_env, mcpctl_command
-from tests.support.waiting import wait_until
+from tests.support.waiting import interrupted, wait_until
 
 
 def test_tools_lists_every_server_s_tools_with_descriptions(host: HostProcess, host_mcpctl: Mcpctl) -> None:
@@ -126,8 +125,7 @@ def test_ctrl_c_through_the_host_cancels_at_the_backend(host: HostProcess) -> No
     )
     assert proc.stderr is not None
     assert proc.stderr.readline().startswith("progress:")
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=20)
+    interrupted(proc)
     assert proc.returncode == 130
     log = host.home / "cancel.log"
     wait_until(log.exists, 10, message="the backend logs the cancellation")

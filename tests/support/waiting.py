@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -26,3 +28,15 @@ def wait_until(
             detail = f" (last error: {last_error!r})" if last_error else ""
             raise TimeoutError(f"condition not met within {timeout}s: {message or condition}{detail}")
         time.sleep(interval)
+
+
+def interrupted(proc: subprocess.Popen[str], timeout: float = 20.0) -> tuple[str, str]:
+    """Press Ctrl-C on `proc` (SIGINT) and wait for it to end: its stdout and stderr. One that has
+    not ended after `timeout` is killed, so a failing test leaves no process behind."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        raise AssertionError(f"still running {timeout}s after Ctrl-C; its stderr:\n{err[-2000:]}") from None
