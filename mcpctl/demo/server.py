@@ -249,13 +249,11 @@ class Server(Registry):
                 tag=self.info["name"],
             )
         task = _start(self._handle(request), self._loop or asyncio.get_running_loop())
-        if task.done():
-            return  # answered at once: nothing in flight to cancel or forget
-        self._inflight[request.id] = task
-        task.add_done_callback(lambda done: self._forget(request.id, done))
+        if not task.done():  # answered at once: nothing in flight to cancel or forget
+            self._inflight[request.id] = task  # until _respond (or, when cancelled, its end)
 
-    def _forget(self, request_id: RequestId, task: asyncio.Task[None]) -> None:
-        if self._inflight.get(request_id) is task:
+    def _forget(self, request_id: RequestId, task: asyncio.Task[None] | None) -> None:
+        if task is not None and self._inflight.get(request_id) is task:
             del self._inflight[request_id]
 
     def _on_notification(self, method: str, params: JsonObject) -> None:
@@ -268,6 +266,8 @@ class Server(Registry):
         if task is None or task.done():
             return  # unknown or finished: ignoring it is what the spec asks
         task.cancel()
+        # A cancelled request is never answered, so it is forgotten when its task ends.
+        task.add_done_callback(lambda done: self._forget(request_id, done))
         # A cancelled listen stops listening now, not when its task next runs: a request that
         # follows may start (and end_subscriptions count it) before then.
         self.listeners.discard(request_id)
@@ -344,6 +344,11 @@ class Server(Registry):
     def _respond(self, request: Request, body: JsonObject, ctx: Context | None) -> None:
         if ctx is not None:
             ctx.done = True
+        # Answered: no longer in flight. Forgotten here rather than in a done callback, which would
+        # cost every request a turn of the loop. (On 3.12 and later, what is answered at once was
+        # never in flight.)
+        if self._inflight:
+            self._forget(request.id, asyncio.current_task())
         self.send({"jsonrpc": "2.0", "id": request.id, **body})
 
     async def _dispatch(self, ctx: Context) -> JsonObject:

@@ -22,6 +22,7 @@ class StdioPeer:
         )
         self.inbox: queue.Queue[Message | None] = queue.Queue()
         self.notifications: list[Message] = []
+        self.stderr: list[str] = []  # what the child wrote to stderr, line by line (complete after close)
         self._responses: dict[object, Message] = {}
         self._ids = itertools.count(1)
         self._readers = [
@@ -39,8 +40,8 @@ class StdioPeer:
 
     def _drain_stderr(self) -> None:
         assert self.proc.stderr is not None
-        for _ in self.proc.stderr:
-            pass
+        for line in self.proc.stderr:
+            self.stderr.append(line.decode(errors="replace"))
 
     def send(self, message: Message) -> None:
         assert self.proc.stdin is not None

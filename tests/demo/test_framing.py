@@ -79,6 +79,36 @@ def test_a_listen_cancelled_in_the_same_read_as_the_next_request_is_gone_for_it(
     assert (ended["id"], text_of(ended["result"])) == (2, "ended 0")  # the cancelled listen is not counted
 
 
+def until_answered(peer: StdioPeer, request_id: int) -> list[dict[str, Any]]:
+    """What the child writes up to and including its answer to `request_id`."""
+    got = arrivals(peer, 1)
+    while got[-1].get("id") != request_id or "method" in got[-1]:
+        got += arrivals(peer, 1)
+    return got
+
+
+def test_an_id_is_free_again_once_its_request_is_answered_or_cancelled(echo: StdioPeer) -> None:
+    listen = modern({"notifications": {"toolsListChanged": True}})
+    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2}}
+    for _ in range(2):  # answered: its id may be used again
+        write(echo, echo_line(1) + b"\n")
+        until_answered(echo, 1)
+    # cancelled in the read it arrived in: on 3.11 its task never starts, so it is never answered
+    write(echo, line(2, "subscriptions/listen", listen) + b"\n" + json.dumps(cancel).encode() + b"\n")
+    write(echo, echo_line(3) + b"\n")  # a later read: the cancelled task has ended by its answer
+    until_answered(echo, 3)
+    write(echo, echo_line(2) + b"\n")
+    until_answered(echo, 2)
+    write(echo, line(4, "subscriptions/listen", listen) + b"\n")  # stays open: 4 is in flight
+    arrivals(echo, 1)
+    write(echo, echo_line(4) + b"\n")
+    until_answered(echo, 4)
+    assert echo.close() == 0
+    warnings = [text for text in echo.stderr if "reused while in flight" in text]
+    assert len(warnings) == 1, echo.stderr  # only for 4, the one really in flight
+    assert "request id 4 " in warnings[0]
+
+
 class _Stdout:
     """Stands in for sys.stdout: its buffer records each write."""
 
