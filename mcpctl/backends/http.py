@@ -115,6 +115,8 @@ class HttpTransport:
             if task is not None and self._modern_ids.get(request_id):
                 task.cancel()  # 2026-07-28 over HTTP: closing the response stream is the cancellation
                 return
+        if kind is Kind.NOTIFICATION and msg["method"] == "notifications/initialized" and self.session_id:
+            self._listening.clear()  # the GET stream opens next: calls sent after this wait for it
         if kind is Kind.REQUEST:
             if msg["method"] == "initialize":
                 self._initialize = msg
@@ -184,6 +186,9 @@ class HttpTransport:
 
     async def _request(self, msg: Message) -> None:
         """POST one request; whatever happens, its id gets an answer (a response or an error)."""
+        if not self._listening.is_set():  # a call's answer must not race the GET stream's opening
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listening.wait(), self._timeout.connect or 10.0)
         try:
             answered = await self._exchange(msg, retry_session=True)
         except asyncio.CancelledError:
