@@ -35,28 +35,18 @@ _RECENT_KEYS_LIMIT = 1_024
 _RECENT_KEY_BYTES = 128
 
 
+@dataclass(frozen=True, slots=True)
 class _RecentKey:
     """An API key the layer let through, for `_still_recognised`: who it is, which header presented it,
     the key file's generation it was checked in, when it ends (wall clock, as the verifier keeps
     it), and when its next auth.success is due (the layer's clock)."""
 
-    __slots__ = ("audit_due", "ends", "generation", "in_authorization", "key_id", "principal")
-
-    def __init__(
-        self,
-        principal: Principal,
-        key_id: str,
-        in_authorization: bool,
-        generation: int,
-        ends: float,
-        audit_due: float,
-    ) -> None:
-        self.principal = principal
-        self.key_id = key_id
-        self.in_authorization = in_authorization
-        self.generation = generation
-        self.ends = ends
-        self.audit_due = audit_due
+    principal: Principal
+    key_id: str
+    in_authorization: bool
+    generation: int
+    ends: float
+    audit_due: float
 
 
 @dataclass(frozen=True)
