@@ -89,12 +89,14 @@ class CorkedTransport:
     in one (so do SSE events made together). Everything but write and close is the transport's.
     """
 
-    __slots__ = ("_held", "_loop", "_transport")
+    __slots__ = ("_held", "_loop", "_transport", "is_closing")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._held: list[bytes] = []
+        # asked after every response: the transport's own method, not a trip through __getattr__
+        self.is_closing = transport.is_closing
 
     def write(self, data: bytes) -> None:
         if self._held:

@@ -161,7 +161,7 @@ def param_headers(input_schema: object, arguments: Mapping[str, Any]) -> dict[st
 
 def check_param_headers(headers: Mapping[str, str], input_schema: object, arguments: object) -> None:
     """Raise HeaderMismatch unless every annotated argument is mirrored correctly (keys lower-case)."""
-    args = arguments if isinstance(arguments, Mapping) else {}
+    args = arguments if type(arguments) is dict or isinstance(arguments, Mapping) else {}
     for name, path in _paths(input_schema).items():
         body = _lookup(args, path)
         expected = param_value_text(body)
