@@ -70,3 +70,24 @@ async def test_everything_else_is_the_transports() -> None:
     corked = CorkedTransport(real, asyncio.get_running_loop())  # type: ignore[arg-type]
     assert corked.get_extra_info("peername") == ("127.0.0.1", 1)
     assert corked.is_closing() is False
+
+
+async def test_a_real_connections_transport_methods_reach_it() -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
+    transport, _ = await loop.create_connection(asyncio.Protocol, *server.sockets[0].getsockname()[:2])
+    try:
+        corked = CorkedTransport(transport, loop)  # type: ignore[arg-type]
+        assert corked.get_extra_info("peername") == transport.get_extra_info("peername")
+        corked.pause_reading()
+        assert corked.is_reading() is False and transport.is_reading() is False
+        corked.resume_reading()
+        assert corked.is_reading() is True
+        assert corked.get_write_buffer_size() == 0
+        corked.write(b"held")
+        corked.close()
+        assert transport.is_closing() and corked.is_closing()
+    finally:
+        transport.close()
+        server.close()
+        await server.wait_closed()
