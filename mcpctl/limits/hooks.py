@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 from mcpctl.config.models import ServerConfig
-from mcpctl.limits.breaker import Breaker, BreakerState, Result
+from mcpctl.limits.breaker import FAILURE, NEUTRAL, OPEN, SUCCESS, Breaker
 from mcpctl.limits.buckets import ALLOWED, Clock, Decision, Limiter
 from mcpctl.limits.rules import RuleSet, human_seconds, refusal
 from mcpctl.protocol import codes
@@ -23,12 +23,12 @@ from mcpctl.router.hooks import NoHooks, Refusal
 # What a finished call's outcome says about its backend. A tool's isError and a JSON-RPC error
 # are answers: the backend is alive. Only the absence of an answer counts against it.
 _RESULTS = {
-    "ok": Result.SUCCESS,
-    "tool_error": Result.SUCCESS,
-    "error": Result.SUCCESS,
-    "unavailable": Result.FAILURE,
-    "timeout": Result.FAILURE,
-    "cancelled": Result.NEUTRAL,
+    "ok": SUCCESS,
+    "tool_error": SUCCESS,
+    "error": SUCCESS,
+    "unavailable": FAILURE,
+    "timeout": FAILURE,
+    "cancelled": NEUTRAL,
 }
 # A probe that never reports back is forgotten this long after its call's own deadline.
 _PROBE_GRACE = 5.0
@@ -110,8 +110,8 @@ class CallGuard(NoHooks):
         breaker = self.breakers.get(call.server)
         if breaker is None:
             return
-        result = _RESULTS.get(outcome, Result.NEUTRAL)
-        if not self._probes and result is Result.SUCCESS and breaker.failures == 0:
+        result = _RESULTS.get(outcome, NEUTRAL)
+        if not self._probes and result is SUCCESS and breaker.failures == 0:
             return  # the common case, and it would change nothing
         breaker.record(result, probe=bool(self._probes) and self._is_probe(call.server, call.ctx))
 
@@ -119,7 +119,7 @@ class CallGuard(NoHooks):
         # A limit (ours, or a later hook's) refused a call we had let through as the probe: free the slot.
         breaker = self.breakers.get(refusal.server)
         if breaker is not None and self._is_probe(refusal.server, refusal.ctx):
-            breaker.record(Result.NEUTRAL, probe=True)
+            breaker.record(NEUTRAL, probe=True)
 
     def server_changed(self, server: str, up: bool) -> None:
         breaker = self.breakers.get(server)
@@ -159,7 +159,7 @@ def _decided(waits: tuple[int, ...]) -> Decision:
 def _circuit_open(server: str, breaker: Breaker, retry_after: float) -> dict[str, object]:
     retry = math.ceil(retry_after * 1000) / 1000
     state = breaker.state
-    if state is BreakerState.OPEN:
+    if state is OPEN:
         why = f"it failed {breaker.failures} times in a row, so mcpctl stops calling it for a while"
     else:
         why = "mcpctl is checking with one call whether it has recovered"
