@@ -27,7 +27,16 @@ from mcpctl.backends.oldsse import OldSseChannel
 from mcpctl.errors import McpctlError, UnavailableError
 from mcpctl.protocol import codes
 from mcpctl.protocol.eras import LATEST_LEGACY, is_modern_request
-from mcpctl.protocol.jsonrpc import Kind, Message, ParseError, dumps, kind_of, params_of, parse_message
+from mcpctl.protocol.jsonrpc import (
+    NOTIFICATION,
+    REQUEST,
+    Message,
+    ParseError,
+    dumps,
+    kind_of,
+    params_of,
+    parse_message,
+)
 from mcpctl.reach import UNREACHABLE, describe
 
 log = logging.getLogger(__name__)
@@ -109,15 +118,15 @@ class HttpTransport:
         if self._closed or self._lost is not None:
             raise UnavailableError(self._lost or f"the connection to {self.url} is closed")
         kind = kind_of(msg)
-        if kind is Kind.NOTIFICATION and msg["method"] == "notifications/cancelled":
+        if kind is NOTIFICATION and msg["method"] == "notifications/cancelled":
             request_id = params_of(msg).get("requestId")
             task = self._tasks.get(request_id)
             if task is not None and self._modern_ids.get(request_id):
                 task.cancel()  # 2026-07-28 over HTTP: closing the response stream is the cancellation
                 return
-        if kind is Kind.NOTIFICATION and msg["method"] == "notifications/initialized" and self.session_id:
+        if kind is NOTIFICATION and msg["method"] == "notifications/initialized" and self.session_id:
             self._listening.clear()  # the GET stream opens next: calls sent after this wait for it
-        if kind is Kind.REQUEST:
+        if kind is REQUEST:
             if msg["method"] == "initialize":
                 self._initialize = msg
             self._modern_ids[msg["id"]] = is_modern_request(msg)
@@ -259,7 +268,7 @@ class HttpTransport:
             )
         body = await response.aread()
         if not body.strip():
-            return kind_of(msg) is not Kind.REQUEST
+            return kind_of(msg) is not REQUEST
         try:
             reply = parse_message(body)
         except ParseError:
@@ -366,7 +375,7 @@ class HttpTransport:
     async def _post_old_sse(self, msg: Message) -> None:
         assert self._old_sse is not None
         status = await self._old_sse.post(msg)
-        if status >= 400 and kind_of(msg) is Kind.REQUEST:
+        if status >= 400 and kind_of(msg) is REQUEST:
             self._fail(msg, codes.INVALID_REQUEST, f"{self._old_sse.endpoint} answered HTTP {status}")
 
     # -- helpers -------------------------------------------------------------------------------

@@ -11,7 +11,15 @@ import httpx
 from mcpctl.protocol import codes
 from mcpctl.protocol.eras import MODERN_ERROR_CODES
 from mcpctl.protocol.headers import param_headers, standard_headers
-from mcpctl.protocol.jsonrpc import Kind, Message, ParseError, kind_of, params_of, parse_message
+from mcpctl.protocol.jsonrpc import (
+    REQUEST,
+    RESPONSE,
+    Message,
+    ParseError,
+    kind_of,
+    params_of,
+    parse_message,
+)
 from mcpctl.protocol.sse import SSEDecoder
 
 ACCEPT = "application/json, text/event-stream"
@@ -48,7 +56,7 @@ def request_headers(
 
 def failure(msg: Message, code: int, message: str, data: object = None) -> Message | None:
     """The error answer to `msg` (None when `msg` is not a request: nobody waits for it)."""
-    if kind_of(msg) is not Kind.REQUEST:
+    if kind_of(msg) is not REQUEST:
         return None
     error: dict[str, object] = {"code": code, "message": message}
     if data is not None:
@@ -73,7 +81,7 @@ def error_reply(
     if isinstance(error, dict) and (not modern or error.get("code") in MODERN_ERROR_CODES or status != 404):
         if reply is not None and reply.get("id") is None and "id" in msg:
             reply = {**reply, "id": msg["id"]}
-        if reply is not None and kind_of(reply) is Kind.RESPONSE:
+        if reply is not None and kind_of(reply) is RESPONSE:
             return reply
     # Not a modern JSON-RPC error: for a modern probe this means "a legacy server".
     return failure(msg, codes.INVALID_REQUEST, f"{url} answered HTTP {status}", {"status": status})
@@ -123,7 +131,7 @@ async def consume_events(
                 reply = parse_message(event.data)
             except ParseError:
                 continue
-            if kind_of(reply) is Kind.RESPONSE and reply.get("id") == msg.get("id"):
+            if kind_of(reply) is RESPONSE and reply.get("id") == msg.get("id"):
                 answered = True
             deliver(reply)
     return answered

@@ -14,7 +14,7 @@ from mcpctl.client.errors import InputError, error_from_rpc
 from mcpctl.errors import BackendTimeoutError, McpctlError, ProtocolError, RemoteError, UnavailableError
 from mcpctl.mcpclient.connection import Connection, Settings
 from mcpctl.protocol import codes
-from mcpctl.protocol.eras import META_LOG_LEVEL, MRTR_METHODS, Era
+from mcpctl.protocol.eras import META_LOG_LEVEL, MODERN, MRTR_METHODS, Era
 from mcpctl.protocol.jsonrpc import Message, params_of
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ class ClientSession:
         )
 
     def _with_meta(self, params: dict[str, Any]) -> dict[str, Any]:
-        if self.connection.era is not Era.MODERN:
+        if self.connection.era is not MODERN:
             return params
         meta = dict(params.get("_meta") or {})
         meta[META_LOG_LEVEL] = LOG_LEVEL

@@ -11,12 +11,14 @@ from mcpctl.demo.wire import (
     CLIENT_CAPABILITY_FOR,
     INTERNAL_ERROR,
     INVALID_PARAMS,
+    LEGACY,
     LEGACY_VERSIONS,
     LOG_LEVELS,
     META_CLIENT_CAPABILITIES,
     META_INPUT_KEY,
     META_LOG_LEVEL,
     META_PROTOCOL_VERSION,
+    MODERN,
     MRTR_METHODS,
     Era,
     JsonObject,
@@ -38,7 +40,7 @@ class Context:
         self.done = False  # set once the response is written; later progress/logs are dropped
         meta = request.params.get("_meta")
         self.meta: JsonObject = meta if isinstance(meta, dict) else {}
-        if era is Era.MODERN:
+        if era is MODERN:
             self.protocol_version: str = self.meta[META_PROTOCOL_VERSION]
             self.client_capabilities: JsonObject = self.meta[META_CLIENT_CAPABILITIES]
             self.log_level: str | None = self.meta.get(META_LOG_LEVEL)
@@ -106,7 +108,7 @@ class Context:
         """Ask several questions at once; keys name them in inputRequests/inputResponses."""
         for method, params in requests.values():
             self._require_capability(method, params)
-        if self.era is Era.LEGACY:
+        if self.era is LEGACY:
             answers = await self._ask_legacy(requests)
         else:
             if self.request.method not in MRTR_METHODS:

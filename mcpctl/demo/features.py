@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 from mcpctl.demo.content import argument_problems, text_result
 from mcpctl.demo.errors import McpError, ToolError
-from mcpctl.demo.wire import INVALID_PARAMS, LEGACY_RESOURCE_NOT_FOUND, METHOD_NOT_FOUND, Era, JsonObject
+from mcpctl.demo.wire import (
+    INVALID_PARAMS,
+    LEGACY_RESOURCE_NOT_FOUND,
+    METHOD_NOT_FOUND,
+    MODERN,
+    JsonObject,
+)
 
 if TYPE_CHECKING:
     from mcpctl.demo.context import Context
@@ -39,7 +45,7 @@ def page(ctx: Context, key: str, items: list[JsonObject]) -> JsonObject:
 
 def resource_not_found(ctx: Context, uri: str) -> McpError:
     """The error for an unknown resource URI, with the code the request's era expects."""
-    code = INVALID_PARAMS if ctx.era is Era.MODERN else LEGACY_RESOURCE_NOT_FOUND
+    code = INVALID_PARAMS if ctx.era is MODERN else LEGACY_RESOURCE_NOT_FOUND
     return McpError(code, f"Resource not found: {uri}", {"uri": uri})
 
 

@@ -24,12 +24,14 @@ from mcpctl.demo.wire import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
+    LEGACY,
     LEGACY_VERSIONS,
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
     META_PROTOCOL_VERSION,
     META_SUBSCRIPTION_ID,
     METHOD_NOT_FOUND,
+    MODERN,
     MODERN_VERSIONS,
     MRTR_METHODS,
     PARSE_ERROR,
@@ -295,33 +297,33 @@ class Server(Registry):
 
     def _era_of(self, request: Request) -> Era:
         if self.mode == "legacy":
-            return Era.LEGACY
+            return LEGACY
         if self.mode == "modern":
-            return Era.MODERN
+            return MODERN
         meta = request.params.get("_meta")
         if isinstance(meta, dict) and any(
             key in meta for key in (META_PROTOCOL_VERSION, META_CLIENT_CAPABILITIES, META_CLIENT_INFO)
         ):
-            return Era.MODERN
+            return MODERN
         entry = self._methods.get(request.method)
         if entry is not None and len(entry[0]) == 1:
             # initialize, ping, logging/setLevel, resources/(un)subscribe are legacy-only;
             # server/discover and subscriptions/listen without _meta are malformed modern requests.
             return next(iter(entry[0]))
         # After initialize the process speaks legacy; before it, a bare request is a malformed modern one.
-        return Era.LEGACY if self.session.version is not None else Era.MODERN
+        return LEGACY if self.session.version is not None else MODERN
 
     async def _handle(self, request: Request) -> None:
-        era = Era.MODERN
+        era = MODERN
         ctx: Context | None = None
         try:
             era = self._era_of(request)
-            if era is Era.MODERN:
+            if era is MODERN:
                 modern.check_meta(request, self.mode, self.supported_versions)
             ctx = Context(self, request, era)
             result = await self._dispatch(ctx)
         except InputRequired as signal:
-            if era is Era.LEGACY:  # legacy clients cannot retry; ask() makes a real request there
+            if era is LEGACY:  # legacy clients cannot retry; ask() makes a real request there
                 error = McpError(INTERNAL_ERROR, "InputRequired raised while serving a legacy request")
                 self._respond(request, {"error": error.to_json()}, ctx)
                 return
@@ -337,7 +339,7 @@ class Server(Registry):
                 request, {"error": {"code": INTERNAL_ERROR, "message": f"Internal error: {exc}"}}, ctx
             )
             return
-        if era is Era.MODERN:
+        if era is MODERN:
             result = modern.stamp_result(request.method, result, self.info, self.ttl_ms)
         self._respond(request, {"result": result}, ctx)
 
@@ -356,7 +358,7 @@ class Server(Registry):
         if not self.knows(method, ctx.era):
             raise McpError(METHOD_NOT_FOUND, f"Method not found: {method}")
         _, _, impl = self._methods[method]
-        if ctx.era is Era.MODERN and method in MRTR_METHODS:
+        if ctx.era is MODERN and method in MRTR_METHODS:
             ctx.load_input()
         return await impl(ctx)
 
@@ -376,7 +378,7 @@ else:
 
 def _method_table(listeners: Listeners) -> dict[str, tuple[frozenset[Era], str | None, MethodImpl]]:
     """Method -> (the eras it exists in, the capability it needs, its implementation)."""
-    both, legacy_only, modern_only = frozenset(Era), frozenset({Era.LEGACY}), frozenset({Era.MODERN})
+    both, legacy_only, modern_only = frozenset(Era), frozenset({LEGACY}), frozenset({MODERN})
     return {
         "initialize": (legacy_only, None, legacy.initialize),
         "ping": (legacy_only, None, legacy.ping),

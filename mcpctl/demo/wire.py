@@ -58,6 +58,13 @@ class Era(enum.Enum):
     MODERN = "modern"
 
 
+# The members as plain names, for the code that runs per request: on Python 3.11 reading an
+# attribute of an Enum class (`Era.MODERN`) costs ten times what a global does (EnumType's
+# __getattr__ sends every such read down CPython's slow path; 3.12 dropped it).
+LEGACY: Final = Era.LEGACY
+MODERN: Final = Era.MODERN
+
+
 @dataclasses.dataclass
 class Request:
     """One parsed JSON-RPC request from the client."""

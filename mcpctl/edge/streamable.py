@@ -29,17 +29,18 @@ from mcpctl.gateway.streams import CallStream
 from mcpctl.protocol import codes, headers
 from mcpctl.protocol.eras import (
     LATEST_LEGACY,
+    LEGACY,
     LEGACY_VERSIONS,
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
     META_LOG_LEVEL,
     META_PROTOCOL_VERSION,
     META_SUBSCRIPTION_ID,
+    MODERN,
     MODERN_VERSIONS,
-    Era,
     is_modern_request,
 )
-from mcpctl.protocol.jsonrpc import Kind, Message, error, kind_of, meta_of, params_of
+from mcpctl.protocol.jsonrpc import NOTIFICATION, REQUEST, Message, error, kind_of, meta_of, params_of
 from mcpctl.router.context import ClientContext, Principal
 from mcpctl.router.sessions import LegacySession
 from mcpctl.router.streams import Accepted, Forwarded, Immediate, Listening, Reply
@@ -106,7 +107,7 @@ class StreamableEndpoint:
         msg = await read_message(request, self._max_body)
         ctx = await self._context(request, msg)
         ctx.request_id = next(_request_ids)
-        if msg.get("method") == "initialize" and kind_of(msg) is Kind.REQUEST and ctx.era is Era.LEGACY:
+        if msg.get("method") == "initialize" and kind_of(msg) is REQUEST and ctx.era is LEGACY:
             reply: Reply = self._gateway.open_session(ctx, msg)
             if isinstance(reply, Immediate) and reply.session is not None:
                 await self._gateway.session_opened(reply.session)
@@ -126,7 +127,7 @@ class StreamableEndpoint:
         header_version = request.headers.get(headers.PROTOCOL_VERSION, "").strip()
         modern = is_modern_request(msg) or header_version in MODERN_VERSIONS
         if msg.get("method") == "initialize" and not modern:
-            return ClientContext(Era.LEGACY, LATEST_LEGACY, {}, {}, **common)  # type: ignore[arg-type]
+            return ClientContext(LEGACY, LATEST_LEGACY, {}, {}, **common)  # type: ignore[arg-type]
         session_id = request.headers.get(headers.SESSION_ID)
         if session_id is not None:
             session, verdicts = await self._session(session_id, principal, msg.get("id"), msg)
@@ -137,7 +138,7 @@ class StreamableEndpoint:
                 with contextlib.suppress(StateUnavailable):  # the store is down: limits count locally
                     _, ctx.verdicts = await self._gateway.find_session(None, principal, msg)
             return ctx
-        if kind_of(msg) is not Kind.REQUEST:
+        if kind_of(msg) is not REQUEST:
             raise HttpError(
                 400, codes.INVALID_REQUEST, "Bad Request: no Mcp-Session-Id header; start with initialize"
             )
@@ -166,8 +167,8 @@ class StreamableEndpoint:
 
     def _modern_context(self, request: Request, msg: Message, common: dict[str, Any]) -> ClientContext:
         req_id = msg.get("id")
-        if kind_of(msg) is Kind.NOTIFICATION:
-            return ClientContext(Era.MODERN, MODERN_VERSIONS[0], {}, {}, **common)
+        if kind_of(msg) is NOTIFICATION:
+            return ClientContext(MODERN, MODERN_VERSIONS[0], {}, {}, **common)
         meta = meta_of(msg)
         version = meta.get(META_PROTOCOL_VERSION)
         if version is None:
@@ -202,7 +203,7 @@ class StreamableEndpoint:
         info = meta.get(META_CLIENT_INFO)
         level = meta.get(META_LOG_LEVEL)
         return ClientContext(
-            Era.MODERN,
+            MODERN,
             str(version),
             capabilities,
             info if isinstance(info, dict) else {},
@@ -347,7 +348,7 @@ class StreamableEndpoint:
 
 def _message_status(ctx: ClientContext | None, msg: Message) -> int:
     """2026-07-28 gives some JSON-RPC errors an HTTP status of their own; others travel in a 200."""
-    if ctx is None or ctx.era is not Era.MODERN:
+    if ctx is None or ctx.era is not MODERN:
         return 200
     err = msg.get("error")
     code = err.get("code") if isinstance(err, dict) else None

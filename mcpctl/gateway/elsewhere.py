@@ -13,7 +13,7 @@ from mcpctl.fleet.node import FleetNode
 from mcpctl.fleet.store import StateUnavailable
 from mcpctl.gateway.streams import CallStream
 from mcpctl.protocol import codes
-from mcpctl.protocol.eras import Era
+from mcpctl.protocol.eras import MODERN, Era
 from mcpctl.protocol.jsonrpc import Message, error, meta_of
 from mcpctl.router.actions import (
     AnswerElsewhere,
@@ -234,7 +234,7 @@ class Elsewhere:
         kind, name, scopes, groups = entry["p"]
         meta = meta_of(message)
         ctx = ClientContext(
-            Era.MODERN,
+            MODERN,
             str(meta.get("io.modelcontextprotocol/protocolVersion", "")),
             _dict(meta.get("io.modelcontextprotocol/clientCapabilities")),
             _dict(meta.get("io.modelcontextprotocol/clientInfo")),
@@ -288,7 +288,7 @@ def _context_entry(ctx: ClientContext) -> dict[str, Any]:
     to a client that cannot be asked anything); a 2026-07-28 client gets them as a round of input.
     """
     principal = ctx.principal
-    modern = ctx.era is Era.MODERN
+    modern = ctx.era is MODERN
     return {
         "e": ctx.era.value,
         "v": ctx.protocol_version,

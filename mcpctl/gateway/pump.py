@@ -18,7 +18,7 @@ from mcpctl.gateway.streams import CallStream, Outbox
 from mcpctl.mcpclient.connection import Connection
 from mcpctl.protocol import codes
 from mcpctl.protocol.catalog import Lists
-from mcpctl.protocol.jsonrpc import Kind, Message, kind_of
+from mcpctl.protocol.jsonrpc import REQUEST, Message, kind_of
 from mcpctl.router.actions import (
     EndSession,
     OpenLink,
@@ -239,7 +239,7 @@ class Gateway(PlacedServers):
     def message(self, connection: Connection, msg: Message) -> None:
         link = self._links.get(connection)
         if link is None:  # still shaking hands: nobody can be asked yet
-            if kind_of(msg) is Kind.REQUEST:
+            if kind_of(msg) is REQUEST:
                 refusal = {"code": codes.NO_ROUTE, "message": "mcpctl is still starting this server"}
                 ping = msg.get("method") == "ping"
                 connection.respond(msg["id"], result={} if ping else None, error=None if ping else refusal)

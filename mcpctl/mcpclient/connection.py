@@ -19,7 +19,7 @@ from mcpctl.errors import BackendTimeoutError, McpctlError, ProtocolError, Remot
 from mcpctl.mcpclient import CLIENT_INFO
 from mcpctl.protocol import codes
 from mcpctl.protocol.catalog import LIST_KINDS
-from mcpctl.protocol.eras import LATEST_MODERN, Era, modern_meta
+from mcpctl.protocol.eras import LATEST_MODERN, MODERN, Era, modern_meta
 from mcpctl.protocol.handshake import (
     HandshakeError,
     ServerDescription,
@@ -31,7 +31,7 @@ from mcpctl.protocol.handshake import (
     judge_probe,
     probe_request,
 )
-from mcpctl.protocol.jsonrpc import Kind, Message, kind_of, notification, params_of
+from mcpctl.protocol.jsonrpc import NOTIFICATION, RESPONSE, Message, kind_of, notification, params_of
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ class Connection(MessageSink):
         request_id = self._new_id()
         out = dict(params or {})
         meta = dict(out.get("_meta") or {})
-        if self.era is Era.MODERN or method == "server/discover":
+        if self.era is MODERN or method == "server/discover":
             version = self.protocol_version or LATEST_MODERN
             meta = {**modern_meta(version, CLIENT_INFO, self._meta_capabilities()), **meta}
         if on_progress is not None:
@@ -279,14 +279,14 @@ class Connection(MessageSink):
 
     def message_received(self, msg: Message) -> None:
         kind = kind_of(msg)
-        if kind is Kind.RESPONSE:
+        if kind is RESPONSE:
             request_id = msg["id"]
             waiting = self._waiting.pop(request_id, None) if type(request_id) is str else None
             if waiting is not None:
                 if not waiting.future.done():
                     waiting.future.set_result(msg)
                 return
-        elif kind is Kind.NOTIFICATION and msg["method"] == "notifications/progress":
+        elif kind is NOTIFICATION and msg["method"] == "notifications/progress":
             token = params_of(msg).get("progressToken")
             waiting = self._waiting.get(token) if type(token) is str else None
             if waiting is not None:

@@ -41,11 +41,16 @@ class Era(Enum):
     MODERN = "modern"
 
 
+# The members as plain names, for the code that runs per message (see jsonrpc.REQUEST for why).
+LEGACY: Final = Era.LEGACY
+MODERN: Final = Era.MODERN
+
+
 def era_of_version(version: str) -> Era | None:
     if version in MODERN_VERSIONS:
-        return Era.MODERN
+        return MODERN
     if version in LEGACY_VERSIONS:
-        return Era.LEGACY
+        return LEGACY
     return None
 
 

@@ -8,8 +8,10 @@ from typing import Any
 
 from mcpctl.protocol.eras import (
     LATEST_LEGACY,
+    LEGACY,
     LEGACY_VERSIONS,
     META_SERVER_INFO,
+    MODERN,
     MODERN_ERROR_CODES,
     MODERN_VERSIONS,
     Era,
@@ -88,7 +90,7 @@ def from_discovery(result: dict[str, Any]) -> ServerDescription:
         raise HandshakeError(f"server/discover offers {versions}, none of which mcpctl speaks")
     meta = _dict(result.get("_meta"))
     return ServerDescription(
-        era=Era.MODERN,
+        era=MODERN,
         protocol_version=mutual[0],
         capabilities=_dict(result.get("capabilities")),
         server_info=_dict(meta.get(META_SERVER_INFO)) or _dict(result.get("serverInfo")),
@@ -102,7 +104,7 @@ def from_initialize(result: dict[str, Any]) -> ServerDescription:
     if version not in LEGACY_VERSIONS:
         raise HandshakeError(f"initialize chose protocol version {version!r}, which mcpctl does not speak")
     return ServerDescription(
-        era=Era.LEGACY,
+        era=LEGACY,
         protocol_version=str(version),
         capabilities=_dict(result.get("capabilities")),
         server_info=_dict(result.get("serverInfo")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from enum import Enum
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -21,6 +21,16 @@ class Kind(Enum):
     NOTIFICATION = "notification"
     RESPONSE = "response"
     INVALID = "invalid"
+
+
+# The members as plain names, for the code that runs per message: on Python 3.11 reading an
+# attribute of an Enum class (`Kind.REQUEST`) costs ten times what a global does (EnumType's
+# __getattr__ sends every such read down CPython's slow path; 3.12 dropped it), and a call through
+# the host made some twenty such reads.
+REQUEST: Final = Kind.REQUEST
+NOTIFICATION: Final = Kind.NOTIFICATION
+RESPONSE: Final = Kind.RESPONSE
+INVALID: Final = Kind.INVALID
 
 
 class ParseError(ValueError):
@@ -121,11 +131,11 @@ def kind_of(msg: Message) -> Kind:
     has_id = "id" in msg
     if type(method) is str or isinstance(method, str):
         if not has_id:
-            return Kind.NOTIFICATION
-        return Kind.REQUEST if is_valid_id(msg["id"]) else Kind.INVALID
+            return NOTIFICATION
+        return REQUEST if is_valid_id(msg["id"]) else INVALID
     if has_id and ("result" in msg or "error" in msg):
-        return Kind.RESPONSE
-    return Kind.INVALID
+        return RESPONSE
+    return INVALID
 
 
 def is_valid_id(value: object) -> bool:
@@ -178,7 +188,7 @@ def invalid_request_reason(msg: Message) -> str | None:
     if msg.get("jsonrpc") != "2.0":
         return 'the "jsonrpc" member must be exactly "2.0"'
     kind = kind_of(msg)
-    if kind is Kind.INVALID:
+    if kind is INVALID:
         if "method" in msg and not isinstance(msg.get("method"), str):
             return 'the "method" member must be a string'
         if "id" in msg and not is_valid_id(msg["id"]):

@@ -8,10 +8,12 @@ from mcpctl.protocol import codes
 from mcpctl.protocol.capabilities import can_be_asked
 from mcpctl.protocol.eras import (
     CACHEABLE_METHODS,
+    LEGACY,
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
     META_LOG_LEVEL,
     META_PROTOCOL_VERSION,
+    MODERN,
     MRTR_METHODS,
     Era,
     log_level_rank,
@@ -31,9 +33,9 @@ def request_for_backend(
     params: dict[str, Any] = request.get("params") or {}
     meta = params.get("_meta")
     meta = dict(meta) if isinstance(meta, dict) else {}
-    if backend_era is Era.MODERN and ctx is not None:
+    if backend_era is MODERN and ctx is not None:
         meta[META_PROTOCOL_VERSION] = backend_version
-        if ctx.era is Era.LEGACY:
+        if ctx.era is LEGACY:
             # A legacy client negotiated once; a modern backend needs it on every request.
             meta[META_CLIENT_CAPABILITIES] = ctx.capabilities
             meta[META_CLIENT_INFO] = ctx.client_info
@@ -46,10 +48,7 @@ def request_for_backend(
         for key in [k for k in meta if k.startswith(_MODERN_PREFIX)]:
             del meta[key]
     rounds = (
-        backend_era is Era.LEGACY
-        and ctx is not None
-        and ctx.era is Era.MODERN
-        and can_be_asked(ctx.capabilities)
+        backend_era is LEGACY and ctx is not None and ctx.era is MODERN and can_be_asked(ctx.capabilities)
     )
     if "progressToken" in meta or (rounds and request["method"] in MRTR_METHODS):
         # Two clients may both use token 1: the backend sees our unique id instead. A modern
@@ -57,7 +56,7 @@ def request_for_backend(
         # ask for the progress the first request did not (the router drops it until one does).
         meta["progressToken"] = request_id
     out_params = dict(params)
-    if backend_era is Era.LEGACY:  # input rounds are ours to run with a legacy backend (mrtr.py)
+    if backend_era is LEGACY:  # input rounds are ours to run with a legacy backend (mrtr.py)
         out_params.pop("inputResponses", None)
         out_params.pop("requestState", None)
     if meta:
@@ -75,9 +74,7 @@ def response_for_client(call: Call, msg: Message) -> Message:
     if error is not None:
         if not isinstance(error, dict):
             error = {"code": codes.INTERNAL_ERROR, "message": "the server sent a malformed error"}
-        elif (
-            ctx is not None and ctx.era is Era.MODERN and error.get("code") == codes.LEGACY_RESOURCE_NOT_FOUND
-        ):
+        elif ctx is not None and ctx.era is MODERN and error.get("code") == codes.LEGACY_RESOURCE_NOT_FOUND:
             error = {**error, "code": codes.INVALID_PARAMS}  # 2026-07-28 moved resource-not-found to -32602
         out["error"] = error
         return out
@@ -88,7 +85,7 @@ def response_for_client(call: Call, msg: Message) -> Message:
             "message": "the server sent a result that is not an object",
         }
         return out
-    if ctx is not None and ctx.era is Era.MODERN:
+    if ctx is not None and ctx.era is MODERN:
         if "resultType" not in result:
             result = {**result, "resultType": "complete"}
             if call.method in CACHEABLE_METHODS and "ttlMs" not in result:
@@ -140,7 +137,7 @@ def wants_log(ctx: ClientContext | None, msg: Message) -> bool:
     """Whether a log notification reaches this client, by the level it asked for."""
     if ctx is None:
         return False
-    if ctx.era is Era.MODERN and ctx.log_level is None:
+    if ctx.era is MODERN and ctx.log_level is None:
         return False  # 2026-07-28: no logs for requests that did not ask for them
     params = msg.get("params")
     level = params.get("level") if isinstance(params, dict) else None

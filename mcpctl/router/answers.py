@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Final
 
 from mcpctl.protocol import codes
 from mcpctl.protocol.catalog import Catalog
-from mcpctl.protocol.eras import LOG_LEVELS, Era
+from mcpctl.protocol.eras import LOG_LEVELS, MODERN
 from mcpctl.protocol.jsonrpc import Message, error, params_of, result
 from mcpctl.protocol.pagination import InvalidCursor
 from mcpctl.router import local
@@ -66,7 +66,7 @@ class Answers:
         kind, _ = local.LISTS[msg["method"]]
         named_by = local.NAMED_BY[kind]
         entries = [e for e in self.catalog.view(kind) if self.hooks.visible(ctx, kind, str(e.get(named_by)))]
-        modern = ctx.era is Era.MODERN
+        modern = ctx.era is MODERN
         try:
             body = local.list_result(
                 msg["method"],
@@ -101,7 +101,7 @@ class Answers:
         return Immediate(result(msg["id"], {}))
 
     def _listen(self, ctx: ClientContext, msg: Message) -> Reply:
-        if ctx.era is not Era.MODERN:
+        if ctx.era is not MODERN:
             text = "subscriptions/listen is part of 2026-07-28"
             return Immediate(error(msg["id"], codes.METHOD_NOT_FOUND, text))
         listener, ack = local.listener_for(ctx, msg)

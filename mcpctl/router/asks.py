@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from mcpctl.protocol import codes
 from mcpctl.protocol.capabilities import NEEDS, declares
-from mcpctl.protocol.eras import Era
+from mcpctl.protocol.eras import MODERN
 from mcpctl.protocol.jsonrpc import Message, notification, params_of
 from mcpctl.router.actions import Action, AnswerElsewhere, PostToSession, SendToBackend, StreamToClient
 from mcpctl.router.calls import Call
@@ -178,7 +178,7 @@ class Asks:
             self._servers[link.server].learn(call.name, asked=True)  # it runs alone from now on
         ctx = call.ctx
         assert ctx is not None
-        if ctx.era is Era.MODERN:
+        if ctx.era is MODERN:
             self._rounds.asked(call, link, msg, now)
             return
         if not declares(ctx.capabilities, msg["method"], params_of(msg)) or ctx.session is None:

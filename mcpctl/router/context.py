@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mcpctl.protocol.eras import Era
+from mcpctl.protocol.eras import LEGACY, Era
 
 if TYPE_CHECKING:
     from mcpctl.router.sessions import LegacySession
@@ -55,7 +55,7 @@ class ClientContext:
         (remote, user_agent, principal: the session's own unless given)."""
         request.setdefault("principal", session.principal)
         return cls(
-            Era.LEGACY,
+            LEGACY,
             session.protocol_version,
             session.capabilities,
             session.client_info,

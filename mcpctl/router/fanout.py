@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from mcpctl.protocol.catalog import LIST_CHANGED
-from mcpctl.protocol.eras import META_SUBSCRIPTION_ID, Era, log_level_rank, modern_meta
+from mcpctl.protocol.eras import LEGACY, META_SUBSCRIPTION_ID, MODERN, log_level_rank, modern_meta
 from mcpctl.protocol.jsonrpc import Message, notification, params_of, request
 from mcpctl.router.actions import (
     Action,
@@ -182,7 +182,7 @@ class Fanout:
 
     def restore(self, slot: ServerSlot, link: Link) -> None:
         """After a (re)start: the new child knows nothing of what clients subscribed to."""
-        if link.era is Era.MODERN:
+        if link.era is MODERN:
             self.listen(link, frozenset(slot.subscriptions))
             return
         for uri in slot.subscriptions:
@@ -199,7 +199,7 @@ class Fanout:
         self._backend_log_level = lowest
         for slot in self._servers.values():
             link = slot.shared
-            if link is not None and link.era is Era.LEGACY and "logging" in link.capabilities:
+            if link is not None and link.era is LEGACY and "logging" in link.capabilities:
                 self.ask_backend(link, "logging/setLevel", {"level": lowest})
 
     def listen(self, link: Link, uris: frozenset[str]) -> None:
@@ -237,7 +237,7 @@ class Fanout:
         """A request of the router's own (subscriptions, log level, listen); its answer is only checked."""
         request_id = link.new_id()
         link.internal[request_id] = method
-        if link.era is Era.MODERN:
+        if link.era is MODERN:
             params = {
                 **params,
                 "_meta": modern_meta(link.description.protocol_version, self._client_info, {}),
@@ -246,7 +246,7 @@ class Fanout:
         return request_id
 
     def _apply_subscription(self, slot: ServerSlot, link: Link, uri: str, wanted: bool) -> None:
-        if link.era is Era.MODERN:
+        if link.era is MODERN:
             self.listen(link, frozenset(slot.subscriptions))
             return
         self.ask_backend(link, "resources/subscribe" if wanted else "resources/unsubscribe", {"uri": uri})

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Final
 
-from mcpctl.protocol.jsonrpc import Kind, Message, kind_of, notification, params_of
+from mcpctl.protocol.jsonrpc import (
+    NOTIFICATION,
+    REQUEST,
+    RESPONSE,
+    Message,
+    kind_of,
+    notification,
+    params_of,
+)
 from mcpctl.router.actions import Action, SendToBackend, StreamToClient, Warn
 from mcpctl.router.adapt import interim_for_client, response_for_client
 from mcpctl.router.asks import Asks
@@ -49,11 +57,11 @@ class BackendInbound:
         `related` is the id of the request whose stream the message came on, when the transport knows.
         """
         kind = kind_of(msg)
-        if kind is Kind.RESPONSE:
+        if kind is RESPONSE:
             self._response(link, msg, now)
-        elif kind is Kind.NOTIFICATION:
+        elif kind is NOTIFICATION:
             return self._notification(link, msg, now)
-        elif kind is Kind.REQUEST:
+        elif kind is REQUEST:
             self._asks.backend_asked(link, msg, now, related)
         else:
             self._out.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from mcpctl.protocol.eras import Era
+from mcpctl.protocol.eras import LEGACY, Era
 from mcpctl.protocol.handshake import ServerDescription
 from mcpctl.protocol.jsonrpc import Message
 
@@ -76,4 +76,4 @@ class Link:
     @property
     def shares_asks(self) -> bool:
         """Whether a server->client request here could belong to any of several clients' calls."""
-        return self.era is Era.LEGACY and self.owner is None and not self.exact_asks
+        return self.era is LEGACY and self.owner is None and not self.exact_asks

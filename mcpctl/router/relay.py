@@ -13,7 +13,7 @@ from typing import Any
 
 from mcpctl.protocol import codes
 from mcpctl.protocol.capabilities import NEEDS, declares
-from mcpctl.protocol.eras import Era
+from mcpctl.protocol.eras import LEGACY
 from mcpctl.protocol.jsonrpc import Message, error
 from mcpctl.router.actions import Action, StreamToClient
 from mcpctl.router.asks import AskIds, RelayAsk
@@ -38,7 +38,7 @@ def needs_relay(call: Call, result: object) -> bool:
         isinstance(result, dict)
         and result.get("resultType") == "input_required"
         and ctx is not None
-        and ctx.era is Era.LEGACY
+        and ctx.era is LEGACY
         and ctx.session is not None
         and call.rounds < MAX_ROUNDS
     )

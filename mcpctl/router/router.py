@@ -14,8 +14,8 @@ from typing import Any, Final
 
 from mcpctl.protocol import codes
 from mcpctl.protocol.catalog import LIST_KINDS, Catalog
-from mcpctl.protocol.eras import MRTR_METHODS, Era
-from mcpctl.protocol.jsonrpc import Kind, Message, error, kind_of, params_of, result
+from mcpctl.protocol.eras import LEGACY, MODERN, MRTR_METHODS
+from mcpctl.protocol.jsonrpc import NOTIFICATION, RESPONSE, Message, error, kind_of, params_of, result
 from mcpctl.router import local
 from mcpctl.router.actions import Action, CancelElsewhere, RetryElsewhere
 from mcpctl.router.answers import Answers
@@ -120,20 +120,20 @@ class Router(Answers):
         """One validated client message; never raises for anything a client can send."""
         self.calls.now = now
         kind = kind_of(msg)
-        if kind is Kind.NOTIFICATION:
+        if kind is NOTIFICATION:
             self._client_notification(ctx, msg)
             return Accepted()
-        if kind is Kind.RESPONSE:
+        if kind is RESPONSE:
             self.asks.client_answered(ctx, msg, now)
             return Accepted()
         method = msg["method"]
-        if ctx.era is Era.MODERN and method in LEGACY_ONLY_METHODS:
+        if ctx.era is MODERN and method in LEGACY_ONLY_METHODS:
             text = f"Method not found: {method} is not part of 2026-07-28"
             return Immediate(error(msg["id"], codes.METHOD_NOT_FOUND, text))
         if method == "initialize":
             return self.keeper.open(ctx, msg, now)
         if method == "ping":
-            return Immediate(result(msg["id"], {"resultType": "complete"} if ctx.era is Era.MODERN else {}))
+            return Immediate(result(msg["id"], {"resultType": "complete"} if ctx.era is MODERN else {}))
         if method == "logging/setLevel":
             return self._set_level(ctx, msg)
         if method == "server/discover":
@@ -265,7 +265,7 @@ class Router(Answers):
         A modern server's own requestState passes through untouched.
         """
         slot = self.servers[server]
-        return ctx.era is Era.MODERN and msg["method"] in MRTR_METHODS and slot.era is Era.LEGACY
+        return ctx.era is MODERN and msg["method"] in MRTR_METHODS and slot.era is LEGACY
 
     def _refuse(
         self,
