@@ -49,7 +49,8 @@ _INT64_EDGE = float(2**63)
 # the walk: fewer opening brackets than MAX_DEPTH cannot nest deeper, and an integer past 64 bits
 # needs a run of 19 digits. On large ones the byte scan costs more than the walk.
 _SCAN_BYTES = 16384
-_DIGITS = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))  # a digit -> "0", else " "
+# A message's shape in one pass: a digit -> "0", an opening bracket ("{" or "[") -> "{", else " ".
+_SHAPE = bytes(0x30 if 0x30 <= i <= 0x39 else 0x7B if i in (0x5B, 0x7B) else 0x20 for i in range(256))
 _LONG_NUMBER = b"0" * 19
 
 
@@ -73,7 +74,10 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
 
 def _plain(data: bytes) -> bool:
     """True when `data` can neither nest past MAX_DEPTH nor hold an integer past 64 bits."""
-    return data.count(b"{") + data.count(b"[") <= MAX_DEPTH and data.translate(_DIGITS).find(_LONG_NUMBER) < 0
+    shape = data.translate(_SHAPE)
+    # `in`, unlike find and count, parses no arguments; a message no longer than MAX_DEPTH cannot
+    # hold more opening brackets than that (most answers from a child are that short)
+    return _LONG_NUMBER not in shape and (len(data) <= MAX_DEPTH or shape.count(b"{") <= MAX_DEPTH)
 
 
 def _walk(value: Any) -> bool:
