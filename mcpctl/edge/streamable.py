@@ -261,24 +261,24 @@ class StreamableEndpoint:
         # cancels), which keeps the common path cheap.
         box: CallStream = call.io  # read directly: an async generator per call cost more than this loop
         self._late.add(box, watch)  # (a retry after a round of input reads a new box of the same call)
-        sse = SSEWriter(send)
-        wants_sse = request.accepts("text/event-stream")
+        sse: SSEWriter | None = None  # made once something comes before the answer (most calls: never)
         answered = False
         try:
             while not answered:
                 msg, answered = await box.next()
                 if gone:
                     continue  # drain: the engine still finishes the call's bookkeeping
-                if answered and not sse.started:
+                if answered and sse is None:
                     await send_json(send, _message_status(call.ctx, msg), msg)
                     return
                 watch()
-                if not wants_sse:
-                    continue  # a JSON-only client cannot receive progress; it gets the result
-                if not sse.started:
+                if sse is None:
+                    if not request.accepts("text/event-stream"):
+                        continue  # a JSON-only client cannot receive progress; it gets the result
+                    sse = SSEWriter(send)
                     await sse.start()
                 await sse.event(msg)
-            if sse.started and not gone:
+            if sse is not None and not gone:
                 await sse.end()
         except OSError:
             self._gateway.cancel(call, "the connection failed")

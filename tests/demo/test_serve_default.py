@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.host import HostProcess, start_host
-from tests.support.mcp_http import LegacyClient, ModernClient
+from tests.support.mcp_http import LegacyClient, ModernClient, messages_of
 
 DEMO_TOOLS = {"echo", "add", "now", "note_add", "note_list", "countdown"}
 
@@ -70,4 +70,27 @@ def test_countdown_reports_progress_through_the_gateway(demo_host: HostProcess) 
         progress = [m["params"] for m in messages if m.get("method") == "notifications/progress"]
         assert [p["progress"] for p in progress] == [1, 2, 3]
         assert {p["progressToken"] for p in progress} == {"launch"}
+        assert text_of(messages[-1]["result"]) == "counted down from 3: liftoff!"
+
+
+@pytest.mark.parametrize(
+    ("accept", "streamed"),
+    [("application/json, text/event-stream", True), ("application/json", False)],
+)
+def test_progress_streams_to_a_client_that_takes_sse_and_a_json_only_client_gets_the_answer(
+    demo_host: HostProcess, accept: str, streamed: bool
+) -> None:
+    with ModernClient(demo_host.url) as client:
+        params = {
+            "name": "demo__countdown",
+            "arguments": {"count": 3, "interval": 0.01},
+            "_meta": {"progressToken": "launch"},
+        }
+        response = client.post(client.body("tools/call", params), {"accept": accept})
+        assert response.status_code == 200
+        media = response.headers["content-type"]
+        assert media.startswith("text/event-stream" if streamed else "application/json")
+        messages = messages_of(response)
+        progress = [m["params"]["progress"] for m in messages if m.get("method") == "notifications/progress"]
+        assert progress == ([1, 2, 3] if streamed else [])
         assert text_of(messages[-1]["result"]) == "counted down from 3: liftoff!"
