@@ -204,6 +204,10 @@ def invalid_request_reason(msg: Message) -> str | None:
 
 
 __all__ = [
+    "INVALID",
+    "NOTIFICATION",
+    "REQUEST",
+    "RESPONSE",
     "Kind",
     "Message",
     "ParseError",
