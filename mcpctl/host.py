@@ -26,7 +26,7 @@ from mcpctl.edge.asgi import ASGIApp
 from mcpctl.edge.legacy_sse import LegacySSEEndpoint
 from mcpctl.edge.routes import MCP_PATH
 from mcpctl.edge.security import OriginHostGuard
-from mcpctl.edge.server import ProtocolLimits, limited_protocol
+from mcpctl.edge.server import ProtocolLimits, edge_protocol
 from mcpctl.edge.status import StatusEndpoints
 from mcpctl.edge.streamable import StreamableEndpoint
 from mcpctl.errors import UsageError
@@ -250,7 +250,8 @@ class Host:
             uvicorn.Config(
                 self.app(),
                 lifespan="off",
-                http=limited_protocol(
+                ws="none",  # mcpctl's protocol serves no WebSocket (and its endpoints have none)
+                http=edge_protocol(
                     ProtocolLimits(
                         max_header_bytes=gw.max_header_bytes,
                         max_headers=gw.max_headers,

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from mcpctl.edge.whole import whole_body, write_whole
+from mcpctl.edge.cycle import Cycle
 from mcpctl.protocol.jsonrpc import Message, dumps
 from mcpctl.protocol.sse import encode_event
 
@@ -134,6 +134,20 @@ class SSEWriter:
 
     async def end(self) -> None:
         await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def write_whole(send: Send, status: int, content_type: bytes, body: bytes) -> bool:
+    """Answer with `body` in one step where `send` is mcpctl's own protocol's (`Cycle.answer_whole`);
+    False where ASGI must do it (a layer wrapped `send`, or the response began)."""
+    cycle = getattr(send, "__self__", None)
+    return type(cycle) is Cycle and cycle.answer_whole(status, content_type, body)
+
+
+def whole_body(receive: Receive) -> bytearray | None:
+    """The request's body where it all arrived and `receive` is mcpctl's protocol's
+    (`Cycle.take_whole`); None where ASGI must hand it over."""
+    cycle = getattr(receive, "__self__", None)
+    return cycle.take_whole() if type(cycle) is Cycle else None
 
 
 def watch_disconnect(receive: Receive, on_disconnect: Callable[[], None]) -> asyncio.Task[None]:

@@ -1,19 +1,27 @@
-"""The HTTP server's protocol limits: header size and count, and deadlines for headers and bodies."""
+"""mcpctl's HTTP/1.1 protocol on httptools, run by uvicorn's server, with limits for a public endpoint."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+import urllib.parse
+from collections import deque
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.config import Config
+from uvicorn.server import ServerState
 
+from mcpctl.edge.cycle import STATUS_LINE, Cycle
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import dumps, error
 
+log = logging.getLogger("mcpctl.edge")
+
 _HEAD, _BODY, _IDLE = 0, 1, 2  # which deadline a connection is under
+HIGH_WATER: Final = 64 * 1024  # body bytes held for the app before the socket stops being read
+_ASGI: Final = {"version": "3.0", "spec_version": "2.3"}
 
 
 @dataclass(frozen=True)
@@ -31,25 +39,8 @@ class ProtocolLimits:
         return min(0.5, self.header_timeout / 4, self.body_timeout / 4)
 
 
-class _State:
-    """A connection's limit bookkeeping, in one slotted object: more attributes on the protocol
-    itself would push its instances past CPython's shared-key dicts (30 keys), which slowed every
-    attribute access in uvicorn's code too (7 µs a request, measured)."""
-
-    __slots__ = ("deadline", "head_read", "reading", "refusal", "scope", "seen_bytes", "stage")
-
-    def __init__(self) -> None:
-        self.scope: object = None  # the request last seen beginning (uvicorn makes a scope per request)
-        self.head_read = 0  # bytes read while a head arrives: bounds what httptools accumulates
-        self.reading = 0  # size of the read being parsed
-        self.refusal: tuple[int, str] | None = None
-        self.seen_bytes = False
-        self.deadline: float | None = None  # loop time by which the current stage must be done
-        self.stage = _HEAD
-
-
 class _Refused(Exception):
-    """Raised inside a parser callback to stop parsing; `_State.refusal` says why."""
+    """Raised inside a parser callback to stop parsing; `EdgeProtocol.refusal` says why."""
 
 
 class Deadlines:
@@ -61,172 +52,184 @@ class Deadlines:
 
     def __init__(self, tick: float) -> None:
         self._tick = tick
-        self._connections: set[LimitedProtocol] = set()
+        self._connections: set[EdgeProtocol] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def add(self, protocol: LimitedProtocol) -> None:
+    def add(self, protocol: EdgeProtocol) -> None:
         self._connections.add(protocol)
         if self._timer is None or self._loop is not protocol.loop:
             self._loop = protocol.loop
             self._timer = protocol.loop.call_later(self._tick, self._sweep, protocol.loop)
 
-    def discard(self, protocol: LimitedProtocol) -> None:
+    def discard(self, protocol: EdgeProtocol) -> None:
         self._connections.discard(protocol)
 
     def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
         now = loop.time()
-        late = [p for p in self._connections if p.state.deadline is not None and p.state.deadline <= now]
+        late = [p for p in self._connections if p.deadline is not None and p.deadline <= now]
         for protocol in late:
             protocol.expired()
         self._timer = loop.call_later(self._tick, self._sweep, loop) if self._connections else None
 
 
-# asyncio.Transport's methods that have nothing to hold back, handed over as the transport's own.
-# (A __getattr__ that passed them on sent every attribute access on this object, its own included,
-# down CPython's slower lookup, and a method it had to find raised and caught an AttributeError
-# first: 9 k instructions a request together, bench_protocol.)
-_PASSED_ON = (
-    "abort",
-    "get_extra_info",
-    "get_protocol",
-    "get_write_buffer_limits",
-    "get_write_buffer_size",
-    "is_closing",
-    "is_reading",
-    "pause_reading",
-    "resume_reading",
-    "set_protocol",
-    "set_write_buffer_limits",
-)
+class EdgeProtocol(asyncio.Protocol):
+    """One client connection: HTTP/1.1 parsed by httptools, each request served to the ASGI app
+    by a `Cycle` in a task of its own, under uvicorn's server (which binds, renews the Date header,
+    and drains gracefully through `connections`, `tasks` and `shutdown`).
 
-
-class CorkedTransport:
-    """A connection's transport whose writes within one loop turn leave as one.
-
-    uvicorn writes a response's head and its body separately: two syscalls, and over loopback two
-    TCP segments for the client to take in. Held until the end of the turn, a small answer leaves
-    in one (so do SSE events made together). Write and close are its own; the rest of
-    asyncio.Transport (`_PASSED_ON`) is the transport's.
-    """
-
-    __slots__ = ("_held", "_loop", "_transport", *_PASSED_ON)
-    is_closing: Callable[[], bool]
-
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
-        self._transport = transport
-        self._loop = loop
-        self._held: list[bytes] = []
-        for name in _PASSED_ON:
-            method = getattr(transport, name, None)
-            if method is not None:  # a test's stand-in may offer only some
-                setattr(self, name, method)
-
-    def write(self, data: bytes) -> None:
-        if self._held:
-            self._held.append(data)
-        else:
-            self._held = [data]
-            self._loop.call_soon(self.flush)
-
-    def write_now(self, data: bytes) -> None:
-        """Write at once, after anything held (a whole response has nothing to wait for)."""
-        if self._held:
-            self._held.append(data)
-            self.flush()
-        elif not self._transport.is_closing():
-            self._transport.write(data)
-
-    def flush(self) -> None:
-        held = self._held
-        if held:
-            self._held = []
-            if not self._transport.is_closing():
-                self._transport.write(held[0] if len(held) == 1 else b"".join(held))
-
-    def close(self) -> None:
-        self.flush()
-        self._transport.close()
-
-
-class LimitedProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with limits it lacks (it keeps its graceful drain).
-
-    httptools accumulates a header being received in memory without bound, and uvicorn gives a
-    request that never finishes no deadline: eight clients sending 50 MiB headers held 430 MB,
-    and slowloris sockets stayed open for over ten minutes. Here:
+    uvicorn's own protocol spent about 66 k instructions a request where this one spends half
+    (bench_protocol): a scope dict built key by key, a cycle made with eleven keyword arguments,
+    an asyncio.Event per request, and a timer armed after every answer. It also lacks limits a
+    public endpoint needs: httptools accumulates a header being received without bound, and a
+    request that never finishes has no deadline (eight clients sending 50 MiB headers held
+    430 MB; slowloris sockets stayed open for over ten minutes). Here:
 
     - the request line and headers may take `max_header_bytes` and `max_headers` (431 and close):
       counted per read while they arrive, so at most one read (256 KiB) more is ever held;
     - they must arrive within `header_timeout` of the connection opening (or, on a kept-alive
       connection, of the request's first byte), and the body within `body_timeout` of the
       headers (408 and close; a connection that never sent a byte is closed without an answer);
-    - a kept-alive connection idle for uvicorn's keep-alive timeout is closed by the same sweep
-      (uvicorn arms a timer after every response for it).
+    - a kept-alive connection idle for the keep-alive timeout is closed by the same sweep.
 
-    On the hot path that is a few attribute updates per request. Writes go through a
-    `CorkedTransport`.
+    Writes within one turn of the loop leave as one (`write`): a response's head and body, or SSE
+    events made together, in one syscall and, over loopback, one TCP segment.
     """
 
     limits: ClassVar[ProtocolLimits] = ProtocolLimits()
     deadlines: ClassVar[Deadlines]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.state = _State()
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        if not config.loaded:
+            config.load()
+        self.app = config.loaded_app
+        self.loop = _loop or asyncio.get_running_loop()
+        self.server_state = server_state
+        self.keep_alive_timeout = config.timeout_keep_alive
+        self.parser = httptools.HttpRequestParser(self)
+        # A pipelined request right after one that says `connection: close` is not an error here.
+        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made
+        self.scope_base: dict[str, Any] = {}
+        self.cycle: Cycle | None = None
+        self.pipeline: deque[Cycle] = deque()  # requests that arrived before the one ahead was answered
+        self.held: list[bytes] = []  # writes waiting for the end of the loop's turn
+        self.write_paused = False
+        self.read_paused = False
+        self.drained: asyncio.Future[None] | None = None
+        # the request whose head is arriving
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.expect_continue = False
+        self.in_head = False
+        self.requests = 0  # begun on this connection
+        # limits
+        self.head_read = 0  # bytes read while a head arrives: bounds what httptools accumulates
+        self.reading = 0  # size of the read being parsed
+        self.refusal: tuple[int, str] | None = None
+        self.seen_bytes = False
+        self.deadline: float | None = None  # loop time by which the current stage must be done
+        self.stage = _HEAD
 
     # -- connection ----------------------------------------------------------------------------
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        corked: Any = CorkedTransport(transport, self.loop)  # (an asyncio.Transport in all but name)
-        super().connection_made(corked)
-        self.state.deadline = self.loop.time() + self.limits.header_timeout
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a stream server's transport
+        self.server_state.connections.add(self)  # type: ignore[arg-type]  # (uvicorn lists its own)
+        server = transport.get_extra_info("sockname")
+        client = transport.get_extra_info("peername")
+        self.scope_base = {
+            "type": "http",
+            "asgi": _ASGI,
+            "http_version": "1.1",
+            "server": tuple(server[:2]) if isinstance(server, tuple) else None,
+            "client": tuple(client[:2]) if isinstance(client, tuple) else None,
+            "scheme": "https" if transport.get_extra_info("sslcontext") else "http",
+            "root_path": "",
+        }
+        self.deadline = self.loop.time() + self.limits.header_timeout
         self.deadlines.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.server_state.connections.discard(self)
         self.deadlines.discard(self)
-        self.state.deadline = None
-        super().connection_lost(exc)
+        self.deadline = None
+        self.held = []
+        for cycle in (self.cycle, *self.pipeline):
+            if cycle is not None:
+                if not cycle.response_complete:
+                    cycle.disconnected = True
+                cycle.wake()
+        self.pipeline.clear()
+        self._resume_writing()
+        if exc is None:
+            self.transport.close()
+
+    def eof_received(self) -> None:
+        pass  # a half-closed client may still read its answer; asyncio closes after it
+
+    def shutdown(self) -> None:
+        """The server drains: close if idle, else after the answer under way."""
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:
+            self.transport.close()
+        else:
+            cycle.keep_alive = False
 
     def data_received(self, data: bytes) -> None:
-        self._unset_keepalive_if_required()
-        state = self.state
-        state.seen_bytes = True
-        state.reading = len(data)
+        self.seen_bytes = True
+        self.reading = len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            if self._should_upgrade():
-                self.handle_websocket_upgrade()
-            else:
-                self._unsupported_upgrade_warning()
+            log.warning("Unsupported upgrade request.")  # (no WebSocket here) served as plain HTTP
             return
         except httptools.HttpParserError:
-            if state.refusal is not None:
-                self._refuse(*state.refusal)
+            if self.refusal is not None:
+                self._refuse(*self.refusal)
             else:
-                self.logger.warning("Invalid HTTP request received.")
-                self.send_400_response("Invalid HTTP request received.")
+                log.warning("Invalid HTTP request received.")
+                self._send_400("Invalid HTTP request received.")
             return
-        # Where the head of a request is still arriving, count it and give it its deadline. (Done
-        # here rather than in on_message_begin: an override there costs every request a call.)
-        scope: Any = self.scope  # None until the first request begins (uvicorn types it otherwise)
-        if scope is None or "method" in scope:
-            return  # no request yet, or its headers are complete (on_headers_complete took over)
-        if scope is not state.scope:  # it began in this read
-            if state.scope is not None:
-                # a later request gets a deadline of its own; the first one's runs from the connection
-                state.deadline = self.loop.time() + self.limits.header_timeout
-                state.stage = _HEAD
-            state.scope = scope
-        state.head_read += len(data)
-        if state.head_read > self.limits.max_header_bytes:
-            self._refuse(431, self._too_large())
+        # Where the head of a request is still arriving, count it (done here, once a read, rather
+        # than in on_url and on_header for every piece).
+        if self.in_head:
+            self.head_read += len(data)
+            if self.head_read > self.limits.max_header_bytes:
+                self._refuse(431, self._too_large())
 
     # -- parser callbacks ----------------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.headers = []
+        self.expect_continue = False
+        self.in_head = True
+        self.head_read = 0
+        self.requests += 1
+        if self.requests > 1:  # a later request's head gets a deadline of its own
+            self.deadline = self.loop.time() + self.limits.header_timeout
+            self.stage = _HEAD
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()
+        # llhttp keeps trailing whitespace, which RFC 9110 (5.5) excludes from the value
+        value = value.rstrip(b" \t")
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_continue = True
+        self.headers.append((name, value))
+
     def on_headers_complete(self) -> None:
-        state, limits = self.state, self.limits
+        limits = self.limits
         if len(self.headers) > limits.max_headers:
             self._stop(
                 f"Request header fields too large: more than {limits.max_headers} header fields "
@@ -234,33 +237,141 @@ class LimitedProtocol(HttpToolsProtocol):
             )
         # Headers that arrived within one read were not counted yet; measure them only then.
         if (
-            state.head_read + state.reading > limits.max_header_bytes
+            self.head_read + self.reading > limits.max_header_bytes
             and self._head_size() > limits.max_header_bytes
         ):
             self._stop(self._too_large())
-        HttpToolsProtocol.on_headers_complete(self)
-        state.scope = self.scope
-        state.head_read = 0
-        state.stage = _BODY
-        # A queued request's body is read only once its turn comes; the end of a body is not
-        # hooked (it would cost every request a call): the sweep sees it in the cycle.
-        state.deadline = None if self.pipeline else self.loop.time() + limits.body_timeout
+        self.in_head = False
+        parser = self.parser
+        scope = self.scope_base.copy()
+        scope["method"] = parser.get_method().decode("ascii")
+        version = parser.get_http_version()
+        if version != "1.1":
+            scope["http_version"] = version
+        url = self.url
+        if url[:1] == b"/" and b"?" not in url and b"%" not in url and b"#" not in url:
+            raw_path, query = url, b""  # the common case, without parse_url's object
+        else:
+            parsed = httptools.parse_url(url)
+            raw_path, query = parsed.path, parsed.query or b""
+        path = raw_path.decode("ascii")
+        scope["path"] = urllib.parse.unquote(path) if "%" in path else path
+        scope["raw_path"] = raw_path
+        scope["query_string"] = query
+        scope["headers"] = self.headers
+        keep_alive = version != "1.0" and parser.should_keep_alive()
+        cycle = Cycle(self, scope, self.server_state.default_headers, keep_alive, self.expect_continue)
+        ahead = self.cycle
+        self.cycle = cycle
+        self.stage = _BODY
+        if ahead is None or ahead.response_complete:
+            self._start(cycle)
+            self.deadline = self.loop.time() + limits.body_timeout
+        else:  # pipelined: its body is read, and given its deadline, once its turn comes
+            self.pause_reading()
+            self.pipeline.appendleft(cycle)
+            self.deadline = None
 
-    def on_response_complete(self) -> None:
-        """uvicorn's, except that a kept-alive connection's idle deadline is one more for the sweep,
-        not a timer armed after every response and cancelled at the next request (3 us a request)."""
+    def on_body(self, body: bytes) -> None:
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:
+            return
+        cycle.body += body
+        if len(cycle.body) > HIGH_WATER:
+            self.pause_reading()
+        cycle.wake()
+
+    def on_message_complete(self) -> None:
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:
+            return
+        cycle.more_body = False
+        cycle.wake()
+        # (the end of a body is not given a deadline stage of its own: the sweep sees it in the cycle)
+
+    # -- for the cycle (cycle.Connection) ------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        """Write at the end of this turn of the loop, with whatever else is written in it."""
+        if self.held:
+            self.held.append(data)
+        else:
+            self.held = [data]
+            self.loop.call_soon(self.flush)
+
+    def write_now(self, data: bytes) -> None:
+        """Write at once, after anything held (a whole response has nothing to wait for)."""
+        if self.held:
+            self.held.append(data)
+            self.flush()
+        elif not self.transport.is_closing():
+            self.transport.write(data)
+
+    def flush(self) -> None:
+        held = self.held
+        if held:
+            self.held = []
+            if not self.transport.is_closing():
+                self.transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+    def pause_reading(self) -> None:
+        if not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+
+    async def drain(self) -> None:
+        """Until the socket's buffer has room again (asyncio said `pause_writing`)."""
+        if self.drained is None:
+            self.drained = self.loop.create_future()
+        await asyncio.shield(self.drained)
+
+    def response_done(self, cycle: Cycle) -> None:
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
-        self._unset_keepalive_if_required()
-        self.flow.resume_reading()
+        self.resume_reading()
         if self.pipeline:
-            cycle, app = self.pipeline.pop()
-            self._start_asgi_task(cycle, app)
+            self._start(self.pipeline.pop())
+            self.stage = _BODY
+            self.deadline = self.loop.time() + self.limits.body_timeout
         else:
-            state = self.state
-            state.deadline = self.loop.time() + self.timeout_keep_alive
-            state.stage = _IDLE
+            # kept alive: the sweep closes it if no request begins in time (no timer per answer)
+            self.deadline = self.loop.time() + self.keep_alive_timeout
+            self.stage = _IDLE
+
+    # -- asyncio.Protocol flow control ---------------------------------------------------------
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self._resume_writing()
+
+    def _resume_writing(self) -> None:
+        self.write_paused = False
+        drained, self.drained = self.drained, None
+        if drained is not None and not drained.done():
+            drained.set_result(None)
+
+    # -- serving -------------------------------------------------------------------------------
+
+    def _start(self, cycle: Cycle) -> None:
+        tasks = self.server_state.tasks
+        task = self.loop.create_task(cycle.run(self.app))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     # -- limits --------------------------------------------------------------------------------
 
@@ -274,22 +385,22 @@ class LimitedProtocol(HttpToolsProtocol):
         )
 
     def _stop(self, message: str) -> None:
-        self.state.refusal = (431, message)
+        self.refusal = (431, message)
         raise _Refused(message)
 
     def expired(self) -> None:
         """The current stage's deadline passed (called by `Deadlines`)."""
-        self.state.deadline = None
+        self.deadline = None
         cycle = self.cycle
-        if self.state.stage == _IDLE:  # no new request within uvicorn's keep-alive timeout
+        if self.stage == _IDLE:  # no new request within the keep-alive timeout
             if not self.transport.is_closing():
                 self.transport.close()
             return
-        if self.state.stage == _BODY and cycle is not None and not cycle.more_body:
+        if self.stage == _BODY and cycle is not None and not cycle.more_body:
             return  # the body arrived in time (the idle deadline, set with the answer, covers what follows)
-        if self.state.stage == _BODY:
+        if self.stage == _BODY:
             what, seconds, setting = "the body", self.limits.body_timeout, "body_timeout"
-        elif self.state.seen_bytes:
+        elif self.seen_bytes:
             what, seconds, setting = "the headers", self.limits.header_timeout, "header_timeout"
         else:  # an idle connection (a browser's preconnect): nothing to answer
             self.transport.close()
@@ -298,7 +409,7 @@ class LimitedProtocol(HttpToolsProtocol):
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer `status` with a JSON-RPC error (unless a response is under way) and close."""
-        self.state.deadline = None
+        self.deadline = None
         if self.transport.is_closing():
             return
         cycle = self.cycle
@@ -306,25 +417,25 @@ class LimitedProtocol(HttpToolsProtocol):
         if cycle is not None and not cycle.response_complete:
             # the app is waiting for the rest of the body: it sees the client go
             cycle.disconnected = True
-            cycle.message_event.set()
+            cycle.wake()
         if answering:
             body = dumps(error(None, codes.INVALID_REQUEST, message))
-            self.transport.write(
-                b"".join(
-                    (
-                        STATUS_LINE[status],
-                        b"content-type: application/json\r\ncontent-length: ",
-                        str(len(body)).encode(),
-                        b"\r\nconnection: close\r\n\r\n",
-                        body,
-                    )
-                )
-            )
-        self.transport.close()
+            self._write_closing(status, b"application/json", body)
+        self.close()
+
+    def _send_400(self, message: str) -> None:
+        self._write_closing(400, b"text/plain; charset=utf-8", message.encode("ascii"))
+        self.close()
+
+    def _write_closing(self, status: int, content_type: bytes, body: bytes) -> None:
+        parts = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            parts += (name, b": ", value, b"\r\n")
+        parts += (b"content-type: ", content_type, b"\r\ncontent-length: ", str(len(body)).encode())
+        parts += (b"\r\nconnection: close\r\n\r\n", body)
+        self.write_now(b"".join(parts))
 
 
-def limited_protocol(limits: ProtocolLimits) -> type[LimitedProtocol]:
+def edge_protocol(limits: ProtocolLimits) -> type[EdgeProtocol]:
     """The protocol class to hand uvicorn (`http=`), with these limits (one class per server)."""
-    return type(
-        "LimitedProtocol", (LimitedProtocol,), {"limits": limits, "deadlines": Deadlines(limits.tick)}
-    )
+    return type("EdgeProtocol", (EdgeProtocol,), {"limits": limits, "deadlines": Deadlines(limits.tick)})

@@ -1,9 +1,9 @@
-"""What the HTTP protocol limits cost per request: uvicorn's httptools protocol with and without them.
+"""What mcpctl's HTTP protocol (with its limits) costs per request, against uvicorn's httptools protocol.
 
 Run:  .venv/bin/python -m tests.bench.bench_protocol [--requests 10000] [--rounds 30]
 Exact: CPU instructions per request, which the machine's load does not change, with callgrind:
   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-      .venv/bin/python -m tests.bench.bench_protocol --only plain|limited --requests 200|6200
+      .venv/bin/python -m tests.bench.bench_protocol --only plain|mcpctl --requests 200|6200
   ("Collected" at 6200 minus at 200, over 6000, for each).
 
 In-process and on one event loop (uvloop), so the machine's other load barely matters: a kept-alive
@@ -25,7 +25,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from mcpctl.edge.server import ProtocolLimits, limited_protocol
+from mcpctl.edge.server import EdgeProtocol, ProtocolLimits, edge_protocol
 from tests.edge.support import Recorder
 
 BODY = b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}   '
@@ -53,7 +53,7 @@ class Sink(Recorder):
         self.responses += 1
 
 
-async def run(protocol_class: type[HttpToolsProtocol], requests: int) -> float:
+async def run(protocol_class: type[HttpToolsProtocol | EdgeProtocol], requests: int) -> float:
     config = Config(app, lifespan="off", log_config=None, access_log=False)
     config.load()
     protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
@@ -73,22 +73,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--only", choices=("plain", "limited"), help="one run of one protocol, no report")
+    parser.add_argument("--only", choices=("plain", "mcpctl"), help="one run of one protocol, no report")
     args = parser.parse_args()
-    limited = limited_protocol(ProtocolLimits())
+    ours = edge_protocol(ProtocolLimits())
     if args.only:
-        uvloop.run(run(limited if args.only == "limited" else HttpToolsProtocol, args.requests))
+        uvloop.run(run(ours if args.only == "mcpctl" else HttpToolsProtocol, args.requests))
         return
     plain: list[float] = []
     guarded: list[float] = []
     for _ in range(args.rounds):
         plain.append(uvloop.run(run(HttpToolsProtocol, args.requests)))
-        guarded.append(uvloop.run(run(limited, args.requests)))
-    for label, rounds in (("uvicorn httptools  ", plain), ("with mcpctl limits ", guarded)):
+        guarded.append(uvloop.run(run(ours, args.requests)))
+    for label, rounds in (("uvicorn httptools  ", plain), ("mcpctl's, limited  ", guarded)):
         print(f"{label}: {min(rounds):.2f} µs CPU per request (rounds: {[round(x, 2) for x in rounds]})")
     differences = sorted(g - p for g, p in zip(guarded, plain, strict=True))
     median = differences[len(differences) // 2]
-    print(f"added              : {median:+.2f} µs per request (median difference)")
+    print(f"difference         : {median:+.2f} µs per request (median)")
 
 
 if __name__ == "__main__":

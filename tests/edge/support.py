@@ -8,7 +8,7 @@ from typing import Any
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from mcpctl.edge.server import LimitedProtocol, ProtocolLimits, limited_protocol
+from mcpctl.edge.server import EdgeProtocol, ProtocolLimits, edge_protocol
 
 DATE = (b"date", b"Thu, 03 Dec 2026 09:00:00 GMT")
 
@@ -44,21 +44,19 @@ def request(method: str = "POST", extra: bytes = b"") -> bytes:
     return f"{method} /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\n".encode() + extra + b"\r\n{}"
 
 
-def connect(
-    app: Any, limits: ProtocolLimits | None = None, **config: Any
-) -> tuple[LimitedProtocol, Recorder]:
+def connect(app: Any, limits: ProtocolLimits | None = None, **config: Any) -> tuple[EdgeProtocol, Recorder]:
     """A connection to `app` through mcpctl's protocol (uvicorn Config options in `config`)."""
     settings = Config(app, lifespan="off", log_config=None, access_log=False, server_header=False, **config)
     settings.load()
     state = ServerState()
     state.default_headers = [DATE]
-    protocol = limited_protocol(limits or ProtocolLimits())(config=settings, server_state=state, app_state={})
+    protocol = edge_protocol(limits or ProtocolLimits())(config=settings, server_state=state, app_state={})
     socket = Recorder()
     protocol.connection_made(socket)
     return protocol, socket
 
 
-async def answered(protocol: LimitedProtocol, socket: Recorder, raw: bytes) -> None:
+async def answered(protocol: EdgeProtocol, socket: Recorder, raw: bytes) -> None:
     """Feed one request and wait, by the loop's turns, until its answer has reached the socket."""
     writes = len(socket.writes)
     protocol.data_received(raw)

@@ -1,4 +1,4 @@
-"""Whole responses: the same bytes uvicorn's ASGI path writes, in one write, with its bookkeeping."""
+"""Whole bodies and whole responses in one step: the same bytes and bookkeeping as the ASGI path."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import re
 from typing import Any
 
 import pytest
-from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 from mcpctl.edge.asgi import BodyTooLarge, Request, send_bytes
+from mcpctl.edge.cycle import Cycle
 from tests.edge.support import Recorder, answered, connect, request
 
 pytestmark = pytest.mark.anyio
@@ -22,8 +22,8 @@ def anyio_backend() -> str:
 
 
 async def served(*requests: bytes, whole: bool) -> Recorder:
-    """Feed `requests` to mcpctl's protocol, one at a time, answered by send_bytes: past uvicorn's
-    per-message handling when `whole`, through it otherwise (an empty header list takes ASGI)."""
+    """Feed `requests` to mcpctl's protocol, one at a time, answered by send_bytes: in one step
+    when `whole`, through ASGI messages otherwise (an empty header list takes ASGI)."""
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await receive()
@@ -45,19 +45,19 @@ async def served(*requests: bytes, whole: bool) -> Recorder:
         pytest.param([request("HEAD")], id="HEAD"),
     ],
 )
-async def test_a_whole_response_is_what_uvicorn_writes_in_one_write(
+async def test_a_whole_response_is_what_asgi_writes_in_one_write(
     requests: list[bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    messages: list[str] = []  # what went through uvicorn's own send
-    asgi_send = RequestResponseCycle.send
+    messages: list[str] = []  # what went through ASGI's send
+    asgi_send = Cycle.send
 
-    async def counted(self: RequestResponseCycle, message: Any) -> None:
+    async def counted(self: Cycle, message: Any) -> None:
         messages.append(message["type"])
         await asgi_send(self, message)
 
-    monkeypatch.setattr(RequestResponseCycle, "send", counted)
+    monkeypatch.setattr(Cycle, "send", counted)
     fast = await served(*requests, whole=True)
-    assert messages == []  # past uvicorn's send
+    assert messages == []  # past ASGI's send
     slow = await served(*requests, whole=False)
     assert messages == ["http.response.start", "http.response.body"] * len(requests)
     assert fast.writes == slow.writes  # the same bytes, and the same number of writes (the cork)
@@ -79,14 +79,14 @@ async def test_connection_close_is_said_and_done() -> None:
 async def echo_body(protocol_feeds: list[bytes], monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, int]:
     """What an app reading the body with Request.body echoes back, and how often it used `receive`."""
     received = 0
-    asgi_receive = RequestResponseCycle.receive
+    asgi_receive = Cycle.receive
 
-    async def counted(self: RequestResponseCycle) -> Any:
+    async def counted(self: Cycle) -> Any:
         nonlocal received
         received += 1
         return await asgi_receive(self)
 
-    monkeypatch.setattr(RequestResponseCycle, "receive", counted)
+    monkeypatch.setattr(Cycle, "receive", counted)
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await send_bytes(send, 200, await Request(scope, receive).body(1024))
