@@ -249,13 +249,16 @@ class EdgeProtocol(asyncio.Protocol):
         if version != "1.1":
             scope["http_version"] = version
         url = self.url
-        if url[:1] == b"/" and b"?" not in url and b"%" not in url and b"#" not in url:
-            raw_path, query = url, b""  # the common case, without parse_url's object
+        text = url.decode("latin-1")  # (`in` on str: on bytes it makes and clears a TypeError first)
+        if text[:1] == "/" and "?" not in text and "%" not in text and "#" not in text and text.isascii():
+            raw_path, query, path = url, b"", text  # the common case, without parse_url's object
         else:
             parsed = httptools.parse_url(url)
             raw_path, query = parsed.path, parsed.query or b""
-        path = raw_path.decode("ascii")
-        scope["path"] = urllib.parse.unquote(path) if "%" in path else path
+            path = raw_path.decode("ascii")
+            if "%" in path:
+                path = urllib.parse.unquote(path)
+        scope["path"] = path
         scope["raw_path"] = raw_path
         scope["query_string"] = query
         scope["headers"] = self.headers

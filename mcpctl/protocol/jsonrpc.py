@@ -75,9 +75,10 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
 def _plain(data: bytes) -> bool:
     """True when `data` can neither nest past MAX_DEPTH nor hold an integer past 64 bits."""
     shape = data.translate(_SHAPE)
-    # `in`, unlike find and count, parses no arguments; a message no longer than MAX_DEPTH cannot
-    # hold more opening brackets than that (most answers from a child are that short)
-    return _LONG_NUMBER not in shape and (len(data) <= MAX_DEPTH or shape.count(b"{") <= MAX_DEPTH)
+    # count, not `in`: on bytes, `in` first tries its operand as an integer, and the TypeError it
+    # makes and clears costs twice the search (230 ns against 100). A message no longer than
+    # MAX_DEPTH cannot hold more opening brackets than that (most answers from a child are that short).
+    return not shape.count(_LONG_NUMBER) and (len(data) <= MAX_DEPTH or shape.count(b"{") <= MAX_DEPTH)
 
 
 def _walk(value: Any) -> bool:

@@ -93,6 +93,8 @@ SCENARIOS: dict[str, tuple[Callable[..., Any], list[bytes]]] = {
     "a chunked body": (echo, [CHUNKED]),
     "query and percent-escapes": (echo, [post(path=b"/m%20cp?a=1&b=%2F")]),
     "an absolute URL": (echo, [post(path=b"http://127.0.0.1/mcp?x")]),
+    "a byte past ASCII in the query": (echo, [post(path=b"/mcp?x=\xff")]),
+    "a byte past ASCII in the path": (echo, [post(path=b"/m\xffcp")]),
     "connection close": (echo, [post(extra=b"connection: close\r\n"), post()]),
     "HTTP/1.0": (echo, [post(version=b"1.0")]),
     "HTTP/1.0 kept alive": (echo, [post(version=b"1.0", extra=b"connection: keep-alive\r\n")]),
