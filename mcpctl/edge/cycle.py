@@ -105,8 +105,10 @@ class Cycle:
                 if not waiter.done():  # (a cancelled receive's)
                     waiter.set_result(None)
 
-    async def run(self, app: Callable[..., Any]) -> None:
-        """Serve this request with `app`: a failure before the response began is a 500."""
+    async def run(self, app: Callable[..., Any], tasks: set[asyncio.Task[None]]) -> None:
+        """Serve this request with `app`: a failure before the response began is a 500. Its task
+        leaves `tasks` (what uvicorn's graceful drain waits for) as it ends: a done callback would
+        cost every request one more turn's callback."""
         try:
             await app(self.scope, self.receive, self.send)
         except Exception:
@@ -125,6 +127,10 @@ class Cycle:
             elif not self.response_complete and not self.disconnected:
                 log.error("the ASGI app returned without completing its response")
                 self.connection.close()
+        finally:
+            task = asyncio.current_task()
+            if task is not None:
+                tasks.discard(task)
 
     # -- ASGI ----------------------------------------------------------------------------------
 

@@ -372,9 +372,7 @@ class EdgeProtocol(asyncio.Protocol):
 
     def _start(self, cycle: Cycle) -> None:
         tasks = self.server_state.tasks
-        task = self.loop.create_task(cycle.run(self.app))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        tasks.add(self.loop.create_task(cycle.run(self.app, tasks)))
 
     # -- limits --------------------------------------------------------------------------------
 

@@ -196,8 +196,10 @@ async def test_shutdown_closes_an_idle_connection_and_lets_a_busy_one_finish() -
     await settle()
     busy.shutdown()
     assert not busy_socket.closed
+    assert len(busy.server_state.tasks) == 1  # what uvicorn's drain waits for
     gate.set()
     await settle()
+    assert busy.server_state.tasks == set()
     answer = b"".join(busy_socket.writes)
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\nconnection: close\r\n" in answer
     assert busy_socket.closed
