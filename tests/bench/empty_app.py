@@ -1,8 +1,10 @@
-"""The per-call baseline: an ASGI app that does nothing, on mcpctl's own server stack.
+"""The per-call baseline: an ASGI app that does nothing, on uvicorn + httptools + uvloop.
 
 Run:  python -m tests.bench.empty_app PORT
-uvicorn with httptools and uvloop, access log off, no Server header: what `mcpctl serve` runs,
-minus mcpctl. It reads each request's body and answers a fixed JSON-RPC result.
+uvicorn with its httptools protocol and uvloop, access log off, no Server header: the stack issue
+15 measures mcpctl against (mcpctl runs uvicorn's server and uvloop with an HTTP protocol of its
+own, `mcpctl/edge/server.py`, since 2026-12-04). It reads each request's body and answers a fixed
+JSON-RPC result.
 """
 
 from __future__ import annotations
