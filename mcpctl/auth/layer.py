@@ -18,7 +18,7 @@ from mcpctl.auth.resource import METADATA_PATHS, ProtectedResource
 from mcpctl.auth.throttle import FailureAudit
 from mcpctl.auth.tokens import TokenRejected, TokenValidator
 from mcpctl.auth.verify import KeyRejected, KeyVerifier
-from mcpctl.edge.asgi import ASGIApp, ASGIMessage, Receive, Scope, Send, send_json
+from mcpctl.edge.asgi import ASGIApp, ASGIMessage, Receive, Scope, Send, direct, send_json
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import error
 from mcpctl.router.context import Principal
@@ -88,7 +88,7 @@ class AuthLayer:
         failures: FailureAudit | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._app = app
+        self._app = direct(app)
         self._resource = resource
         self._policy = policy
         self._audit = audit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import types
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -23,6 +24,20 @@ SSE_HEADERS = [
     # reverse proxies (nginx) must not buffer the stream
     (b"x-accel-buffering", b"no"),
 ]
+
+
+def direct(app: ASGIApp) -> ASGIApp:
+    """`app` as the cheapest thing to call: an instance's bound `__call__` where its class defines
+    one in Python. Calling the instance itself goes through CPython's `slot_tp_call`, which packs
+    the arguments into a tuple first (about 1.7 k instructions for each layer, each request)."""
+    for klass in type(app).__mro__:
+        defined = klass.__dict__.get("__call__")
+        if defined is not None:
+            if isinstance(defined, types.FunctionType):  # (a function's own is a C slot wrapper)
+                bound: ASGIApp = defined.__get__(app)
+                return bound
+            break
+    return app
 
 
 class BodyTooLarge(Exception):

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from mcpctl.edge.asgi import ASGIApp, Receive, Scope, Send, send_json
+from mcpctl.edge.asgi import ASGIApp, Receive, Scope, Send, direct, send_json
 from mcpctl.loopback import is_loopback_host
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import error
@@ -55,7 +55,7 @@ class OriginHostGuard:
         allowed_origins: Iterable[str],
         allowed_hosts: Iterable[str],
     ) -> None:
-        self._app = app
+        self._app = direct(app)
         self._origins = {o.rstrip("/").lower() for o in allowed_origins}
         # "name:port" allows that pair; a bare "name" allows it on any port
         self._hosts = {h.lower() for h in allowed_hosts}

@@ -13,6 +13,7 @@ import httptools
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
+from mcpctl.edge.asgi import direct
 from mcpctl.edge.cycle import STATUS_LINE, Cycle
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import dumps, error
@@ -109,7 +110,7 @@ class EdgeProtocol(asyncio.Protocol):
     ) -> None:
         if not config.loaded:
             config.load()
-        self.app = config.loaded_app
+        self.app = direct(config.loaded_app)
         self.loop = _loop or asyncio.get_running_loop()
         self.server_state = server_state
         self.keep_alive_timeout = config.timeout_keep_alive

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 
 from mcpctl.audit.api import AuditRecorder
-from mcpctl.edge.asgi import ASGIApp, Receive, Scope, Send, send_json
+from mcpctl.edge.asgi import ASGIApp, Receive, Scope, Send, direct, send_json
 from mcpctl.limits.buckets import ALLOWED, Limiter
 from mcpctl.limits.hooks import LimitStats
 from mcpctl.limits.rules import Match, RuleSet, refusal, retry_after_header
@@ -25,7 +25,7 @@ class HttpLimitLayer:
     def __init__(
         self, app: ASGIApp, rules: RuleSet, limiter: Limiter, stats: LimitStats, audit: AuditRecorder
     ) -> None:
-        self._app = app
+        self._app = direct(app)
         self._rules = rules
         self._limiter = limiter
         self._stats = stats
