@@ -30,6 +30,29 @@ def _status_line(status: int) -> bytes:
 STATUS_LINE: Final = {status: _status_line(status) for status in range(100, 600)}
 
 
+def whole_response(
+    status_line: bytes,
+    default_headers: list[tuple[bytes, bytes]],
+    content_type: bytes,
+    body: bytes,
+    *,
+    close: bool,
+    with_body: bool = True,
+) -> bytes:
+    """A response of mcpctl's own making, head and body in one bytes object: its headers (the
+    defaults, a media type, a length) need none of the checks an app's headers get."""
+    parts = [status_line]
+    for name, value in default_headers:
+        parts += (name, b": ", value, b"\r\n")
+    parts += (b"content-type: ", content_type, b"\r\ncontent-length: ", str(len(body)).encode(), b"\r\n")
+    if close:
+        parts.append(b"connection: close\r\n")
+    parts.append(b"\r\n")
+    if with_body:
+        parts.append(body)
+    return b"".join(parts)
+
+
 class Connection(Protocol):
     """What a cycle needs of the connection it arrived on (`server.EdgeProtocol`)."""
 
@@ -201,16 +224,16 @@ class Cycle:
             return True  # nobody to answer
         self.response_started = True
         self.waiting_for_continue = False
-        parts = [status_line]
-        for name, value in self.default_headers:
-            parts += (name, b": ", value, b"\r\n")
-        parts += (b"content-type: ", content_type, b"\r\ncontent-length: ", str(len(body)).encode(), b"\r\n")
-        if not self.keep_alive:
-            parts.append(b"connection: close\r\n")
-        parts.append(b"\r\n")
-        if self.scope["method"] != "HEAD":
-            parts.append(body)
-        connection.write_now(b"".join(parts))
+        connection.write_now(
+            whole_response(
+                status_line,
+                self.default_headers,
+                content_type,
+                body,
+                close=not self.keep_alive,
+                with_body=self.scope["method"] != "HEAD",
+            )
+        )
         self._complete()
         return True
 

@@ -14,7 +14,7 @@ from uvicorn.config import Config
 from uvicorn.server import ServerState
 
 from mcpctl.edge.asgi import direct
-from mcpctl.edge.cycle import STATUS_LINE, Cycle
+from mcpctl.edge.cycle import STATUS_LINE, Cycle, whole_response
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import dumps, error
 
@@ -431,12 +431,8 @@ class EdgeProtocol(asyncio.Protocol):
         self.close()
 
     def _write_closing(self, status: int, content_type: bytes, body: bytes) -> None:
-        parts = [STATUS_LINE[status]]
-        for name, value in self.server_state.default_headers:
-            parts += (name, b": ", value, b"\r\n")
-        parts += (b"content-type: ", content_type, b"\r\ncontent-length: ", str(len(body)).encode())
-        parts += (b"\r\nconnection: close\r\n\r\n", body)
-        self.write_now(b"".join(parts))
+        default_headers = self.server_state.default_headers
+        self.write_now(whole_response(STATUS_LINE[status], default_headers, content_type, body, close=True))
 
 
 def edge_protocol(limits: ProtocolLimits) -> type[EdgeProtocol]:
