@@ -12,6 +12,7 @@ import pytest
 import uvicorn
 
 from tests.cli.conftest import Mcpctl
+from tests.support.asgi import read_body
 from tests.support.waiting import wait_until
 
 SESSION = "s-1"
@@ -37,13 +38,7 @@ class SlowStreamServer:
             while (await receive())["type"] != "http.disconnect":
                 pass
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        msg = json.loads(body)
+        msg = json.loads(await read_body(receive))
         self.events.append(msg["method"])
         if "id" not in msg:
             await send({"type": "http.response.start", "status": 202, "headers": []})

@@ -13,6 +13,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from tests.edge.support import DATE, Recorder, connect
+from tests.support.asgi import read_body
 
 pytestmark = pytest.mark.anyio
 
@@ -24,12 +25,7 @@ def anyio_backend() -> str:
 
 async def echo(scope: Any, receive: Any, send: Any) -> None:
     """Answers with what it saw: the scope's request fields and the body, read through receive."""
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_body(receive)
     seen = {
         "method": scope["method"],
         "path": scope["path"],
