@@ -6,9 +6,12 @@ import asyncio
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
+# Called on the loop with a job's result, or with the exception it raised.
+Done = Callable[[T | None, BaseException | None], None]
 
 
 class FileThread:
@@ -17,15 +20,21 @@ class FileThread:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._jobs: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]] | None]
+        self._jobs: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], Done[Any]] | None]
         self._jobs = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="mcpctl-audit", daemon=True)
         self._thread.start()
 
     def run(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """`fn(*args)` in the thread, as a future to await."""
         future: asyncio.Future[T] = self._loop.create_future()
-        self._jobs.put((fn, args, future))
+        self._jobs.put((fn, args, partial(_settle, future)))
         return future
+
+    def submit(self, fn: Callable[..., T], args: tuple[Any, ...], done: Done[T]) -> None:
+        """`fn(*args)` in the thread, then `done(result, None)` or `done(None, exception)` on the loop:
+        for a caller that must see the outcome even when the task that asked has been cancelled."""
+        self._jobs.put((fn, args, done))
 
     def close(self) -> None:
         """After the last job: the thread ends once it has done everything queued before this."""
@@ -33,21 +42,21 @@ class FileThread:
 
     def _serve(self) -> None:
         while (job := self._jobs.get()) is not None:
-            fn, args, future = job
+            fn, args, done = job
             try:
                 outcome: tuple[Any, BaseException | None] = (fn(*args), None)
             except BaseException as exc:  # handed to the loop, which logs it
                 outcome = (None, exc)
             try:
-                self._loop.call_soon_threadsafe(_settle, future, *outcome)
+                self._loop.call_soon_threadsafe(done, *outcome)
             except RuntimeError:
                 return  # the loop is gone (the host was torn down without stopping the writer)
 
 
-def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+def _settle(future: asyncio.Future[T], result: T | None, exc: BaseException | None) -> None:
     if future.cancelled():
         return
     if exc is not None:
         future.set_exception(exc)
     else:
-        future.set_result(result)
+        future.set_result(cast(T, result))

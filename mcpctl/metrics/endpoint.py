@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from mcpctl.edge.asgi import ASGIApp, Receive, Scope, Send, send_bytes, send_json
+from mcpctl.edge.asgi import ASGIApp, Receive, Scope, Send, direct, send_bytes, send_json
 from mcpctl.edge.routes import METRICS_PATH
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import error
@@ -21,7 +21,7 @@ class MetricsLayer:
     """
 
     def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
-        self._app = app
+        self._app = direct(app)
         self._registry = registry
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:

@@ -13,15 +13,17 @@ from pathlib import Path
 
 import pytest
 
+from mcpctl.audit.chain import Sealed
 from mcpctl.audit.files import audit_files
 from mcpctl.audit.records import Shaper
 from mcpctl.audit.redact import Redactor
 from mcpctl.audit.sink import AuditFile
 from mcpctl.audit.verify import verify
-from mcpctl.audit.writer import AuditWriter
+from mcpctl.audit.writer import SEAL_SLICE, AuditWriter
 from mcpctl.tasks import running
 from tests.audit.trail import call_record, lines
 from tests.support.host import ROOT
+from tests.support.waiting import wait_until
 
 
 def writer_for(directory: Path, queue_size: int = 10_000) -> AuditWriter:
@@ -96,6 +98,50 @@ def test_stop_writes_everything_queued(tmp_path: Path) -> None:
     asyncio.run(run())
     assert len(written(tmp_path)) == 5000
     assert writer.dropped == 1
+
+
+class HeldFile(AuditFile):
+    """An audit file whose writes wait in the file thread until the test lets them go."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory, max_file_bytes=1 << 20, retention=0)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def append(self, sealed: list[Sealed]) -> int:
+        self.entered.set()
+        assert self.release.wait(10), "the test never let the write go"
+        return super().append(sealed)
+
+
+def test_stop_waits_for_the_batch_in_the_file_thread_then_writes_the_rest_once(tmp_path: Path) -> None:
+    file = HeldFile(tmp_path)
+    shaper = Shaper(Redactor(), output_budget=1024, arguments_budget=4096)
+    writer = AuditWriter(file, shaper, queue_size=10_000, linger=0.0)
+    calls = SEAL_SLICE + 44  # a batch is at most one slice: the rest waits for the next
+
+    def let_go_once_stopping() -> None:  # the first batch is still in the thread as the stop begins
+        wait_until(lambda: writer._draining, 10, interval=0.005, message="the writer began to stop")
+        file.release.set()
+
+    async def run() -> None:
+        async with running(writer):
+            for i in range(calls):
+                writer.put(call_record(i))
+            assert await asyncio.to_thread(file.entered.wait, 10), "no batch reached the file thread"
+            helper.start()
+
+    helper = threading.Thread(target=let_go_once_stopping)
+    try:
+        asyncio.run(run())
+    finally:
+        file.release.set()
+        helper.join(10)
+    records = written(tmp_path)
+    assert [r["arguments"]["message"] for r in records] == [f"call {i}" for i in range(calls)]  # type: ignore[index]
+    assert [r["seq"] for r in records] == list(range(1, calls + 1))
+    assert writer.dropped == 0
+    assert verify(tmp_path).ok
 
 
 DISK_FULL = textwrap.dedent("""
