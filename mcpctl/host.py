@@ -250,6 +250,7 @@ class Host:
             uvicorn.Config(
                 self.app(),
                 lifespan="off",
+                interface="asgi3",  # (its guess takes an app whose __call__ is no coroutine for ASGI 2)
                 ws="none",  # mcpctl's protocol serves no WebSocket (and its endpoints have none)
                 http=edge_protocol(
                     ProtocolLimits(

@@ -71,15 +71,22 @@ class Request:
         accept = self.headers.get("accept", "")
         return not accept or media in accept or "*/*" in accept
 
-    async def body(self, limit: int) -> bytes:
+    def body_now(self, limit: int) -> bytes | None:
+        """The body where it all arrived already (no await), else None: `body` reads it."""
         declared = self.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise BodyTooLarge
         whole = whole_body(self.receive)
+        if whole is None:
+            return None
+        if len(whole) > limit:
+            raise BodyTooLarge
+        return bytes(whole)
+
+    async def body(self, limit: int) -> bytes:
+        whole = self.body_now(limit)
         if whole is not None:
-            if len(whole) > limit:
-                raise BodyTooLarge
-            return bytes(whole)
+            return whole
         chunks: list[bytes] = []
         size = 0
         while True:

@@ -7,7 +7,7 @@ import logging
 from urllib.parse import parse_qs
 
 from mcpctl.edge.asgi import ClientGone, Request, Send, SSEWriter, send_bytes, send_json
-from mcpctl.edge.requests import HttpError, principal_of, read_message
+from mcpctl.edge.requests import HttpError, message_now, principal_of, read_message
 from mcpctl.edge.standalone import pump
 from mcpctl.gateway.pump import Gateway
 from mcpctl.gateway.streams import Outbox
@@ -73,7 +73,7 @@ class LegacySSEEndpoint:
             if request.method != "POST":
                 raise HttpError(405, codes.INVALID_REQUEST, "use POST")
             session = self._session(request)
-            msg = await read_message(request, self._max_body)
+            msg = message_now(request, self._max_body) or await read_message(request, self._max_body)
             ctx = ClientContext.for_session(
                 session, remote=request.client, user_agent=request.headers.get("user-agent", "")
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from urllib.parse import urlsplit
 
 from mcpctl.edge.asgi import ASGIApp, Receive, Scope, Send, direct, send_json
@@ -62,15 +62,14 @@ class OriginHostGuard:
         # verdicts on Host and Origin values already seen: clients send the same few every time
         self._seen: dict[tuple[bytes | None, bytes | None], str | None] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-        problem = self._problem(scope)
-        if problem is not None:
-            await send_json(send, 403, error(None, codes.INVALID_REQUEST, f"Forbidden: {problem}"))
-            return
-        await self._app(scope, receive, send)
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: a request let through is the inner app's own coroutine, so this
+        # layer adds no frame that every resumption of the request would pass through.
+        if scope["type"] == "http":
+            problem = self._problem(scope)
+            if problem is not None:
+                return send_json(send, 403, error(None, codes.INVALID_REQUEST, f"Forbidden: {problem}"))
+        return self._app(scope, receive, send)
 
     def _problem(self, scope: Scope) -> str | None:
         origin = host = None

@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from typing import Any
 
 from mcpctl.edge.asgi import (
@@ -21,7 +21,7 @@ from mcpctl.edge.asgi import (
 )
 from mcpctl.edge.fleetstream import fleet_stream
 from mcpctl.edge.late import LateCalls
-from mcpctl.edge.requests import HttpError, principal_of, read_message
+from mcpctl.edge.requests import HttpError, message_now, principal_of, read_message
 from mcpctl.edge.standalone import pump
 from mcpctl.fleet.store import RETRY_AFTER, StateUnavailable
 from mcpctl.gateway.pump import Gateway
@@ -104,7 +104,7 @@ class StreamableEndpoint:
     # -- POST ------------------------------------------------------------------------------------
 
     async def _post(self, request: Request, send: Send) -> None:
-        msg = await read_message(request, self._max_body)
+        msg = message_now(request, self._max_body) or await read_message(request, self._max_body)
         ctx = await self._context(request, msg)
         ctx.request_id = next(_request_ids)
         if msg.get("method") == "initialize" and kind_of(msg) is REQUEST and ctx.era is LEGACY:
@@ -221,20 +221,16 @@ class StreamableEndpoint:
 
     # -- replies ---------------------------------------------------------------------------------
 
-    async def _respond(self, request: Request, send: Send, ctx: ClientContext, reply: Reply) -> None:
-        extra = (
-            [(b"mcp-session-id", reply.session.id.encode())]
-            if isinstance(reply, Immediate) and reply.session
-            else None
-        )
+    def _respond(self, request: Request, send: Send, ctx: ClientContext, reply: Reply) -> Awaitable[None]:
+        # Not a coroutine itself: it only picks one, which then runs without a frame above it.
+        if isinstance(reply, Forwarded):
+            return self._stream_call(request, send, reply)
         if isinstance(reply, Immediate):
-            await send_json(send, self._status(ctx, reply), reply.message, extra)
-        elif isinstance(reply, Accepted):
-            await send_empty(send, 202)
-        elif isinstance(reply, Forwarded):
-            await self._stream_call(request, send, reply)
-        else:
-            await self._stream_listener(request, send, reply)
+            extra = [(b"mcp-session-id", reply.session.id.encode())] if reply.session else None
+            return send_json(send, self._status(ctx, reply), reply.message, extra)
+        if isinstance(reply, Accepted):
+            return send_empty(send, 202)
+        return self._stream_listener(request, send, reply)
 
     @staticmethod
     def _status(ctx: ClientContext, reply: Immediate) -> int:
