@@ -91,6 +91,7 @@ class Cycle:
         "response_complete",
         "response_started",
         "scope",
+        "task",
         "waiting_for_continue",
     )
 
@@ -116,6 +117,7 @@ class Cycle:
         self.chunked: bool | None = None
         self.expected_length = 0
         self._waiters: list[asyncio.Future[None]] | None = None  # receives waiting for something new
+        self.task: asyncio.Task[None] | None = None  # the task that runs `run`, set as it is made
 
     # -- from the connection -------------------------------------------------------------------
 
@@ -151,9 +153,8 @@ class Cycle:
                 log.error("the ASGI app returned without completing its response")
                 self.connection.close()
         finally:
-            task = asyncio.current_task()
-            if task is not None:
-                tasks.discard(task)
+            if self.task is not None:
+                tasks.discard(self.task)
 
     # -- ASGI ----------------------------------------------------------------------------------
 

@@ -374,7 +374,8 @@ class EdgeProtocol(asyncio.Protocol):
 
     def _start(self, cycle: Cycle) -> None:
         tasks = self.server_state.tasks
-        tasks.add(self.loop.create_task(cycle.run(self.app, tasks)))
+        cycle.task = task = self.loop.create_task(cycle.run(self.app, tasks))
+        tasks.add(task)
 
     # -- limits --------------------------------------------------------------------------------
 
