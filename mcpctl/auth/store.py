@@ -19,6 +19,7 @@ from mcpctl.protocol import codes
 log = logging.getLogger(__name__)
 
 SERVICE = "mcpctl"
+READ_ATTEMPTS = 3  # reads of an entry that another process keeps replacing
 FILE_STORE_NAME = "insecure-secrets.json"
 
 NO_BACKEND_FIX = (
@@ -88,7 +89,7 @@ class KeyringStore:
 
     def get(self, user: str) -> str | None:
         with _mapped_errors():
-            value = self._keyring().get_password(SERVICE, user)
+            value = _read_again_if_replaced(lambda: self._keyring().get_password(SERVICE, user))
         return value if isinstance(value, str) else None
 
     def set(self, user: str, value: str) -> None:
@@ -104,6 +105,23 @@ class KeyringStore:
         except PasswordDeleteError:
             return False
         return True
+
+
+def _read_again_if_replaced(read: Callable[[], Any]) -> Any:
+    """`read()`, again if the item vanished under it: the Secret Service finds an item and then
+    fetches its secret in two steps, and another mcpctl saving the same entry in between (a
+    replace is a delete and a create) leaves the first step's item gone."""
+    for _ in range(READ_ATTEMPTS - 1):
+        try:
+            return read()
+        except Exception as exc:
+            if not _vanished(exc):
+                raise
+    return read()
+
+
+def _vanished(exc: Exception) -> bool:
+    return type(exc).__name__ == "ItemNotFoundException" and type(exc).__module__.startswith("secretstorage")
 
 
 def _unusable(backend: Any) -> str | None:
