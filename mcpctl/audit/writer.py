@@ -89,6 +89,11 @@ class AuditWriter:
         """Records waiting for the writer (for /metrics)."""
         return len(self._pending) + len(self._own)
 
+    @property
+    def _waiting(self) -> bool:
+        """Anything for the next batch: calls, the trail's own records, or drops to report."""
+        return bool(self._pending or self._own or self._drops.count)
+
     # -- AuditRecorder ---------------------------------------------------------------------------
 
     def record(self, kind: str, **fields: Any) -> None:
@@ -164,7 +169,7 @@ class AuditWriter:
         with anyio.move_on_after(STOP_DEADLINE) as deadline:
             if self._writing:  # the batch the timers started
                 await self._landed()
-            while (self._pending or self._own or self._drops.count) and self._write_batch():
+            while self._waiting and self._write_batch():
                 if not await self._landed():
                     break
         if deadline.cancelled_caught:
@@ -277,7 +282,7 @@ class AuditWriter:
         RETRY_SECONDS when the disk just refused (the queue holds), else after the linger."""
         if self._draining or self._loop is None:
             return
-        if self._pending or self._own or self._drops.count:
+        if self._waiting:
             if not ok:
                 delay = RETRY_SECONDS
             elif len(self._pending) >= SEAL_SLICE:

@@ -169,7 +169,7 @@ class EdgeProtocol(asyncio.Protocol):
                     cycle.disconnected = True
                 cycle.wake()
         self.pipeline.clear()
-        self._resume_writing()
+        self.resume_writing()
         if exc is None:
             self.transport.close()
 
@@ -362,9 +362,6 @@ class EdgeProtocol(asyncio.Protocol):
         self.write_paused = True
 
     def resume_writing(self) -> None:
-        self._resume_writing()
-
-    def _resume_writing(self) -> None:
         self.write_paused = False
         drained, self.drained = self.drained, None
         if drained is not None and not drained.done():
