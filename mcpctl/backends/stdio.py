@@ -132,7 +132,7 @@ class StdioTransport:
         self._stdin: asyncio.WriteTransport | None = None
         self._outgoing: list[bytes] = []
         self._closed = asyncio.Event()
-        self._reported = False
+        self._gone = False  # the process and its pipes are gone (said to the sink once)
         self.returncode: int | None = None
 
     @property
@@ -172,7 +172,7 @@ class StdioTransport:
 
     def send(self, msg: Message) -> None:
         stdin = self._stdin
-        if stdin is None or stdin.is_closing() or self._closed.is_set():
+        if stdin is None or stdin.is_closing() or self._gone:
             raise UnavailableError("the server process is not running")
         if stdin.get_write_buffer_size() > MAX_STDIN_BACKLOG:
             raise UnavailableError("the server is not reading its input (stdin backlog over 64 MiB)")
@@ -242,9 +242,9 @@ class StdioTransport:
         asyncio.get_running_loop().call_later(1.0, self._all_closed)
 
     def _all_closed(self) -> None:
-        if self._reported:
+        if self._gone:
             return
-        self._reported = True
+        self._gone = True
         if self._transport is not None and self.returncode is None:
             self.returncode = self._transport.get_returncode()
         self._closed.set()

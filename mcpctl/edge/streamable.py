@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import logging
 import os
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Coroutine, Iterator
 from typing import Any
 
 from mcpctl.edge.asgi import (
@@ -38,9 +38,8 @@ from mcpctl.protocol.eras import (
     META_SUBSCRIPTION_ID,
     MODERN,
     MODERN_VERSIONS,
-    is_modern_request,
 )
-from mcpctl.protocol.jsonrpc import NOTIFICATION, REQUEST, Message, error, kind_of, meta_of, params_of
+from mcpctl.protocol.jsonrpc import REQUEST, Message, error, kind_of, meta_of, params_of
 from mcpctl.router.context import ClientContext, Principal
 from mcpctl.router.sessions import LegacySession
 from mcpctl.router.streams import Accepted, Forwarded, Immediate, Listening, Reply
@@ -105,7 +104,8 @@ class StreamableEndpoint:
 
     async def _post(self, request: Request, send: Send) -> None:
         msg = message_now(request, self._max_body) or await read_message(request, self._max_body)
-        ctx = await self._context(request, msg)
+        found = self._context(request, msg)
+        ctx = found if isinstance(found, ClientContext) else await found
         ctx.request_id = next(_request_ids)
         if msg.get("method") == "initialize" and kind_of(msg) is REQUEST and ctx.era is LEGACY:
             reply: Reply = self._gateway.open_session(ctx, msg)
@@ -117,7 +117,9 @@ class StreamableEndpoint:
                 await self._gateway.session_changed(ctx.session)
         await self._respond(request, send, ctx, reply)
 
-    async def _context(self, request: Request, msg: Message) -> ClientContext:
+    def _context(self, request: Request, msg: Message) -> ClientContext | Coroutine[Any, Any, ClientContext]:
+        """The caller's context; a coroutine to await instead when a session or the fleet must be
+        asked (a plain function, so the common modern request makes no coroutine for it)."""
         principal = principal_of(request)
         common = {
             "principal": principal,
@@ -125,18 +127,17 @@ class StreamableEndpoint:
             "user_agent": request.headers.get("user-agent", ""),
         }
         header_version = request.headers.get(headers.PROTOCOL_VERSION, "").strip()
-        modern = is_modern_request(msg) or header_version in MODERN_VERSIONS
+        meta = meta_of(msg)  # is_modern_request's test, with the meta kept for _modern_context
+        modern = META_PROTOCOL_VERSION in meta or header_version in MODERN_VERSIONS
         if msg.get("method") == "initialize" and not modern:
             return ClientContext(LEGACY, LATEST_LEGACY, {}, {}, **common)  # type: ignore[arg-type]
         session_id = request.headers.get(headers.SESSION_ID)
         if session_id is not None:
-            session, verdicts = await self._session(session_id, principal, msg.get("id"), msg)
-            return ClientContext.for_session(session, verdicts=verdicts, **common)
+            return self._session_context(session_id, principal, msg, common)
         if modern:
-            ctx = self._modern_context(request, msg, common)
+            ctx = self._modern_context(request, msg, meta, common)
             if self._gateway.fleet is not None:
-                with contextlib.suppress(StateUnavailable):  # the store is down: limits count locally
-                    _, ctx.verdicts = await self._gateway.find_session(None, principal, msg)
+                return self._fleet_context(ctx, principal, msg)
             return ctx
         if kind_of(msg) is not REQUEST:
             raise HttpError(
@@ -150,6 +151,18 @@ class StreamableEndpoint:
             f"_meta[{META_PROTOCOL_VERSION!r}]",
             msg.get("id"),
         )
+
+    async def _session_context(
+        self, session_id: str, principal: Principal, msg: Message, common: dict[str, Any]
+    ) -> ClientContext:
+        session, verdicts = await self._session(session_id, principal, msg.get("id"), msg)
+        return ClientContext.for_session(session, verdicts=verdicts, **common)
+
+    async def _fleet_context(self, ctx: ClientContext, principal: Principal, msg: Message) -> ClientContext:
+        """A modern request's context with the verdicts of its principal's limits across the fleet."""
+        with contextlib.suppress(StateUnavailable):  # the store is down: limits count locally
+            _, ctx.verdicts = await self._gateway.find_session(None, principal, msg)
+        return ctx
 
     async def _session(
         self, session_id: str, principal: Principal, req_id: Any, msg: Message | None = None
@@ -165,11 +178,12 @@ class StreamableEndpoint:
             )
         return session, verdicts
 
-    def _modern_context(self, request: Request, msg: Message, common: dict[str, Any]) -> ClientContext:
+    def _modern_context(
+        self, request: Request, msg: Message, meta: dict[str, Any], common: dict[str, Any]
+    ) -> ClientContext:
         req_id = msg.get("id")
-        if kind_of(msg) is NOTIFICATION:
+        if "id" not in msg:  # a notification (the message is valid: a response has an id)
             return ClientContext(MODERN, MODERN_VERSIONS[0], {}, {}, **common)
-        meta = meta_of(msg)
         version = meta.get(META_PROTOCOL_VERSION)
         if version is None:
             raise HttpError(
@@ -212,12 +226,11 @@ class StreamableEndpoint:
         )
 
     def _check_param_headers(self, request: Request, msg: Message) -> None:
-        name = params_of(msg).get("name")
+        params = params_of(msg)
+        name = params.get("name")
         tool = self._gateway.router.catalog.tool(name) if isinstance(name, str) else None
         if tool is not None:
-            headers.check_param_headers(
-                request.headers, tool.get("inputSchema"), params_of(msg).get("arguments")
-            )
+            headers.check_param_headers(request.headers, tool.get("inputSchema"), params.get("arguments"))
 
     # -- replies ---------------------------------------------------------------------------------
 

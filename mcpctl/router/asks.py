@@ -149,7 +149,7 @@ class Asks:
                     del session.asks[ask_id]
                     params = {"requestId": ask_id, "reason": "the call it was asked for is over"}
                     self._out.append(PostToSession(session, notification("notifications/cancelled", params)))
-        for item in list(self.waiting):
+        for item in list(self.waiting) if self.waiting else ():
             if call in item.candidates:
                 item.candidates.remove(call)
             if len(item.candidates) <= 1:

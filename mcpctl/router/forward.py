@@ -175,7 +175,8 @@ class Forwarder:
                 self._servers[link.server].learn(call.name, call.asked)
         for listener in self.ended:
             listener(call)
-        self._advance(link)
+        if link.queue:  # calls waited behind this one (tested here: this runs once per call)
+            self._advance(link)
 
     def hand_off(self, call: Call, instance: str) -> None:
         """In a fleet: another instance runs the call's server; the call goes there as its client sent it.

@@ -209,7 +209,8 @@ class Router(Answers):
                 return self._wait_for_start(ctx, msg, now, wait)
             return self._refuse(ctx, msg, "", *unknown(msg), waiting)
         server, name, params = found
-        refusal = self.hooks.admit(ctx, msg["method"], server, name, params_of(msg))
+        asked = params_of(msg)  # the client's params (`params` are the server's: names without prefix)
+        refusal = self.hooks.admit(ctx, msg["method"], server, name, asked)
         if refusal is not None:
             return self._refuse(ctx, msg, server, name, refusal, waiting)
         runs_on = self.servers[server].runs_on
@@ -232,7 +233,7 @@ class Router(Answers):
         meta = params.get("_meta")
         token = meta.get("progressToken") if isinstance(meta, dict) else None
         call = waiting or Call(ctx, msg["id"], msg["method"], server, started=now)
-        call.server, call.name, call.progress_token, call.params = server, name, token, params_of(msg)
+        call.server, call.name, call.progress_token, call.params = server, name, token, asked
         self.calls.start(call, {"jsonrpc": "2.0", "method": msg["method"], "params": params}, now)
         return Forwarded(call)
 
