@@ -142,7 +142,7 @@ class Host:
         )
         for build in self.builders:
             part = build(context)
-            self.hooks.hooks.extend(part.hooks)
+            self.hooks.add(part.hooks)
             self.layers.extend(part.layers)
             self.services.extend(part.services)
             self.status_fields.extend(part.status)

@@ -71,12 +71,22 @@ class HookChain:
     """Several hooks in order: the first refusal wins; every hook sees every outcome."""
 
     def __init__(self, hooks: list[CallHooks]) -> None:
-        self.hooks = hooks
+        self.hooks: list[CallHooks] = []
+        self._admitters: list[CallHooks] = []
+        self._finishers: list[CallHooks] = []
+        self.add(hooks)
+
+    def add(self, hooks: list[CallHooks]) -> None:
+        """Append hooks (after those already here). The two per-call methods then call only the
+        hooks that do something in them, not NoHooks' defaults (a call each per call saved)."""
+        self.hooks.extend(hooks)
+        self._admitters = [hook for hook in self.hooks if _overrides(hook, "admit")]
+        self._finishers = [hook for hook in self.hooks if _overrides(hook, "finished")]
 
     def admit(
         self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any]
     ) -> dict[str, object] | None:
-        for hook in self.hooks:
+        for hook in self._admitters:
             error = hook.admit(ctx, method, server, name, params)
             if error is not None:
                 return error
@@ -86,7 +96,7 @@ class HookChain:
         return all(hook.visible(ctx, kind, name) for hook in self.hooks)
 
     def finished(self, call: Call, response: Message, outcome: str) -> None:
-        for hook in self.hooks:
+        for hook in self._finishers:
             hook.finished(call, response, outcome)
 
     def refused(self, refusal: Refusal) -> None:
@@ -96,3 +106,8 @@ class HookChain:
     def server_changed(self, server: str, up: bool) -> None:
         for hook in self.hooks:
             hook.server_changed(server, up)
+
+
+def _overrides(hook: CallHooks, method: str) -> bool:
+    """Whether `hook` does its own `method`, rather than NoHooks' nothing."""
+    return getattr(type(hook), method, None) is not getattr(NoHooks, method)

@@ -1,0 +1,64 @@
+"""The hook chain: the first refusal wins, every hook sees every outcome, hooks added later take part."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcpctl.protocol.eras import Era
+from mcpctl.protocol.jsonrpc import Message
+from mcpctl.router.calls import Call
+from mcpctl.router.context import ClientContext
+from mcpctl.router.hooks import HookChain, NoHooks
+
+
+class Admitter(NoHooks):
+    """Answers `admit` as told and remembers being asked; records nothing."""
+
+    def __init__(self, log: list[str], name: str, refuse: bool = False) -> None:
+        self.log, self.name, self.refuse = log, name, refuse
+
+    def admit(
+        self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any]
+    ) -> dict[str, object] | None:
+        self.log.append(f"admit:{self.name}")
+        return {"code": -31003, "message": f"refused by {self.name}"} if self.refuse else None
+
+
+class Finisher(NoHooks):
+    """Only records outcomes."""
+
+    def __init__(self, log: list[str], name: str) -> None:
+        self.log, self.name = log, name
+
+    def finished(self, call: Call, response: Message, outcome: str) -> None:
+        self.log.append(f"finished:{self.name}:{outcome}")
+
+
+def admit(chain: HookChain) -> dict[str, object] | None:
+    ctx = ClientContext(Era.MODERN, "2026-07-28", {}, {})
+    return chain.admit(ctx, "tools/call", "echo", "echo__echo", {"name": "echo__echo"})
+
+
+def test_the_first_refusal_wins_and_later_hooks_are_not_asked() -> None:
+    log: list[str] = []
+    chain = HookChain([Finisher(log, "audit"), Admitter(log, "policy", refuse=True), Admitter(log, "limits")])
+    assert admit(chain) == {"code": -31003, "message": "refused by policy"}
+    assert log == ["admit:policy"]
+
+
+def test_every_hook_that_records_sees_each_outcome_in_order() -> None:
+    log: list[str] = []
+    chain = HookChain([Finisher(log, "audit"), Admitter(log, "limits"), Finisher(log, "metrics")])
+    chain.finished(Call(None, 1, "tools/call", "echo", "echo__echo"), {"result": {}}, "ok")
+    assert log == ["finished:audit:ok", "finished:metrics:ok"]
+
+
+def test_hooks_added_later_take_part_after_the_earlier_ones() -> None:
+    log: list[str] = []
+    chain = HookChain([])
+    assert admit(chain) is None
+    chain.add([Admitter(log, "first")])
+    chain.add([Finisher(log, "audit"), Admitter(log, "second", refuse=True)])
+    assert admit(chain) == {"code": -31003, "message": "refused by second"}
+    chain.finished(Call(None, 1, "tools/call", "echo", "echo__echo"), {"result": {}}, "ok")
+    assert log == ["admit:first", "admit:second", "finished:audit:ok"]
