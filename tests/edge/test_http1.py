@@ -213,3 +213,57 @@ async def test_a_full_socket_buffer_holds_the_stream_until_it_drains() -> None:
     await settle()
     assert b"".join(socket.writes).endswith(b"0\r\n\r\n")
     protocol.connection_lost(None)
+
+
+def answers(socket: Recorder) -> int:
+    return b"".join(socket.writes).count(b"HTTP/1.1 200 OK\r\n")
+
+
+async def test_a_kept_alive_connections_requests_share_one_task_that_the_drain_waits_for_while_busy() -> None:
+    ran_in: list[asyncio.Task[Any] | None] = []
+
+    async def records(scope: Any, receive: Any, send: Any) -> None:
+        ran_in.append(asyncio.current_task())
+        await echo(scope, receive, send)
+
+    protocol, socket = connect(records)
+    for _ in range(3):
+        protocol.data_received(post())
+        await settle()
+        assert protocol.server_state.tasks == set()  # answered: an idle connection holds up no drain
+    assert answers(socket) == 3
+    assert len(set(ran_in)) == 1
+    worker = ran_in[0]
+    assert worker is not None and not worker.done()  # waiting for the connection's next request
+    protocol.connection_lost(None)
+    await settle()
+    assert worker.done() and not worker.cancelled()
+
+
+async def test_a_request_that_comes_while_the_one_before_is_still_finishing_is_served_beside_it() -> None:
+    gate = asyncio.Event()
+    ran_in: list[asyncio.Task[Any] | None] = []
+
+    async def lingers(scope: Any, receive: Any, send: Any) -> None:
+        ran_in.append(asyncio.current_task())
+        await echo(scope, receive, send)
+        if len(ran_in) == 1:
+            await gate.wait()  # answered, but the app has not returned yet
+
+    protocol, socket = connect(lingers)
+    protocol.data_received(post())
+    await settle()
+    protocol.data_received(post())
+    await settle()
+    assert answers(socket) == 2  # the second did not wait for the first to return
+    assert len(set(ran_in)) == 2
+    assert len(protocol.server_state.tasks) == 1  # the first, still running: the drain waits for it
+    gate.set()
+    await settle()
+    assert protocol.server_state.tasks == set()
+    protocol.data_received(post())  # and the connection's worker takes the next one again
+    await settle()
+    assert answers(socket) == 3 and ran_in[2] is ran_in[0]
+    protocol.connection_lost(None)
+    await settle()
+    assert all(task is not None and task.done() for task in ran_in)
