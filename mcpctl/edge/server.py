@@ -399,6 +399,7 @@ class EdgeProtocol(asyncio.Protocol):
         try:
             while cycle is not None:
                 await cycle.run(self.app, tasks)  # (never raises but to cancel: a failure is a 500)
+                cycle = None  # not held while the connection idles
                 tasks.discard(worker)  # idle: nothing for the drain to wait for
                 if self.transport.is_closing():
                     return

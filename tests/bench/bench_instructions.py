@@ -22,9 +22,10 @@ them off, then one host per part with only that part on: the audit trail, metric
 breaker: none ever refuses, every call pays for them). A part's cost is the share of throughput it
 takes, 1 - off/on in instructions per call; the target is under 5 % each (issue 15). At 32
 connections a side's figure moves by 2-4 % between runs (how requests batch under the machine's
-load); with `--connections 1` every call takes the same way and two runs agree within 0.1-0.6 %,
-so that is the setting to judge a change of a per cent or two by (its figures are higher: one
-call at a time shares nothing, the audit writer's batches included).
+load); with `--connections 1` every call takes the same way, and the all-off side of two runs
+agrees within 0.1-0.6 %: that is the figure to judge a change of a per cent or two by. A side with
+the audit trail on moves more (476-489 k for the same code): its batches are per 20 ms of wall
+time, so how many calls share one moves with how fast callgrind runs on the machine.
 
 With `--compiled`, a third side: the same default host from the compiled build (mypyc; README,
 "A compiled build"; made by tests/support/compiled.py), against the empty app and the interpreted
