@@ -42,6 +42,24 @@ def test_sigterm_lets_calls_in_flight_finish(home: Path, launch: Launch) -> None
     assert host.proc.wait(20) == 0
 
 
+def test_kept_alive_connections_between_calls_do_not_hold_up_the_shutdown(home: Path, launch: Launch) -> None:
+    host = launch(home, "--config", str(write_config(home, SLOW)))
+    clients = [LegacyClient(host.url) for _ in range(3)]
+    try:
+        for client in clients:  # each keeps its connection open, idle between calls
+            client.initialize()
+            for _ in range(3):
+                assert client.call_tool("slow__sleep", {"seconds": 0})["content"][0]["text"] == "slept"
+        started = time.monotonic()
+        host.proc.send_signal(signal.SIGTERM)
+        assert host.proc.wait(20) == 0
+        assert time.monotonic() - started < 10
+        assert "forcing shutdown" not in host.output()
+    finally:
+        for client in clients:
+            client.http.close()
+
+
 def test_a_second_signal_forces_the_shutdown(home: Path, launch: Launch) -> None:
     host = launch(home, "--config", str(write_config(home, SLOW)))
     children = psutil.Process(host.proc.pid).children(recursive=True)
