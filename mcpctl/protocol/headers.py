@@ -79,9 +79,9 @@ def check_standard_headers(headers: Mapping[str, str], msg: Message) -> None:
     version = meta.get(META_PROTOCOL_VERSION) if isinstance(meta, dict) else None
     # A header equal to the body passes without `_expect` (this runs per request): the HTTP parser
     # has already stripped the whitespace around a value, which is all `_expect` would strip.
-    if headers.get(PROTOCOL_VERSION) != version:
+    if version is None or headers.get(PROTOCOL_VERSION) != version:
         _expect(headers, PROTOCOL_VERSION, version, "MCP-Protocol-Version", "_meta protocolVersion")
-    if headers.get(METHOD) != method:
+    if method is None or headers.get(METHOD) != method:
         _expect(headers, METHOD, method, "Mcp-Method", "method")
     field = NAMED_METHODS.get(method) if isinstance(method, str) else None
     if field is not None:

@@ -124,6 +124,15 @@ def test_missing_standard_headers_are_mismatches() -> None:
             check_standard_headers(headers, msg)
 
 
+def test_a_header_is_required_even_where_the_body_lacks_its_field() -> None:
+    no_version = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    with pytest.raises(HeaderMismatch, match="MCP-Protocol-Version is missing"):
+        check_standard_headers({"mcp-method": "tools/list"}, no_version)
+    no_method = {"jsonrpc": "2.0", "id": 1, "params": {"_meta": {META_PROTOCOL_VERSION: MODERN}}}
+    with pytest.raises(HeaderMismatch, match="Mcp-Method is missing"):
+        check_standard_headers({"mcp-protocol-version": MODERN}, no_method)
+
+
 def test_optional_whitespace_around_header_values_is_accepted() -> None:
     msg = call("echo")
     check_standard_headers(
