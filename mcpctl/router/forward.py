@@ -92,7 +92,8 @@ class Forwarder:
         call.link = link
         call.request = request
         link.pending[backend_id] = call
-        out = request_for_backend(request, call.ctx, link.era, link.description.protocol_version, backend_id)
+        described = link.description  # (not `link.era`, a property: this runs once per call)
+        out = request_for_backend(request, call.ctx, described.era, described.protocol_version, backend_id)
         self._out.append(SendToBackend(link, out))
 
     def _hold(self, call: Call, until: float) -> None:

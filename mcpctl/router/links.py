@@ -76,4 +76,4 @@ class Link:
     @property
     def shares_asks(self) -> bool:
         """Whether a server->client request here could belong to any of several clients' calls."""
-        return self.era is LEGACY and self.owner is None and not self.exact_asks
+        return self.description.era is LEGACY and self.owner is None and not self.exact_asks
