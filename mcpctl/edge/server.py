@@ -378,14 +378,14 @@ class EdgeProtocol(asyncio.Protocol):
 
     def _start(self, cycle: Cycle) -> None:
         tasks = self.server_state.tasks
-        idle = self.worker_idle
-        if idle is not None and self.worker is not None:  # the worker waits: it takes this one
-            self.worker_idle = None
-            tasks.add(self.worker)  # busy again: uvicorn's graceful drain waits for it
-            idle.set_result(cycle)
-        elif self.worker is None:  # the connection's first request
+        worker, idle = self.worker, self.worker_idle
+        if worker is None:  # the connection's first request
             self.worker = worker = self.loop.create_task(self._work(cycle))
             tasks.add(worker)
+        elif idle is not None:  # the worker waits: it takes this one
+            self.worker_idle = None
+            tasks.add(worker)  # busy again: uvicorn's graceful drain waits for it
+            idle.set_result(cycle)
         else:  # the worker is still finishing the request before
             cycle.task = task = self.loop.create_task(cycle.run(self.app, tasks))
             tasks.add(task)
