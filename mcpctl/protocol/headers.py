@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from mcpctl.protocol.eras import META_PROTOCOL_VERSION
-from mcpctl.protocol.jsonrpc import Message, meta_of, params_of
+from mcpctl.protocol.jsonrpc import Message, meta_in, meta_of, params_of
 
 PROTOCOL_VERSION: Final = "mcp-protocol-version"
 METHOD: Final = "mcp-method"
@@ -75,8 +75,7 @@ def check_standard_headers(headers: Mapping[str, str], msg: Message) -> None:
     """Raise HeaderMismatch unless the standard headers mirror the body (keys are lower-case)."""
     method = msg.get("method")
     params = params_of(msg)
-    meta = params.get("_meta")
-    version = meta.get(META_PROTOCOL_VERSION) if isinstance(meta, dict) else None
+    version = meta_in(params).get(META_PROTOCOL_VERSION)
     # A header equal to the body passes without `_expect` (this runs per request): the HTTP parser
     # has already stripped the whitespace around a value, which is all `_expect` would strip.
     if version is None or headers.get(PROTOCOL_VERSION) != version:

@@ -186,7 +186,12 @@ def params_of(msg: Message) -> dict[str, Any]:
 
 def meta_of(msg: Message) -> dict[str, Any]:
     """The params._meta object, or an empty dict."""
-    meta = params_of(msg).get("_meta")
+    return meta_in(params_of(msg))
+
+
+def meta_in(params: dict[str, Any]) -> dict[str, Any]:
+    """The _meta object of params already taken from a message (`params_of`), or an empty dict."""
+    meta = params.get("_meta")
     return meta if type(meta) is dict or isinstance(meta, dict) else {}
 
 
@@ -222,6 +227,7 @@ __all__ = [
     "is_valid_id",
     "kind_of",
     "loads",
+    "meta_in",
     "meta_of",
     "notification",
     "params_of",
