@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -113,8 +112,7 @@ class Router(Answers):
     @property
     def next_deadline(self) -> float:
         """When `tick` has something to do next (monotonic seconds)."""
-        asks = self.asks  # its `earliest` is a property: skipped when nothing waits (nearly every call)
-        return min(self.calls.earliest, asks.earliest if asks.waiting else math.inf, self._next_sweep)
+        return min(self.calls.earliest, self.asks.earliest, self._next_sweep)
 
     # -- client messages -----------------------------------------------------------------------
 
