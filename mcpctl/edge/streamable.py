@@ -102,9 +102,29 @@ class StreamableEndpoint:
 
     # -- POST ------------------------------------------------------------------------------------
 
-    async def _post(self, request: Request, send: Send) -> None:
-        msg = message_now(request, self._max_body) or await read_message(request, self._max_body)
+    def _post(self, request: Request, send: Send) -> Awaitable[None]:
+        """The reply's coroutine, where nothing needs waiting for first (a body that arrived whole,
+        a modern request): a plain function, so a call's chain of coroutine frames is one shorter."""
+        msg = message_now(request, self._max_body)
+        if msg is None:
+            return self._read_and_post(request, send)
         found = self._context(request, msg)
+        if isinstance(found, ClientContext) and found.era is MODERN:  # no session, no initialize
+            found.request_id = next(_request_ids)
+            return self._respond(request, send, found, self._gateway.handle(found, msg))
+        return self._post_message(request, send, msg, found)
+
+    async def _read_and_post(self, request: Request, send: Send) -> None:
+        msg = await read_message(request, self._max_body)
+        await self._post_message(request, send, msg, self._context(request, msg))
+
+    async def _post_message(
+        self,
+        request: Request,
+        send: Send,
+        msg: Message,
+        found: ClientContext | Coroutine[Any, Any, ClientContext],
+    ) -> None:
         ctx = found if isinstance(found, ClientContext) else await found
         ctx.request_id = next(_request_ids)
         if msg.get("method") == "initialize" and kind_of(msg) is REQUEST and ctx.era is LEGACY:
@@ -268,13 +288,19 @@ class StreamableEndpoint:
         # Most calls answer within milliseconds: only a call still running after a short grace is
         # worth a task that notices the client going away (closing the stream is how 2026-07-28
         # cancels), which keeps the common path cheap.
-        box: CallStream = call.io  # read directly: an async generator per call cost more than this loop
+        # Read directly: an async generator per call cost more than this loop, and `box.next()` a
+        # coroutine more than `take` and `arrival`.
+        box: CallStream = call.io
         self._late.add(box, watch)  # (a retry after a round of input reads a new box of the same call)
         sse: SSEWriter | None = None  # made once something comes before the answer (most calls: never)
         answered = False
         try:
             while not answered:
-                msg, answered = await box.next()
+                found = box.take()
+                if found is None:
+                    await box.arrival()
+                    continue
+                msg, answered = found
                 if gone:
                     continue  # drain: the engine still finishes the call's bookkeeping
                 if answered and sse is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 
 from mcpctl.gateway.mailbox import Mailbox
@@ -49,12 +50,22 @@ class CallStream(Mailbox):
 
     async def next(self) -> tuple[Message, bool]:
         """The next message and whether it is the final one."""
-        while not self._items and self._final is None:
-            await self._wait(None)  # the router's deadlines end every call: no timer of its own
+        while (found := self.take()) is None:
+            await self.arrival()
+        return found
+
+    def take(self) -> tuple[Message, bool] | None:
+        """The next message and whether it is the final one; None when none has come yet (await
+        `arrival`). With `next`'s loop written out in the reader, a call makes no coroutine for it."""
         if self._items:
             return self._items.popleft(), False
-        assert self._final is not None
-        return self._final, True
+        final = self._final
+        return None if final is None else (final, True)
+
+    def arrival(self) -> asyncio.Future[None]:
+        """A future to await at once, resolved when a message comes (the router's deadlines end
+        every call: no timer of its own)."""
+        return self._wait(None)
 
 
 class Outbox(Mailbox):
