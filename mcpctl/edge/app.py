@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from mcpctl.edge.asgi import Receive, Request, Scope, Send, send_json
+from mcpctl.edge.asgi import ClientGone, Receive, Request, Scope, Send, send_json
 from mcpctl.edge.legacy_sse import LegacySSEEndpoint
+from mcpctl.edge.requests import HttpError
 from mcpctl.edge.routes import ADMIN_PREFIX, HEALTH_PATH, MCP_PATH, MESSAGES_PATH, READY_PATH, SSE_PATH
 from mcpctl.edge.status import StatusEndpoints
 from mcpctl.edge.streamable import StreamableEndpoint
+from mcpctl.fleet.store import RETRY_AFTER, StateUnavailable
 from mcpctl.protocol import codes
 from mcpctl.protocol.jsonrpc import error
 
@@ -16,7 +18,9 @@ log = logging.getLogger(__name__)
 
 
 class EdgeApp:
-    """Routes by path; an unexpected failure becomes a JSON-RPC error, never a dropped connection."""
+    """Routes by path. An endpoint refuses a request by raising HttpError (its status and JSON-RPC
+    error are sent here), and an unexpected failure becomes a 500 with a JSON-RPC error, never a
+    dropped connection."""
 
     def __init__(
         self, streamable: StreamableEndpoint, legacy: LegacySSEEndpoint, status: StatusEndpoints
@@ -51,7 +55,16 @@ class EdgeApp:
                     ),
                 )
                 return
-            await handler(request, send)
+            try:
+                await handler(request, send)
+            except HttpError as exc:  # refused at the HTTP level, with the JSON-RPC error to say why
+                await send_json(send, exc.status, exc.body, exc.headers)
+            # session-bound work fails closed, at once, when the fleet's store is down
+            except StateUnavailable as exc:
+                retry = [(b"retry-after", str(RETRY_AFTER).encode())]
+                await send_json(send, 503, error(None, codes.BACKEND_UNAVAILABLE, exc.message), retry)
+            except ClientGone:
+                return
         except Exception:
             log.exception("unexpected error handling %s %s", request.method, request.path)
             try:

@@ -6,7 +6,7 @@ import contextlib
 import logging
 from urllib.parse import parse_qs
 
-from mcpctl.edge.asgi import ClientGone, Request, Send, SSEWriter, send_bytes, send_json
+from mcpctl.edge.asgi import Request, Send, SSEWriter, send_bytes, send_json
 from mcpctl.edge.requests import HttpError, message_now, principal_of, read_message
 from mcpctl.edge.standalone import pump
 from mcpctl.gateway.pump import Gateway
@@ -37,16 +37,7 @@ class LegacySSEEndpoint:
     async def stream(self, request: Request, send: Send) -> None:
         """GET /sse: open a session and tell the client where to POST."""
         if request.method != "GET":
-            await send_json(
-                send,
-                405,
-                {
-                    "jsonrpc": "2.0",
-                    "id": None,
-                    "error": {"code": codes.INVALID_REQUEST, "message": "use GET"},
-                },
-            )
-            return
+            raise HttpError(405, codes.INVALID_REQUEST, "use GET", headers=[(b"allow", b"GET")])
         session = self._gateway.new_sse_session(principal_of(request))
         if session is None:
             await send_json(send, 429, error(None, codes.RATE_LIMITED, "Too many open sessions, all busy"))
@@ -69,32 +60,25 @@ class LegacySSEEndpoint:
 
     async def message(self, request: Request, send: Send) -> None:
         """POST /messages?sessionId=...: handle one message; its answer goes to the stream."""
-        try:
-            if request.method != "POST":
-                raise HttpError(405, codes.INVALID_REQUEST, "use POST")
-            session = self._session(request)
-            msg = message_now(request, self._max_body) or await read_message(request, self._max_body)
-            ctx = ClientContext.for_session(
-                session, remote=request.client, user_agent=request.headers.get("user-agent", "")
-            )
-            outbox: Outbox = session.io
-            if msg.get("method") == "initialize" and "id" in msg:
-                outbox.put(self._gateway.open_session(ctx, msg, existing=session).message)
-            else:
-                reply = self._gateway.handle(ctx, msg)
-                if isinstance(reply, Immediate):
-                    outbox.put(reply.message)
-                elif isinstance(reply, Forwarded):
-                    self._tasks.spawn(
-                        self._relay, outbox, reply.call, name="relaying a call to an /sse session"
-                    )
-                elif isinstance(reply, Listening):
-                    self._gateway.remove_listener(reply.listener)
-            await send_bytes(send, 202, b"Accepted", b"text/plain")
-        except HttpError as exc:
-            await send_json(send, exc.status, exc.body)
-        except ClientGone:
-            return
+        if request.method != "POST":
+            raise HttpError(405, codes.INVALID_REQUEST, "use POST", headers=[(b"allow", b"POST")])
+        session = self._session(request)
+        msg = message_now(request, self._max_body) or await read_message(request, self._max_body)
+        ctx = ClientContext.for_session(
+            session, remote=request.client, user_agent=request.headers.get("user-agent", "")
+        )
+        outbox: Outbox = session.io
+        if msg.get("method") == "initialize" and "id" in msg:
+            outbox.put(self._gateway.open_session(ctx, msg, existing=session).message)
+        else:
+            reply = self._gateway.handle(ctx, msg)
+            if isinstance(reply, Immediate):
+                outbox.put(reply.message)
+            elif isinstance(reply, Forwarded):
+                self._tasks.spawn(self._relay, outbox, reply.call, name="relaying a call to an /sse session")
+            elif isinstance(reply, Listening):
+                self._gateway.remove_listener(reply.listener)
+        await send_bytes(send, 202, b"Accepted", b"text/plain")
 
     def _session(self, request: Request) -> LegacySession:
         query = parse_qs(request.query.decode("latin-1"))

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Coroutine, Iterator
 from typing import Any
 
 from mcpctl.edge.asgi import (
-    ClientGone,
     Request,
     Send,
     SSEWriter,
@@ -23,7 +22,7 @@ from mcpctl.edge.fleetstream import fleet_stream
 from mcpctl.edge.late import LateCalls
 from mcpctl.edge.requests import HttpError, message_now, principal_of, read_message
 from mcpctl.edge.standalone import pump
-from mcpctl.fleet.store import RETRY_AFTER, StateUnavailable
+from mcpctl.fleet.store import StateUnavailable
 from mcpctl.gateway.pump import Gateway
 from mcpctl.gateway.streams import CallStream
 from mcpctl.protocol import codes, headers
@@ -39,7 +38,7 @@ from mcpctl.protocol.eras import (
     MODERN,
     MODERN_VERSIONS,
 )
-from mcpctl.protocol.jsonrpc import REQUEST, Message, error, kind_of, meta_of, params_of
+from mcpctl.protocol.jsonrpc import REQUEST, Message, kind_of, meta_of, params_of
 from mcpctl.router.context import ClientContext, Principal
 from mcpctl.router.sessions import LegacySession
 from mcpctl.router.streams import Accepted, Forwarded, Immediate, Listening, Reply
@@ -55,6 +54,7 @@ _MODERN_STATUS = {
     codes.UNSUPPORTED_PROTOCOL_VERSION: 400,
     codes.MISSING_CLIENT_CAPABILITY: 400,
 }
+_ALLOW = [(b"allow", b"GET, POST, DELETE")]  # what a 405 from /mcp says the endpoint takes
 
 
 def _ids() -> Iterator[str]:
@@ -76,29 +76,21 @@ class StreamableEndpoint:
         self._max_body = max_body
         self._late = LateCalls()
 
-    async def __call__(self, request: Request, send: Send) -> None:
-        try:
-            if request.method == "POST":
-                await self._post(request, send)
-            elif request.method == "GET":
-                await self._get(request, send)
-            elif request.method == "DELETE":
-                await self._delete(request, send)
-            else:
-                raise HttpError(
-                    405,
-                    codes.INVALID_REQUEST,
-                    f"Method {request.method} not allowed; use POST, GET or DELETE",
-                )
-        except HttpError as exc:
-            extra = [(b"allow", b"GET, POST, DELETE")] if exc.status == 405 else exc.headers
-            await send_json(send, exc.status, exc.body, extra)
-        # session-bound work fails closed, at once, when the fleet's store is down
-        except StateUnavailable as exc:
-            retry = [(b"retry-after", str(RETRY_AFTER).encode())]
-            await send_json(send, 503, error(None, codes.BACKEND_UNAVAILABLE, exc.message), retry)
-        except ClientGone:
-            return
+    def __call__(self, request: Request, send: Send) -> Awaitable[None]:
+        """The method's coroutine (a plain function: EdgeApp awaits it, and answers an HttpError)."""
+        method = request.method
+        if method == "POST":
+            return self._post(request, send)
+        if method == "GET":
+            return self._get(request, send)
+        if method == "DELETE":
+            return self._delete(request, send)
+        raise HttpError(
+            405,
+            codes.INVALID_REQUEST,
+            f"Method {method} not allowed; use POST, GET or DELETE",
+            headers=_ALLOW,
+        )
 
     # -- POST ------------------------------------------------------------------------------------
 
@@ -350,7 +342,10 @@ class StreamableEndpoint:
         session_id = request.headers.get(headers.SESSION_ID)
         if session_id is None:
             raise HttpError(
-                405, codes.INVALID_REQUEST, "GET needs an Mcp-Session-Id (2026-07-28 has no GET stream)"
+                405,
+                codes.INVALID_REQUEST,
+                "GET needs an Mcp-Session-Id (2026-07-28 has no GET stream)",
+                headers=_ALLOW,
             )
         if not request.accepts("text/event-stream"):
             raise HttpError(406, codes.INVALID_REQUEST, "Not Acceptable: GET streams are text/event-stream")
@@ -375,7 +370,7 @@ class StreamableEndpoint:
     async def _delete(self, request: Request, send: Send) -> None:
         session_id = request.headers.get(headers.SESSION_ID)
         if session_id is None:
-            raise HttpError(405, codes.INVALID_REQUEST, "DELETE needs an Mcp-Session-Id")
+            raise HttpError(405, codes.INVALID_REQUEST, "DELETE needs an Mcp-Session-Id", headers=_ALLOW)
         session, _ = await self._session(session_id, principal_of(request), None)
         await self._gateway.session_ended(session)
         await send_empty(send, 200)

@@ -74,6 +74,25 @@ def test_unknown_and_deleted_sessions_get_404(host: HostProcess) -> None:
     client.http.close()
 
 
+def test_a_method_an_endpoint_does_not_take_gets_405_with_allow_and_a_json_rpc_error(
+    host: HostProcess,
+) -> None:
+    base = host.base_url
+    for method, path, allow in (
+        ("PUT", "/mcp", "GET, POST, DELETE"),
+        ("GET", "/mcp", "GET, POST, DELETE"),  # GET without a session: 2026-07-28 has no GET stream
+        ("DELETE", "/mcp", "GET, POST, DELETE"),  # DELETE without a session
+        ("POST", "/sse", "GET"),
+        ("GET", "/messages", "POST"),
+    ):
+        response = httpx.request(method, base + path, headers={"accept": ACCEPT})
+        assert (response.status_code, response.headers.get("allow")) == (405, allow), (method, path)
+        assert response.json()["error"]["code"] == -32600, (method, path)
+    # the 2024-11-05 transport's refusals are JSON-RPC errors too
+    gone = httpx.post(base + "/messages?sessionId=nope", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert gone.status_code == 404 and "Session not found" in gone.json()["error"]["message"]
+
+
 def test_idle_sessions_expire(host: HostProcess) -> None:
     from tests.support.host import admin
 
