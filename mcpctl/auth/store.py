@@ -152,7 +152,9 @@ def _mapped_errors() -> Any:
             hint="unlock it (log in to the desktop, or `gnome-keyring-daemon --unlock`)",
         ) from exc
     except (NoKeyringError, InitError) as exc:
-        raise KeyringUnavailable(f"no usable OS keyring: {type(exc).__name__}", hint=NO_BACKEND_FIX) from exc
+        # the library's message says what failed (the bus, the collection); it never holds a secret
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise KeyringUnavailable(f"no usable OS keyring: {detail}", hint=NO_BACKEND_FIX) from exc
     except KeyringError as exc:
         raise KeyringUnavailable(f"the OS keyring failed: {type(exc).__name__}", hint=NO_BACKEND_FIX) from exc
     except Exception as exc:  # D-Bus errors from the Secret Service client libraries

@@ -1,10 +1,11 @@
-"""Reading a keyring entry that another process replaces at that moment: read again, not fail."""
+"""Reading a keyring entry: read again when another process replaces it; failures say what failed."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from keyring.errors import InitError
 from secretstorage.exceptions import ItemNotFoundException
 
 from mcpctl.auth.store import READ_ATTEMPTS, SERVICE, KeyringStore, KeyringUnavailable
@@ -46,3 +47,14 @@ def test_other_failures_are_not_read_again() -> None:
     with pytest.raises(RuntimeError):
         KeyringStore(backend).get("oauth:x")
     assert backend.reads == 1
+
+
+def test_a_keyring_that_cannot_start_says_what_failed() -> None:
+    failure = InitError("Failed to create the collection: Could not connect to the bus.")
+    backend = ReplacedWhileRead(vanishing=1, error=failure)
+    with pytest.raises(KeyringUnavailable) as caught:
+        KeyringStore(backend).get("oauth:x")
+    assert caught.value.message == (
+        "no usable OS keyring: InitError: Failed to create the collection: Could not connect to the bus."
+    )
+    assert caught.value.hint
