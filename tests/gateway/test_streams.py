@@ -1,10 +1,10 @@
-"""The pump's mailboxes: a standalone stream's bounded outbox, waking its one reader."""
+"""The pump's mailboxes: a call's stream and a standalone stream's bounded outbox, waking their one reader."""
 
 from __future__ import annotations
 
 import asyncio
 
-from mcpctl.gateway.streams import OUTBOX_LIMIT, Outbox
+from mcpctl.gateway.streams import MAX_INTERIM, OUTBOX_LIMIT, CallStream, Outbox
 
 
 def test_outbox_keeps_the_newest_messages_and_counts_the_dropped() -> None:
@@ -76,3 +76,61 @@ async def _drain(outbox: Outbox) -> list[dict[str, object]]:
     while (msg := await outbox.next(timeout=0)) is not None:
         taken.append(msg)
     return taken
+
+
+def test_a_call_stream_gives_its_interim_messages_in_order_then_its_answer_for_good() -> None:
+    stream = CallStream()
+    assert stream.take() is None  # nothing yet: the reader awaits `arrival`
+    stream.push({"method": "notifications/progress", "n": 1})
+    stream.push({"method": "notifications/progress", "n": 2})
+    stream.finish({"id": 7, "result": {}})
+    stream.push({"method": "notifications/progress", "n": 3})  # after the answer: never read
+    stream.finish({"id": 7, "error": {}})  # a second answer does not replace the first
+    assert stream.take() == ({"method": "notifications/progress", "n": 1}, False)
+    assert stream.take() == ({"method": "notifications/progress", "n": 2}, False)
+    assert stream.take() == ({"id": 7, "result": {}}, True)
+    assert stream.take() == ({"id": 7, "result": {}}, True)
+    assert stream.answered
+
+
+def test_a_call_streams_waiting_reader_wakes_on_a_message_and_on_the_answer() -> None:
+    async def scenario() -> list[tuple[object, bool]]:
+        stream = CallStream()
+
+        async def read() -> list[tuple[object, bool]]:
+            seen = []
+            while not (seen and seen[-1][1]):
+                found = stream.take()
+                if found is None:
+                    await stream.arrival()
+                    continue
+                seen.append(found)
+            return seen
+
+        reader = asyncio.create_task(read())
+        await asyncio.sleep(0)  # the reader waits on its arrival future
+        stream.push({"n": 1})
+        await asyncio.sleep(0)
+        stream.finish({"id": 1, "result": {}})
+        return await asyncio.wait_for(reader, 5)
+
+    assert asyncio.run(scenario()) == [({"n": 1}, False), ({"id": 1, "result": {}}, True)]
+
+
+def test_a_call_stream_drops_and_counts_notifications_past_its_bound_but_keeps_requests() -> None:
+    stream = CallStream()
+    for index in range(MAX_INTERIM + 5):
+        stream.push({"method": "notifications/progress", "n": index})
+    stream.push({"id": "ask-1", "method": "sampling/createMessage"})  # a question: never dropped
+    assert stream.dropped == 5
+
+    async def drain() -> list[object]:
+        taken = []
+        stream.finish({"id": 1, "result": {}})
+        while True:
+            msg, final = await stream.next()
+            if final:
+                return taken
+            taken.append(msg.get("n", msg.get("id")))
+
+    assert asyncio.run(drain()) == [*range(MAX_INTERIM), "ask-1"]
