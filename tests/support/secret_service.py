@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.waiting import wait_until
+
 # Variables that would let a child find a keyring other than the one a test chose.
 KEYRING_VARIABLES = (
     "DBUS_SESSION_BUS_ADDRESS",
@@ -26,6 +28,9 @@ KEYRING_VARIABLES = (
     "XDG_CACHE_HOME",
     "XDG_RUNTIME_DIR",
 )
+
+
+SECRETS_NAME = "org.freedesktop.secrets"
 
 
 def _need(cmd: str) -> str:
@@ -101,6 +106,7 @@ def private_secret_service(base: Path, password: str = "test-keyring-password") 
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        _wait_for_the_daemon(address)
         yield {**xdg, "DBUS_SESSION_BUS_ADDRESS": address}
     finally:
         bus.terminate()
@@ -111,6 +117,26 @@ def private_secret_service(base: Path, password: str = "test-keyring-password") 
             bus.wait()
         if bus.stdout is not None:
             bus.stdout.close()
+
+
+def _wait_for_the_daemon(address: str, timeout: float = 30.0) -> None:
+    """Until the unlocked daemon owns org.freedesktop.secrets on the bus.
+
+    `--unlock` returns before the forked daemon has claimed the name (with the cores busy, in 29 of
+    30 starts, for 5-20 ms). A client that asks in that window makes the bus start a second daemon
+    from its activation file; should that one win the name, its login keyring is locked (no
+    password reached it). NameHasOwner starts nothing.
+    """
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.blocking import open_dbus_connection
+
+    with open_dbus_connection(bus=address) as connection:
+
+        def owned() -> bool:
+            reply = connection.send_and_get_reply(message_bus.NameHasOwner(SECRETS_NAME), timeout=5)
+            return bool(reply.body[0])
+
+        wait_until(owned, timeout, interval=0.005, message=f"gnome-keyring-daemon to own {SECRETS_NAME}")
 
 
 @pytest.fixture
