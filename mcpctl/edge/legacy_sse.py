@@ -6,13 +6,12 @@ import contextlib
 import logging
 from urllib.parse import parse_qs
 
-from mcpctl.edge.asgi import Request, Send, SSEWriter, send_bytes, send_json
+from mcpctl.edge.asgi import Request, Send, SSEWriter, send_bytes
 from mcpctl.edge.requests import HttpError, message_now, principal_of, read_message
 from mcpctl.edge.standalone import pump
 from mcpctl.gateway.pump import Gateway
 from mcpctl.gateway.streams import Outbox
 from mcpctl.protocol import codes
-from mcpctl.protocol.jsonrpc import error
 from mcpctl.protocol.sse import encode_event
 from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext
@@ -40,8 +39,7 @@ class LegacySSEEndpoint:
             raise HttpError(405, codes.INVALID_REQUEST, "use GET", headers=[(b"allow", b"GET")])
         session = self._gateway.new_sse_session(principal_of(request))
         if session is None:
-            await send_json(send, 429, error(None, codes.RATE_LIMITED, "Too many open sessions, all busy"))
-            return
+            raise HttpError(429, codes.RATE_LIMITED, "Too many open sessions, all busy")
         session.stream_open = True
         outbox: Outbox = session.io
         sse = SSEWriter(send)

@@ -93,6 +93,30 @@ def test_a_method_an_endpoint_does_not_take_gets_405_with_allow_and_a_json_rpc_e
     assert gone.status_code == 404 and "Session not found" in gone.json()["error"]["message"]
 
 
+def test_an_sse_stream_past_the_session_bound_gets_429_with_a_json_rpc_error(home: Path) -> None:
+    config = write_config(
+        home,
+        """
+[gateway]
+max_sessions = 1
+
+[servers.echo]
+command = "{python}"
+args = ["{fixtures}/echo.py"]
+""",
+    )
+    running = start_host(home, "--config", str(config))
+    try:
+        with httpx.Client(timeout=10) as http, http.stream("GET", running.base_url + "/sse") as first:
+            assert first.status_code == 200  # its stream is open: the session is busy, not idle
+            refused = http.get(running.base_url + "/sse")
+            assert refused.status_code == 429
+            assert refused.json()["error"]["code"] == -31002
+            assert "Too many open sessions" in refused.json()["error"]["message"]
+    finally:
+        running.stop()
+
+
 def test_idle_sessions_expire(host: HostProcess) -> None:
     from tests.support.host import admin
 
