@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import orjson
+import re2  # google-re2
 
 REDACTED: Final = "[REDACTED]"
 ELLIPSIS: Final = "…"
@@ -65,6 +66,11 @@ DEFAULT_PATTERNS: Final = (
     r"://[^/\s:@]+:[^/\s@]+@",  # user:password@ in URLs
 )
 _KEYED = re.compile(r"^[^=:]*[=:]\s*[\"']?")
+# Past this length an ASCII string is first screened by RE2 for anything the default patterns could
+# match: Python's `re` reads about 19 ns a character with them (each position tries every
+# alternative that starts with its letter), RE2 about 1.5 ns, plus about 1 µs a call. Only a
+# string the screen flags is searched again by `re`, which decides what is replaced.
+_SCREEN_CHARS: Final = 128
 
 # A string longer than its budget is cut after this much extra, so that a secret straddling the cut
 # is still seen whole by the patterns before the final cut.
@@ -146,6 +152,36 @@ def combine_patterns(patterns: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(parts))
 
 
+def _screen_source(pattern: str) -> str:
+    r"""`pattern` (Python `re` syntax, as the defaults are written) for RE2, matching the same ASCII
+    strings: Python's `\s` there also takes \v and \x1c-\x1f, RE2's does not; RE2 spells `\Z` `\z`."""
+    space = r"\t\n\x0b\f\r\x1c-\x1f "
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            pair = pattern[i : i + 2]
+            if pair == r"\s":
+                pair = space if in_class else f"[{space}]"
+            elif pair == r"\Z":
+                pair = r"\z"
+            out.append(pair)
+            i += 2
+            continue
+        if char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+_SCREEN = re2.compile(_screen_source(combine_patterns(DEFAULT_PATTERNS).pattern))
+
+
 class Redactor:
     """Makes a bounded, redacted copy of any JSON-like value; never mutates what it is given."""
 
@@ -203,7 +239,10 @@ class Redactor:
     def _scrub_now(self, value: str) -> str:
         # Known values first: a pattern replacing part of one would leave the rest of it unmatched.
         out = self._secrets.scrub(value) if self._secrets else value
-        out = self._defaults.sub(_replacement, out) if len(out) >= _SHORTEST_SECRET else out
+        if len(out) >= _SHORTEST_SECRET and (
+            len(out) <= _SCREEN_CHARS or not out.isascii() or _SCREEN.search(out.encode()) is not None
+        ):
+            out = self._defaults.sub(_replacement, out)
         for pattern in self._extra:
             out = pattern.sub(REDACTED, out)
         return out

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mcpctl.audit.redact import REDACTED, Redactor
+from mcpctl.audit.redact import _SCREEN, DEFAULT_PATTERNS, REDACTED, Redactor, combine_patterns
 
 
 @pytest.fixture
@@ -62,6 +64,46 @@ def test_ordinary_key_names_are_kept(redactor: Redactor, key: str) -> None:
 def test_secret_looking_strings_are_redacted_inside_text(redactor: Redactor, secret: str) -> None:
     text = f"the value is {secret} (keep this)"
     assert redactor.text(text) == f"the value is {REDACTED} (keep this)"
+
+
+# Long ASCII strings are screened by RE2 before Python's `re` runs: the screen must flag every
+# string the defaults match, whatever the length. Fragments of each pattern, and the characters
+# where the two engines' classes differ (Python's \s also takes \v and \x1c-\x1f).
+_FRAGMENTS = (
+    *("Bearer", "bEaReR", "basic", "BASIC", "mcpk_", "eyJ", "AKIA", "ASIA", "ghp_", "gho_", "github_pat_"),
+    *("glpat-", "xoxb-", "AIza", "sk_live_", "rk_test_", "sk-", "-----BEGIN ", "RSA ", "PRIVATE KEY-----"),
+    *("-----END ", "PASSWORD", "passwd", "Secret", "TOKEN", "token", "api_key", "API-KEY", "apikey", "://"),
+    *("user", ":", "=", "@", "/", '"', "'", "&", ",", ";", ".", "~", "+", "-", "_", " ", "\t", "\n"),
+    *("\x0b", "\x0c", "\r", "\x1c", "\x1f", "\x00", "abcdefgh", "ABCDEFGHIJKLMNOP", "0123456789", "Zz9"),
+)
+_DEFAULTS = combine_patterns(DEFAULT_PATTERNS)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=40))
+def test_the_screen_flags_every_ascii_string_the_default_patterns_match(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert (_SCREEN.search(text.encode()) is not None) == (_DEFAULTS.search(text) is not None), text
+
+
+@pytest.mark.parametrize(
+    ("secret", "redacted"),
+    [
+        ("Bearer\x1cabcdefghijklmnop", REDACTED),  # whitespace to Python's \s, not to RE2's
+        ("token\x0b=\x0bhunter2", f"token\x0b=\x0b{REDACTED}"),
+        ("password: 'hunter2'", f"password: '{REDACTED}'"),
+        ("https://bob:s3cret@db.internal", f"https://{REDACTED}@db.internal"),
+        ("-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEI", REDACTED),  # cut short: redacted to the end
+        ("Bearer\u00a0abcdefghijklmnop", REDACTED),  # not ASCII: Python's `re` alone (\s takes U+00A0)
+    ],
+)
+def test_a_secret_in_a_long_string_is_redacted_as_in_a_short_one(
+    redactor: Redactor, secret: str, redacted: str
+) -> None:
+    prose = "The quick brown fox jumps over the lazy dog. " * 4
+    assert redactor.text(secret) == redacted
+    assert redactor.text(prose + secret) == prose + redacted
+    assert redactor.text(prose + "nothing to see here " + prose) == prose + "nothing to see here " + prose
 
 
 def test_keyed_secrets_in_text_keep_their_key_and_urls_keep_their_host(redactor: Redactor) -> None:

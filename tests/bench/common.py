@@ -11,6 +11,7 @@ import socket
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,12 +76,17 @@ def pinned(cpu: str, command: list[str]) -> list[str]:
     )
 
 
-def wrk_arguments(doc: str, rounds: int) -> argparse.Namespace:
-    """The command line of a wrk bench (--seconds, --rounds, --connections); exits if wrk is missing."""
+def wrk_arguments(
+    doc: str, rounds: int, more: Callable[[argparse.ArgumentParser], object] | None = None
+) -> argparse.Namespace:
+    """The command line of a wrk bench (--seconds, --rounds, --connections, and what `more` adds);
+    exits if wrk is missing."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=rounds)
     parser.add_argument("--connections", type=int, default=16)
+    if more is not None:
+        more(parser)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
