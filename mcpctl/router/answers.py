@@ -13,7 +13,7 @@ from mcpctl.router import local
 from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext
 from mcpctl.router.fanout import Fanout
-from mcpctl.router.hooks import CallHooks
+from mcpctl.router.hooks import CallHooks, shown
 from mcpctl.router.servers import ServerSlot
 from mcpctl.router.streams import Immediate, Listening, Reply
 
@@ -65,7 +65,7 @@ class Answers:
             return self._wait_for_start(ctx, msg, now, LIST_WAIT)
         kind, _ = local.LISTS[msg["method"]]
         named_by = local.NAMED_BY[kind]
-        entries = [e for e in self.catalog.view(kind) if self.hooks.visible(ctx, kind, str(e.get(named_by)))]
+        entries = shown(self.hooks, ctx, kind, self.catalog.view(kind), named_by)
         modern = ctx.era is MODERN
         try:
             body = local.list_result(

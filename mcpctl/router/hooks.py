@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mcpctl.protocol.catalog import Entry
 from mcpctl.protocol.jsonrpc import Message
 from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext
@@ -73,14 +74,16 @@ class HookChain:
     def __init__(self, hooks: list[CallHooks]) -> None:
         self.hooks: list[CallHooks] = []
         self._admitters: list[CallHooks] = []
+        self._viewers: list[CallHooks] = []
         self._finishers: list[CallHooks] = []
         self.add(hooks)
 
     def add(self, hooks: list[CallHooks]) -> None:
-        """Append hooks (after those already here). The two per-call methods then call only the
-        hooks that do something in them, not NoHooks' defaults (a call each per call saved)."""
+        """Append hooks (after those already here). The per-call and per-entry methods then call only
+        the hooks that do something in them, not NoHooks' defaults (a call each per call saved)."""
         self.hooks.extend(hooks)
         self._admitters = [hook for hook in self.hooks if _overrides(hook, "admit")]
+        self._viewers = [hook for hook in self.hooks if _overrides(hook, "visible")]
         self._finishers = [hook for hook in self.hooks if _overrides(hook, "finished")]
 
     def admit(
@@ -93,7 +96,7 @@ class HookChain:
         return None
 
     def visible(self, ctx: ClientContext, kind: str, name: str) -> bool:
-        return all(hook.visible(ctx, kind, name) for hook in self.hooks)
+        return all(hook.visible(ctx, kind, name) for hook in self._viewers)
 
     def finished(self, call: Call, response: Message, outcome: str) -> None:
         for hook in self._finishers:
@@ -106,6 +109,19 @@ class HookChain:
     def server_changed(self, server: str, up: bool) -> None:
         for hook in self.hooks:
             hook.server_changed(server, up)
+
+
+def shown(
+    hooks: CallHooks, ctx: ClientContext, kind: str, entries: list[Entry], named_by: str
+) -> list[Entry]:
+    """The entries of a list that `hooks` let `ctx` see: `entries` itself when none of them hides
+    anything (asking NoHooks' `visible` about each of 300 tools cost a tools/list more than
+    writing its JSON)."""
+    hides = bool(hooks._viewers) if isinstance(hooks, HookChain) else _overrides(hooks, "visible")
+    if not hides:
+        return entries
+    visible = hooks.visible
+    return [e for e in entries if visible(ctx, kind, str(e.get(named_by)))]
 
 
 def _overrides(hook: CallHooks, method: str) -> bool:

@@ -87,6 +87,19 @@ def test_bench_limits_metrics_prints_its_rates_and_ratio() -> None:
     )
 
 
+def test_bench_lists_prints_a_list_against_a_call() -> None:
+    _, out = bench("bench_lists", *SHORT, "--tools", "50", judged=False)
+    figures(
+        rf"^round 1 tools/(?:list|call) \({NUMBER} tools\): +{NUMBER} requests/s +{NUMBER} us CPU/request "
+        rf"+p50 {NUMBER} ms$",
+        out,
+        2,
+    )
+    figures(
+        rf"^host CPU per tools/list over per tools/call \(medians\): {NUMBER} / {NUMBER} us = {NUMBER}$", out
+    )
+
+
 def test_bench_auth_prints_each_mode_and_the_layer_costs() -> None:
     code, out = bench("bench_auth", *SHORT)
     figures(rf"^round 1 +(?:none|api-key|oauth): +{NUMBER} calls/s +host CPU +{NUMBER} us/call$", out, 3)

@@ -8,7 +8,7 @@ from mcpctl.protocol.eras import Era
 from mcpctl.protocol.jsonrpc import Message
 from mcpctl.router.calls import Call
 from mcpctl.router.context import ClientContext
-from mcpctl.router.hooks import HookChain, NoHooks
+from mcpctl.router.hooks import HookChain, NoHooks, shown
 
 
 class Admitter(NoHooks):
@@ -32,6 +32,21 @@ class Finisher(NoHooks):
 
     def finished(self, call: Call, response: Message, outcome: str) -> None:
         self.log.append(f"finished:{self.name}:{outcome}")
+
+
+class Hider(NoHooks):
+    """Hides the names it was given, and counts how often it was asked."""
+
+    def __init__(self, *hidden: str) -> None:
+        self.hidden, self.asked = set(hidden), 0
+
+    def visible(self, ctx: ClientContext, kind: str, name: str) -> bool:
+        self.asked += 1
+        return name not in self.hidden
+
+
+TOOLS = [{"name": f"echo__t{i}"} for i in range(5)]
+CTX = ClientContext(Era.MODERN, "2026-07-28", {}, {})
 
 
 def admit(chain: HookChain) -> dict[str, object] | None:
@@ -62,3 +77,18 @@ def test_hooks_added_later_take_part_after_the_earlier_ones() -> None:
     assert admit(chain) == {"code": -31003, "message": "refused by second"}
     chain.finished(Call(None, 1, "tools/call", "echo", "echo__echo"), {"result": {}}, "ok")
     assert log == ["admit:first", "admit:second", "finished:audit:ok"]
+
+
+def test_a_list_shows_what_every_hook_lets_the_caller_see() -> None:
+    log: list[str] = []
+    chain = HookChain([Finisher(log, "audit"), Admitter(log, "limits")])
+    assert shown(chain, CTX, "tools", TOOLS, "name") == TOOLS  # nothing hides: the whole list
+    first, second = Hider("echo__t1"), Hider("echo__t3")
+    chain.add([first])
+    assert shown(chain, CTX, "tools", TOOLS, "name") == [TOOLS[0], TOOLS[2], TOOLS[3], TOOLS[4]]
+    chain.add([Finisher(log, "metrics"), second])
+    assert shown(chain, CTX, "tools", TOOLS, "name") == [TOOLS[0], TOOLS[2], TOOLS[4]]
+    assert (first.asked, second.asked) == (10, 4)  # the second is asked only about what the first shows
+    assert shown(Hider("echo__t0"), CTX, "tools", TOOLS, "name") == TOOLS[1:]  # a hook on its own
+    assert shown(NoHooks(), CTX, "tools", TOOLS, "name") == TOOLS
+    assert log == []
