@@ -117,10 +117,13 @@ def shown(
     """The entries of a list that `hooks` let `ctx` see: `entries` itself when none of them hides
     anything (asking NoHooks' `visible` about each of 300 tools cost a tools/list more than
     writing its JSON)."""
-    hides = bool(hooks._viewers) if isinstance(hooks, HookChain) else _overrides(hooks, "visible")
-    if not hides:
+    if isinstance(hooks, HookChain):
+        viewers = hooks._viewers
+    else:
+        viewers = [hooks] if _overrides(hooks, "visible") else []
+    if not viewers:
         return entries
-    visible = hooks.visible
+    visible = viewers[0].visible if len(viewers) == 1 else hooks.visible  # one hook: asked directly
     return [e for e in entries if visible(ctx, kind, str(e.get(named_by)))]
 
 
