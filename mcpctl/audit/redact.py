@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import orjson
-import re2  # google-re2
+import re2  # type: ignore[import-untyped]  # google-re2: no type information of its own
 
 REDACTED: Final = "[REDACTED]"
 ELLIPSIS: Final = "…"
