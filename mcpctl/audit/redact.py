@@ -68,9 +68,10 @@ DEFAULT_PATTERNS: Final = (
 _KEYED = re.compile(r"^[^=:]*[=:]\s*[\"']?")
 # Past this length an ASCII string is first screened by RE2 for anything the default patterns could
 # match: Python's `re` reads about 19 ns a character with them (each position tries every
-# alternative that starts with its letter), RE2 about 1.5 ns, plus about 1 µs a call. Only a
-# string the screen flags is searched again by `re`, which decides what is replaced.
-_SCREEN_CHARS: Final = 128
+# alternative that starts with its letter), RE2 about 1.5 ns, plus about 1 µs a call, so the two
+# break even near 64 characters. Only a string the screen flags is searched again by `re`, which
+# decides what is replaced.
+_SCREEN_CHARS: Final = 64
 
 # A string longer than its budget is cut after this much extra, so that a secret straddling the cut
 # is still seen whole by the patterns before the final cut.
