@@ -180,7 +180,8 @@ def _screen_source(pattern: str) -> str:
     return "".join(out)
 
 
-_SCREEN = re2.compile(_screen_source(combine_patterns(DEFAULT_PATTERNS).pattern))
+_DEFAULTS = combine_patterns(DEFAULT_PATTERNS)
+_SCREEN = re2.compile(_screen_source(_DEFAULTS.pattern))
 
 
 class Redactor:
@@ -191,7 +192,7 @@ class Redactor:
     ) -> None:
         self._secrets = secrets if secrets is not None else KnownSecrets()
         self._keys = tuple({normalize_key(k) for k in (*DEFAULT_KEYS, *keys) if normalize_key(k)})
-        self._defaults = combine_patterns(DEFAULT_PATTERNS)
+        self._defaults = _DEFAULTS
         # A user's patterns stay separate: their group numbers and names must not collide.
         self._extra = tuple(re.compile(p) for p in patterns)
         self._known: dict[str, bool] = {}  # key name -> secret?; key names repeat, so this is cached

@@ -11,13 +11,13 @@ configuration with the audit trail on (defaults: redaction, 1 KB output summarie
 rotation). Rounds alternate off/on so drift on a shared machine hits both alike. wrk posts a
 2026-07-28 stateless tools/call (echo, with a secret-looking argument so redaction does work)
 over keep-alive connections; `--message-chars N` makes its message N characters of ordinary prose
-(and so the tool's output too, where redaction reads every character of each; 0, the default: "hello").
-The 'on' host's trail is then checked: one record per completed
-call (wrk's in-flight calls at the end are cancelled, and recorded too), a chain that verifies,
-and no drops. Prints requests/s and the gateway's CPU time per call for each round, the ratio of
-the best rounds on/off (the target is >= 0.9) and the ratio of the median CPU per call, off/on,
-which is steadier when other work shares the machine. Limits and metrics are off in both, so
-only the audit trail's cost shows.
+(and so the tool's output too, where redaction reads every character of each; 0, the default:
+"hello"). The 'on' host's trail is then checked: one record per completed call (wrk's in-flight
+calls at the end are cancelled, and recorded too), a chain that verifies, and no drops. Prints
+requests/s and the gateway's CPU time per call for each round, the ratio of the best rounds on/off
+(the target is >= 0.9) and the ratio of the median CPU per call, off/on, which is steadier when
+other work shares the machine. Limits and metrics are off in both, so only the audit trail's cost
+shows.
 """
 
 from __future__ import annotations

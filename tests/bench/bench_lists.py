@@ -17,6 +17,7 @@ says what a client that asks for the list often pays.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import tempfile
 from pathlib import Path
@@ -34,8 +35,9 @@ REQUESTS: dict[str, dict[str, Any]] = {
 }
 
 
-def measure(name: str, home: Path, tools: int, args: Any) -> None:
+def measure(name: str, home: Path, args: argparse.Namespace) -> None:
     """Rounds of lists and calls against one host; prints each and the list over the call."""
+    tools = args.tools
     home.mkdir(parents=True)
     config: dict[str, Any] = {"servers": {"echo": stdio_server(fixture("echo.py", "--tools", str(tools)))}}
     headers = None
@@ -77,7 +79,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="mcpctl-bench-lists-") as tmp:
         for name in ("default", "api-key"):
-            measure(name, Path(tmp) / name, args.tools, args)
+            measure(name, Path(tmp) / name, args)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def verdict(code: int, word: str) -> None:
 
 
 def test_bench_audit_prints_its_rates_ratio_and_cpu_per_call(tmp_path: Path) -> None:
-    code, out = bench("bench_audit", *SHORT, "--message-chars", "1000")  # README's second row
+    code, out = bench("bench_audit", *SHORT, "--message-chars", "1000")  # README's long-message row
     rows = figures(
         rf"^round 1 audit (?:on |off): +{NUMBER} calls/s +{NUMBER} us CPU/call +p50 {NUMBER} ms *(.*)$",
         out,
