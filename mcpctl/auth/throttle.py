@@ -11,7 +11,7 @@ import anyio
 import anyio.abc
 
 from mcpctl.audit.api import AuditRecorder
-from mcpctl.limits.buckets import Bucket, Decision, MemoryLimiter
+from mcpctl.limits.buckets import Bucket, BucketGroup, Decision, MemoryLimiter
 
 # Addresses whose suppressed failures are counted one by one; past this, further ones are
 # counted together (an attacker with many addresses cannot grow the table).
@@ -42,7 +42,7 @@ class FailureThrottle:
         self._per_address = (float(burst), rate)
         self._limiter = MemoryLimiter(clock, max_buckets=MAX_ADDRESSES)
         # in a limiter of its own, so that evicting addresses can never evict it
-        self._everyone = (Bucket("everyone", float(burst * 10), rate * 10),)
+        self._everyone = BucketGroup((Bucket("everyone", float(burst * 10), rate * 10),))
         self._global = MemoryLimiter(clock)
         self._clock = clock
         self._suppressed: dict[str, int] = {}
@@ -84,7 +84,7 @@ class FailureThrottle:
         """A token from the address's bucket, then from everyone's (a refusal there costs the
         address its token: the bound only gets stricter)."""
         capacity, rate = self._per_address
-        decision = self._limiter.acquire((Bucket(address, capacity, rate),))
+        decision = self._limiter.acquire(BucketGroup((Bucket(address, capacity, rate),)))
         return self._global.acquire(self._everyone) if decision.allowed else decision
 
     def pending(self) -> list[Suppressed]:

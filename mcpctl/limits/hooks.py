@@ -57,7 +57,7 @@ class RateLimits:
         if shared is not None and len(shared) == len(found.buckets):
             decision = _decided(shared)  # the fleet's store took (or refused) the tokens, on its clock
         else:
-            decision = self._limiter.acquire(found.buckets)
+            decision = self._limiter.acquire(found.group)
         if decision.allowed:
             return None
         binding = found.matches[decision.refused_by]

@@ -7,16 +7,19 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from mcpctl.config.access import RateLimit
-from mcpctl.limits.buckets import Bucket
+from mcpctl.limits.buckets import Bucket, BucketGroup
 from mcpctl.protocol import codes
 
 # The subject of a global rule: everyone shares its one bucket.
 EVERYONE = "*"
-# Which rules apply depends only on (principal, method, server, name): the answer is kept for
-# this many distinct combinations (then the memo starts over), so the hot path is a dict hit.
+# Which rules apply depends only on (principal, method, server, name), or on the principal for an
+# HTTP request: each answer is kept, for this many distinct ones of each kind (then that memo
+# starts over), so the hot path is a dict hit.
 _MEMO_SIZE = 4096
+_Key = TypeVar("_Key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +68,17 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Matches:
-    """The rules that apply to one kind of call or request, and their buckets in the same order."""
+    """The rules that apply to one kind of call or request, and their buckets in the same order
+    (also as a group, which a limiter takes from without looking them up)."""
 
     matches: tuple[Match, ...]
     buckets: tuple[Bucket, ...]
+    group: BucketGroup
 
     @classmethod
     def of(cls, matches: list[Match]) -> Matches:
-        return cls(tuple(matches), tuple(m.bucket for m in matches))
+        buckets = tuple(m.bucket for m in matches)
+        return cls(tuple(matches), buckets, BucketGroup(buckets))
 
 
 class RuleSet:
@@ -82,7 +88,8 @@ class RuleSet:
         compiled = [CompiledRule.of(rule) for rule in rules]
         self._call = [r for r in compiled if r.rule.level == "call"]
         self._http = [r for r in compiled if r.rule.level == "http"]
-        self._memo: dict[tuple[str, ...], Matches] = {}
+        self._memo: dict[tuple[str, str, str, str], Matches] = {}
+        self._http_memo: dict[str, Matches] = {}  # by principal
 
     @property
     def has_call_rules(self) -> bool:
@@ -105,12 +112,11 @@ class RuleSet:
                     and (rule.rule.scope == "global" or rule.applies_to(subject))
                 ]
             )
-            self._remember(key, found)
+            _remember(self._memo, key, found)
         return found
 
     def for_http(self, principal: str) -> Matches:
-        key = (principal,)
-        found = self._memo.get(key)
+        found = self._http_memo.get(principal)
         if found is None:
             found = Matches.of(
                 [
@@ -119,13 +125,14 @@ class RuleSet:
                     if rule.rule.scope == "global" or rule.applies_to(principal)
                 ]
             )
-            self._remember(key, found)
+            _remember(self._http_memo, principal, found)
         return found
 
-    def _remember(self, key: tuple[str, ...], found: Matches) -> None:
-        if len(self._memo) >= _MEMO_SIZE:
-            self._memo.clear()
-        self._memo[key] = found
+
+def _remember(memo: dict[_Key, Matches], key: _Key, found: Matches) -> None:
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = found
 
 
 def _subject(scope: str, principal: str, method: str, server: str, name: str) -> str | None:
