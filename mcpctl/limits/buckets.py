@@ -118,7 +118,6 @@ class MemoryLimiter:
         # key -> its counter; in the order eviction last looked at them (a plain dict: cheaper on
         # the hot path than an OrderedDict, and re-inserting moves a key last)
         self._counters: dict[str, _Counter] = {}
-        self._crowded = False  # more than `keep` counters: each acquire looks for some to drop
 
     def size(self) -> int:
         return len(self._counters)
@@ -136,7 +135,7 @@ class MemoryLimiter:
             elif full_at - now > tolerance:
                 return self._refuse(group, counter, now)
             counter.full_at = full_at + interval
-        if self._crowded:
+        if len(self._counters) > self._keep:
             self._evict(now)
         return ALLOWED
 
@@ -151,7 +150,6 @@ class MemoryLimiter:
             entries.setdefault(bucket.key, (counter, bucket.tolerance + _ROUNDING, bucket.interval))
         group._entries = tuple(entries.values())
         group._owner = self
-        self._crowded = len(counters) > self._keep
 
     def _refuse(self, group: BucketGroup, refusing: _Counter, now: float) -> Decision:
         """`refusing` has no token: give back what the buckets before it gave, then say who binds."""
@@ -167,7 +165,7 @@ class MemoryLimiter:
         counters = self._counters
         waits = [max(counters[b.key].full_at - b.tolerance - now - _ROUNDING, 0.0) for b in group.buckets]
         wait = max(waits)
-        if self._crowded:
+        if len(counters) > self._keep:
             self._evict(now)
         return Decision(False, math.ceil(wait * 1000) / 1000, waits.index(wait))
 
@@ -177,7 +175,7 @@ class MemoryLimiter:
             counters.pop(next(iter(counters))).full_at = _DROPPED
         for _ in range(_EVICT_PER_ACQUIRE):
             if not counters:
-                break
+                return
             key = next(iter(counters))
             counter = counters.pop(key)
             if counter.full_at > now:
@@ -185,4 +183,3 @@ class MemoryLimiter:
                 counters[key] = counter
             else:
                 counter.full_at = _DROPPED
-        self._crowded = len(counters) > self._keep

@@ -51,10 +51,10 @@ class RateLimits:
 
     def admit(self, ctx: ClientContext, method: str, server: str, name: str) -> dict[str, object] | None:
         found = self._rules.for_call(ctx.principal.name, method, server, name)
-        if not found.buckets:
+        if not found.group.buckets:
             return None
         shared = ctx.verdicts
-        if shared is not None and len(shared) == len(found.buckets):
+        if shared is not None and len(shared) == len(found.group.buckets):
             decision = _decided(shared)  # the fleet's store took (or refused) the tokens, on its clock
         else:
             decision = self._limiter.acquire(found.group)

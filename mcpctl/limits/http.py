@@ -44,7 +44,7 @@ class HttpLimitLayer:
         if not isinstance(principal, Principal):
             principal = ANONYMOUS
         found = self._rules.for_http(principal.name)
-        decision = self._limiter.acquire(found.group) if found.buckets else ALLOWED
+        decision = self._limiter.acquire(found.group) if found.group.buckets else ALLOWED
         if decision.allowed:
             return self._app(scope, receive, send)
         return self._refuse(scope, send, principal, found.matches[decision.refused_by], decision.retry_after)

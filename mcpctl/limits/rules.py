@@ -68,17 +68,15 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Matches:
-    """The rules that apply to one kind of call or request, and their buckets in the same order
-    (also as a group, which a limiter takes from without looking them up)."""
+    """The rules that apply to one kind of call or request, and their buckets in the same order, as
+    a group (which a limiter takes from without looking them up)."""
 
     matches: tuple[Match, ...]
-    buckets: tuple[Bucket, ...]
     group: BucketGroup
 
     @classmethod
     def of(cls, matches: list[Match]) -> Matches:
-        buckets = tuple(m.bucket for m in matches)
-        return cls(tuple(matches), buckets, BucketGroup(buckets))
+        return cls(tuple(matches), BucketGroup([m.bucket for m in matches]))
 
 
 class RuleSet:

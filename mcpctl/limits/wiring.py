@@ -31,7 +31,7 @@ def build(context: PartContext) -> Extension:
         # In a fleet the call-level limits are taken in the store, on each request's one round trip
         # (the local limiter stands in while the store is down: each instance then allows the full limit).
         def shared(principal: str, method: str, server: str, name: str) -> list[tuple[str, int, int]]:
-            found = rules.for_call(principal, method, server, name).buckets
+            found = rules.for_call(principal, method, server, name).group.buckets
             return [(b.key, max(round(1_000_000 / b.rate), 1), max(int(b.capacity), 1)) for b in found]
 
         part.shared_buckets = shared

@@ -52,8 +52,8 @@ def test_tool_rules_apply_to_tool_calls_only() -> None:
 
 def test_each_subject_gets_its_own_bucket_and_equal_rules_share_keys() -> None:
     ruleset = rules({"scope": "principal", "requests": 5, "per": "1m"})
-    alice = ruleset.for_call("alice", "tools/call", "s", "t").buckets[0]
-    bob = ruleset.for_call("bob", "tools/call", "s", "t").buckets[0]
+    alice = ruleset.for_call("alice", "tools/call", "s", "t").group.buckets[0]
+    bob = ruleset.for_call("bob", "tools/call", "s", "t").group.buckets[0]
     assert alice.key != bob.key
     assert alice.capacity == 5
     assert alice.rate == pytest.approx(5 / 60)
@@ -61,12 +61,12 @@ def test_each_subject_gets_its_own_bucket_and_equal_rules_share_keys() -> None:
     again = rules({"scope": "principal", "requests": 5, "per": "60s"}).for_call(
         "alice", "tools/call", "x", "y"
     )
-    assert again.buckets[0].key == alice.key
+    assert again.group.buckets[0].key == alice.key
 
 
 def test_burst_sets_the_capacity() -> None:
     ruleset = rules({"scope": "global", "requests": 60, "per": "1m", "burst": 5})
-    bucket = ruleset.for_call("a", "tools/call", "s", "t").buckets[0]
+    bucket = ruleset.for_call("a", "tools/call", "s", "t").group.buckets[0]
     assert bucket.capacity == 5
     assert bucket.rate == pytest.approx(1.0)
 
