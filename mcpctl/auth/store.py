@@ -6,9 +6,10 @@ import contextlib
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from mcpctl import envvars
 from mcpctl.errors import ExitCode, McpctlError, UsageError
@@ -17,9 +18,12 @@ from mcpctl.paths import Paths, ensure_private_dir
 from mcpctl.protocol import codes
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SERVICE = "mcpctl"
-READ_ATTEMPTS = 3  # reads of an entry that another process keeps replacing
+# Pauses before each further attempt at a keyring call that failed the way a busy Secret Service
+# fails for a moment (see _passing); the last failure is reported.
+RETRY_PAUSES = (0.05, 0.2, 0.5)
 FILE_STORE_NAME = "insecure-secrets.json"
 
 NO_BACKEND_FIX = (
@@ -70,8 +74,9 @@ class KeyringStore:
 
     description = "the OS keyring"
 
-    def __init__(self, backend: Any = None) -> None:
+    def __init__(self, backend: Any = None, pause: Callable[[float], None] = time.sleep) -> None:
         self._backend = backend
+        self._pause = pause
 
     def _keyring(self) -> Any:
         if self._backend is None:
@@ -88,40 +93,63 @@ class KeyringStore:
         self._keyring()
 
     def get(self, user: str) -> str | None:
-        with _mapped_errors():
-            value = _read_again_if_replaced(lambda: self._keyring().get_password(SERVICE, user))
+        value = self._attempt(lambda: self._keyring().get_password(SERVICE, user))
         return value if isinstance(value, str) else None
 
     def set(self, user: str, value: str) -> None:
-        with _mapped_errors():
-            self._keyring().set_password(SERVICE, user, value)
+        self._attempt(lambda: self._keyring().set_password(SERVICE, user, value))  # replaces: safe again
 
     def delete(self, user: str) -> bool:
+        """A delete whose first attempt took effect but failed to answer says False on the next."""
         from keyring.errors import PasswordDeleteError
 
         try:
-            with _mapped_errors():
-                self._keyring().delete_password(SERVICE, user)
+            self._attempt(lambda: self._keyring().delete_password(SERVICE, user))
         except PasswordDeleteError:
             return False
         return True
 
+    def _attempt(self, call: Callable[[], T]) -> T:
+        """`call()`, again after a pause while it fails only for the moment (see _passing)."""
+        with _mapped_errors():
+            for pause in RETRY_PAUSES:
+                try:
+                    return call()
+                except Exception as exc:
+                    if not _passing(exc):
+                        raise
+                    log.debug("the OS keyring failed for a moment (%s); trying again", type(exc).__name__)
+                self._pause(pause)
+            return call()
 
-def _read_again_if_replaced(read: Callable[[], Any]) -> Any:
-    """`read()`, again if the item vanished under it: the Secret Service finds an item and then
-    fetches its secret in two steps, and another mcpctl saving the same entry in between (a
-    replace is a delete and a create) leaves the first step's item gone."""
-    for _ in range(READ_ATTEMPTS - 1):
-        try:
-            return read()
-        except Exception as exc:
-            if not _vanished(exc):
-                raise
-    return read()
+
+# D-Bus errors of a Secret Service that is busy or restarting, not of one that refuses.
+_PASSING_DBUS_ERRORS = (
+    "org.freedesktop.DBus.Error.NoReply",  # the service went away mid-call (it is restarted on demand)
+    "org.freedesktop.DBus.Error.ServiceUnknown",
+    "org.freedesktop.DBus.Error.UnknownMethod",  # "Object does not exist at path": a lost lookup
+    "org.freedesktop.DBus.Error.UnknownObject",
+    "org.freedesktop.Secret.Error.NoSession",
+)
 
 
-def _vanished(exc: Exception) -> bool:
-    return type(exc).__name__ == "ItemNotFoundException" and type(exc).__module__.startswith("secretstorage")
+def _passing(exc: Exception) -> bool:
+    """Whether a keyring failure is one that passes: trying again soon usually succeeds.
+
+    - An item that vanished between the search and the read: another mcpctl saved the same entry
+      in between (a replace is a delete and a create).
+    - gnome-keyring 42 under a dozen clients at once (parallel `mcpctl login`s) now and then loses
+      a caller's session: a lookup of its default collection answers "no such object" (and keyring
+      then tries to create one, which fails as InitError), or the daemon aborts mid-call and is
+      started again.
+    """
+    kind = type(exc)
+    if kind.__module__.startswith("secretstorage"):
+        return kind.__name__ in ("ItemNotFoundException", "SecretServiceNotAvailableException")
+    if kind.__name__ == "InitError" and kind.__module__.startswith("keyring"):
+        return True
+    name = getattr(exc, "name", None)  # jeepney's DBusErrorResponse
+    return kind.__module__.startswith("jeepney") and name in _PASSING_DBUS_ERRORS
 
 
 def _unusable(backend: Any) -> str | None:

@@ -57,7 +57,7 @@ def client_output(output: Path, scenario: str, chars: int = 1500) -> str:
     that a failure that happens only under load says what the client saw."""
     printed = []
     for folder in sorted(output.glob(f"{scenario}-*")):
-        if TIMESTAMP.sub("", folder.name) != scenario:
+        if TIMESTAMP.sub("", folder.relative_to(output).as_posix()) != scenario:
             continue  # another scenario whose name starts with this one's
         for stream in ("stdout.txt", "stderr.txt"):
             path = folder / stream

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.suite import ADAPTER, expected_failures, failing, passed_checks, run_suite
+from tests.conformance.suite import (
+    ADAPTER,
+    client_output,
+    expected_failures,
+    failing,
+    passed_checks,
+    run_suite,
+)
 from tests.support.secret_service import keyring_env, private_secret_service
 
 pytestmark = pytest.mark.slow  # the official conformance suite (Node)
@@ -59,7 +66,12 @@ def test_client_auth_scenarios_pass(selection: list[str], tmp_path: Path, keyrin
     expected = set(expected_failures(EXPECTED, "client")) & set(results)
     details = {
         name: [
-            f"{c.get('id')}: {c.get('description')}" for c in results[name] if c.get("status") != "SUCCESS"
+            *(
+                f"{c.get('id')}: {c.get('description')}"
+                for c in results[name]
+                if c.get("status") != "SUCCESS"
+            ),
+            client_output(tmp_path, name),
         ]
         for name in failed - expected
     }

@@ -1,9 +1,8 @@
 """A real Secret Service for tests: a private dbus-daemon with an unlocked gnome-keyring.
 
 Every test gets its own bus and keyring under a temporary directory (XDG_* point there), so
-nothing touches the user's real keyring. gnome-keyring-daemon exits by itself when its bus goes
-away. Run mcpctl as a subprocess with the returned environment: keyring picks (and caches) its
-backend once per process.
+nothing touches the user's real keyring. Run mcpctl as a subprocess with the returned
+environment: keyring picks (and caches) its backend once per process.
 """
 
 from __future__ import annotations
@@ -12,6 +11,8 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -68,21 +69,33 @@ def without_keyring(base: Path, environ: Mapping[str, str] | None = None) -> dic
     return env
 
 
+# A session bus with no service activation: should the keyring daemon die, nothing the bus starts
+# in its place (a daemon without the password, whose keyring is locked) can answer for it.
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
 @contextlib.contextmanager
 def private_secret_service(base: Path, password: str = "test-keyring-password") -> Iterator[dict[str, str]]:  # noqa: S107
     """Yield the variables that point a child at a fresh, unlocked Secret Service (merge them in)."""
     xdg = isolated_xdg(base)
     env = {k: v for k, v in os.environ.items() if k not in KEYRING_VARIABLES}
     env.update(xdg)
+    config = base / "bus.conf"
+    config.write_text(BUS_CONFIG.format(socket=f"{xdg['XDG_RUNTIME_DIR']}/bus"))
     bus = subprocess.Popen(
-        [
-            _need("dbus-daemon"),
-            "--session",
-            "--nofork",
-            "--nopidfile",
-            f"--address=unix:path={xdg['XDG_RUNTIME_DIR']}/bus",
-            "--print-address=1",
-        ],
+        [_need("dbus-daemon"), f"--config-file={config}", "--nofork", "--nopidfile", "--print-address=1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -94,39 +107,84 @@ def private_secret_service(base: Path, password: str = "test-keyring-password") 
         if not address:
             raise RuntimeError("dbus-daemon did not start")
         env["DBUS_SESSION_BUS_ADDRESS"] = address
-        # --unlock reads the password on stdin and creates/unlocks the 'login' keyring; the daemon
-        # forks into the background once it is on the bus.
-        subprocess.run(
-            [_need("gnome-keyring-daemon"), "--unlock", "--components=secrets"],
-            input=password,
-            text=True,
-            env=env,
-            check=True,
-            timeout=30,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _wait_for_the_daemon(address)
-        yield {**xdg, "DBUS_SESSION_BUS_ADDRESS": address}
+        with KeyringDaemon(env, password, base / "gnome-keyring.log"):
+            yield {**xdg, "DBUS_SESSION_BUS_ADDRESS": address}
     finally:
-        bus.terminate()
-        try:
-            bus.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            bus.kill()
-            bus.wait()
+        _stop(bus)
         if bus.stdout is not None:
             bus.stdout.close()
 
 
-def _wait_for_the_daemon(address: str, timeout: float = 30.0) -> None:
-    """Until the unlocked daemon owns org.freedesktop.secrets on the bus.
+class KeyringDaemon:
+    """gnome-keyring-daemon as this test's child, in the foreground, its login keyring unlocked.
 
-    `--unlock` returns before the forked daemon has claimed the name (with the cores busy, in 29 of
-    30 starts, for 5-20 ms). A client that asks in that window makes the bus start a second daemon
-    from its activation file; should that one win the name, its login keyring is locked (no
-    password reached it). NameHasOwner starts nothing.
+    gnome-keyring 42 now and then aborts under a dozen clients at once (a GLib assertion, "lookup
+    for path: assertion 'session' failed", in its log). A desktop starts it again; so does this: on
+    the same keyring files, unlocked with the same password, so what was stored is still there, and
+    mcpctl's keyring calls (which try again while the service is away for a moment) carry on.
     """
+
+    def __init__(self, env: Mapping[str, str], password: str, log: Path) -> None:
+        self.env, self.password, self.log = dict(env), password, log
+        self.exits: list[int] = []  # the exit codes of the daemons that died under the test
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._process = self._start()
+        self._watcher = threading.Thread(target=self._watch, name="keyring-daemon-watch", daemon=True)
+        self._watcher.start()
+
+    def __enter__(self) -> KeyringDaemon:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._stopping = True
+            process = self._process
+        _stop(process)
+        self._watcher.join(timeout=10)
+
+    def _start(self) -> subprocess.Popen[str]:
+        with self.log.open("a") as log:
+            process = subprocess.Popen(
+                [_need("gnome-keyring-daemon"), "--foreground", "--unlock", "--components=secrets"],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=log,
+                env=self.env,
+                text=True,
+            )
+        assert process.stdin is not None
+        process.stdin.write(self.password)  # --unlock reads it, then creates or unlocks 'login'
+        process.stdin.close()
+        _wait_for_the_daemon(self.env["DBUS_SESSION_BUS_ADDRESS"])
+        return process
+
+    def _watch(self) -> None:
+        while True:
+            code = self._process.wait()
+            with self._lock:
+                if self._stopping:
+                    return
+                self.exits.append(code)
+                print(
+                    f"gnome-keyring-daemon exited ({code}; see {self.log}); starting it again",
+                    file=sys.stderr,
+                )
+                self._process = self._start()
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _wait_for_the_daemon(address: str, timeout: float = 30.0) -> None:
+    """Until the unlocked daemon owns org.freedesktop.secrets on the bus (it claims the name a few
+    milliseconds after it starts; NameHasOwner starts nothing)."""
     from jeepney.bus_messages import message_bus
     from jeepney.io.blocking import open_dbus_connection
 
