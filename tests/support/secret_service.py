@@ -156,7 +156,11 @@ class KeyringDaemon:
         assert process.stdin is not None
         process.stdin.write(self.password)  # --unlock reads it, then creates or unlocks 'login'
         process.stdin.close()
-        _wait_for_the_daemon(self.env["DBUS_SESSION_BUS_ADDRESS"])
+        try:
+            _wait_for_the_daemon(self.env["DBUS_SESSION_BUS_ADDRESS"])
+        except BaseException:
+            _stop(process)  # a daemon that never came up is not left behind
+            raise
         return process
 
     def _watch(self) -> None:
