@@ -105,7 +105,8 @@ def test_the_typescript_sdk_gets_every_feature(everything: HostProcess) -> None:
     assert "answer for ts" in results["sampling"]
     assert seen["sampled"] == ["Resource trigger-sampling-request context: question from ts"]
     assert "- Name: ts" in results["elicitation"]
-    assert "file:///work/ts" in results["roots"] and seen["rootsAsked"] == 1
+    assert "file:///work/ts" in results["roots"]
+    assert seen["rootsAsked"] in (1, 2)  # as for the Python SDK: server-everything's own ask may land too
     assert seen["progress"] == [1, 2]
     assert results["logging"].startswith("Started simulated")
     assert any(LEVEL_MESSAGE.search(str(entry)) for entry in seen["logs"]), seen["logs"]
