@@ -11,12 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jeepney.low_level import MessageType
-from jeepney.wrappers import DBusErrorResponse
-
 from tests.auth.conftest import Cli, every_file_text
 from tests.support.host import ROOT, base_env
-from tests.support.secret_service import SECRETS_NAME, without_keyring
+from tests.support.secret_service import secrets_owner_pid, without_keyring
 from tests.support.waiting import wait_until
 
 KEY = re.compile(r"^mcpk_[0-9a-f]{12}_[a-z2-7]{52}$")
@@ -193,27 +190,11 @@ def test_a_keyring_daemon_that_dies_comes_back_unlocked_with_what_it_kept(cli: C
     """gnome-keyring 42 now and then aborts under many clients at once: the test Secret Service
     starts it again (see tests/support/secret_service.py), and nothing stored is lost."""
     cli.run("secrets", "set", "before", stdin="kept-across-the-restart\n")
-    first = secrets_daemon_pid(cli.env)
+    bus = cli.env["DBUS_SESSION_BUS_ADDRESS"]
+    first = secrets_owner_pid(bus)
+    assert first is not None
     os.kill(first, signal.SIGABRT)  # how it dies of its own accord
-    wait_until(lambda: owner_or_none(cli.env) not in (None, first), 30, message="a new keyring daemon")
+    wait_until(lambda: secrets_owner_pid(bus) not in (None, first), 30, message="a new keyring daemon")
     cli.run("secrets", "set", "after", stdin="written-to-the-new-one\n")
     assert keyring_get(cli, "secret:before") == "kept-across-the-restart"
     assert keyring_get(cli, "secret:after") == "written-to-the-new-one"
-
-
-def owner_or_none(env: dict[str, str]) -> int | None:
-    try:
-        return secrets_daemon_pid(env)
-    except DBusErrorResponse:  # no owner of the name between the two daemons
-        return None
-
-
-def secrets_daemon_pid(env: dict[str, str]) -> int:
-    from jeepney.bus_messages import message_bus
-    from jeepney.io.blocking import open_dbus_connection
-
-    with open_dbus_connection(bus=env["DBUS_SESSION_BUS_ADDRESS"]) as connection:
-        reply = connection.send_and_get_reply(message_bus.GetConnectionUnixProcessID(SECRETS_NAME), timeout=5)
-        if reply.header.message_type == MessageType.error:
-            raise DBusErrorResponse(reply)
-        return int(reply.body[0])

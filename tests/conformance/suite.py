@@ -66,6 +66,22 @@ def client_output(output: Path, scenario: str, chars: int = 1500) -> str:
     return "\n".join(printed)
 
 
+def failure_details(results: dict[str, Checks], names: Iterable[str], output: Path) -> dict[str, list[str]]:
+    """For each scenario in `names`: its checks that did not succeed (id: why), then what the client
+    printed (see client_output)."""
+    return {
+        name: [
+            *(
+                f"{c.get('id')}: {c.get('errorMessage') or c.get('description')}"
+                for c in results[name]
+                if c.get("status") != "SUCCESS"
+            ),
+            client_output(output, name),
+        ]
+        for name in names
+    }
+
+
 def failing(results: dict[str, Checks], statuses: Iterable[str] = ("FAILURE",)) -> set[str]:
     """The scenarios with a check in one of `statuses`."""
     bad = frozenset(statuses)

@@ -15,9 +15,9 @@ import pytest
 
 from tests.conformance.suite import (
     ADAPTER,
-    client_output,
     expected_failures,
     failing,
+    failure_details,
     passed_checks,
     run_suite,
 )
@@ -64,17 +64,7 @@ def test_client_auth_scenarios_pass(selection: list[str], tmp_path: Path, keyrin
     results = run_auth_suite(selection, tmp_path, keyring)
     failed = failing(results, ("FAILURE", "WARNING"))
     expected = set(expected_failures(EXPECTED, "client")) & set(results)
-    details = {
-        name: [
-            *(
-                f"{c.get('id')}: {c.get('description')}"
-                for c in results[name]
-                if c.get("status") != "SUCCESS"
-            ),
-            client_output(tmp_path, name),
-        ]
-        for name in failed - expected
-    }
+    details = failure_details(results, failed - expected, tmp_path)
     assert failed - expected == set(), f"unexpected failures: {details}"
     assert expected - failed == set(), (
         f"now passing, remove from {EXPECTED.name}: {sorted(expected - failed)}"

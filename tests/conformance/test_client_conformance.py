@@ -8,9 +8,9 @@ import pytest
 
 from tests.conformance.suite import (
     ADAPTER,
-    client_output,
     expected_failures,
     failing,
+    failure_details,
     passed_checks,
     run_suite,
 )
@@ -29,17 +29,7 @@ def test_client_scenarios_pass(selection: list[str], tmp_path: Path) -> None:
     _, results = run_suite("client", ["--command", ADAPTER, *selection], tmp_path)
     failed = failing(results, ("FAILURE", "WARNING"))
     expected = set(expected_failures(EXPECTED, "client")) & set(results)
-    details = {
-        name: [
-            *(
-                f"{c.get('id')}: {c.get('errorMessage')}"
-                for c in results[name]
-                if c.get("status") == "FAILURE"
-            ),
-            client_output(tmp_path, name),
-        ]
-        for name in failed - expected
-    }
+    details = failure_details(results, failed - expected, tmp_path)
     assert failed - expected == set(), f"unexpected failures: {details}"
     assert expected - failed == set(), (
         f"now passing, remove from {EXPECTED.name}: {sorted(expected - failed)}"

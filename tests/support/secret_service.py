@@ -126,7 +126,6 @@ class KeyringDaemon:
 
     def __init__(self, env: Mapping[str, str], password: str, log: Path) -> None:
         self.env, self.password, self.log = dict(env), password, log
-        self.exits: list[int] = []  # the exit codes of the daemons that died under the test
         self._lock = threading.Lock()
         self._stopping = False
         self._process = self._start()
@@ -169,7 +168,6 @@ class KeyringDaemon:
             with self._lock:
                 if self._stopping:
                     return
-                self.exits.append(code)
                 print(
                     f"gnome-keyring-daemon exited ({code}; see {self.log}); starting it again",
                     file=sys.stderr,
@@ -184,6 +182,17 @@ def _stop(process: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def secrets_owner_pid(address: str) -> int | None:
+    """The process that owns org.freedesktop.secrets on the bus at `address`, if one does."""
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.blocking import open_dbus_connection
+    from jeepney.low_level import MessageType
+
+    with open_dbus_connection(bus=address) as connection:
+        reply = connection.send_and_get_reply(message_bus.GetConnectionUnixProcessID(SECRETS_NAME), timeout=5)
+    return None if reply.header.message_type == MessageType.error else int(reply.body[0])
 
 
 def _wait_for_the_daemon(address: str, timeout: float = 30.0) -> None:
