@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import httpx
+import pytest
 
 from mcpctl.protocol import codes
 from tests.auth.conftest import Cli, audit_records
@@ -83,11 +84,17 @@ def test_a_key_sees_and_calls_only_its_tools(cli: Cli) -> None:
     assert record["tool"] == "probe__delete_repo"
 
 
-def test_revoked_new_and_rotated_keys_count_from_the_next_request(cli: Cli) -> None:
+@pytest.mark.parametrize("watched", [True, False], ids=["inotify", "polled"])
+def test_revoked_new_and_rotated_keys_count_from_the_next_request(cli: Cli, watched: bool) -> None:
+    if not watched:  # a state directory reached through a symbolic link is polled (mcpctl/fswatch.py)
+        (cli.home.parent / "state").mkdir()
+        (cli.home / "state").symlink_to(cli.home.parent / "state")
     write_config(cli.home)
     first = cli.create_key("first")
     with serving(cli, "--auth", "api-key") as host:
         assert ping(host.url, bearer(first)).status_code == 200
+        polling = "for changes: its path goes through a symbolic link" in host.output()
+        assert polling is not watched, host.output()[-3000:]
         cli.run("keys", "revoke", "first")
         revoked = ping(host.url, bearer(first))  # no wait, no restart
         assert revoked.status_code == 401
