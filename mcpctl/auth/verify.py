@@ -82,7 +82,8 @@ class KeyVerifier:
         self._watched = False
         self._changes = 1  # the file is unread
         self._changes_read = 0
-        # Counts re-reads of the file: what `check` accepted stands only while this is unchanged.
+        # Counts re-reads of the file and changes told: what `check` accepted stands only while
+        # this is unchanged.
         self.generation = 0
         self.last_used: dict[str, float] = {}  # key id -> time, flushed in batches by UsageFlusher
 
@@ -126,6 +127,7 @@ class KeyVerifier:
         """A ChangeWatch's word: the file may have changed, and whether the watch still sees
         every change (False: back to the stat)."""
         self._changes += 1
+        self.generation += 1
         self._watched = still_watched
 
     async def verify(self, key: str) -> KeyRecord | KeyRejected:
@@ -160,8 +162,8 @@ class KeyVerifier:
         """Whether a key `check` accepted while `generation` was current, and that ends at `ends`,
         works now (its use is recorded when it does): the records must be the file's and unchanged
         since, and the key's end not reached."""
-        if generation != self.generation or not self.current():
-            return False
+        if generation != self.generation or not (self._watched or self.current()):
+            return False  # (while watched, a change told has already moved the generation on)
         now = self._clock()
         if now >= ends:
             return False

@@ -28,14 +28,14 @@ class Recorder:
 class Gate:
     """An AuthLayer over a real key file, with both its clocks in the test's hands."""
 
-    def __init__(self, tmp_path: Path, lifetime: float | None = None) -> None:
+    def __init__(self, tmp_path: Path, lifetime: float | None = None, stat_interval: float = 0.0) -> None:
         self.keys = KeyFile(tmp_path / "api-keys.json")
         with self.keys.editing():
             self.key, self.record = self.keys.create("ci", (), now=START, lifetime=lifetime)
         self.wall = START  # the verifier's clock (key lifetimes, last used)
         self.ticks = 0.0  # the layer's and the verifier's monotonic clock
         self.verifier = KeyVerifier(
-            self.keys.path, clock=lambda: self.wall, monotonic=lambda: self.ticks, stat_interval=0.0
+            self.keys.path, clock=lambda: self.wall, monotonic=lambda: self.ticks, stat_interval=stat_interval
         )
         self.audit = Recorder()
         self.admitted: list[str] = []
@@ -85,6 +85,17 @@ def test_a_revoked_key_is_refused_on_its_next_request(tmp_path: Path, watched: b
         gate.keys.revoke("ci", now=START)
     if watched:  # the key watch re-read the file first: the records in memory are current again
         asyncio.run(gate.verifier.refresh())
+    assert gate.request(gate.bearer()) == "401"
+
+
+def test_with_a_watch_on_the_key_file_its_word_alone_counts(tmp_path: Path) -> None:
+    gate = Gate(tmp_path, stat_interval=3600.0)  # a stat would come too late to matter
+    gate.verifier.file_changed(True)  # a ChangeWatch started (mcpctl/fswatch.py)
+    assert [gate.request(gate.bearer()) for _ in range(3)] == ["ci"] * 3
+    with gate.keys.editing():
+        gate.keys.revoke("ci", now=START)
+    assert gate.request(gate.bearer()) == "ci"  # not told yet: nothing looked at the file
+    gate.verifier.file_changed(True)
     assert gate.request(gate.bearer()) == "401"
 
 
