@@ -25,7 +25,11 @@ def build(context: PartContext) -> Extension:
     limits = RateLimits(rules, limiter, stats) if rules.has_call_rules else None
     guard = CallGuard(context.config.enabled_servers(), time.monotonic, limits)
     part = Extension(
-        hooks=[guard], status=[guard.status_fields], collectors=[LimitsCollector(guard, stats, limiter)]
+        # with no breaker and no call-level rule the guard would admit and learn nothing: every
+        # hook costs every call a few method calls
+        hooks=[guard] if guard.breakers or limits is not None else [],
+        status=[guard.status_fields],
+        collectors=[LimitsCollector(guard, stats, limiter)],
     )
     if context.fleet is not None and limits is not None:
         # In a fleet the call-level limits are taken in the store, on each request's one round trip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -71,6 +72,9 @@ class NoHooks:
 class HookChain:
     """Several hooks in order: the first refusal wins; every hook sees every outcome."""
 
+    admit: Callable[[ClientContext, str, str, str, dict[str, Any]], dict[str, object] | None]
+    finished: Callable[[Call, Message, str], None]
+
     def __init__(self, hooks: list[CallHooks]) -> None:
         self.hooks: list[CallHooks] = []
         self._admitters: list[CallHooks] = []
@@ -80,13 +84,16 @@ class HookChain:
 
     def add(self, hooks: list[CallHooks]) -> None:
         """Append hooks (after those already here). The per-call and per-entry methods then call only
-        the hooks that do something in them, not NoHooks' defaults (a call each per call saved)."""
+        the hooks that do something in them, not NoHooks' defaults (a call each per call saved);
+        where one hook alone does, the chain's method is that hook's own (one more saved)."""
         self.hooks.extend(hooks)
         self._admitters = [hook for hook in self.hooks if _overrides(hook, "admit")]
         self._viewers = [hook for hook in self.hooks if _overrides(hook, "visible")]
         self._finishers = [hook for hook in self.hooks if _overrides(hook, "finished")]
+        self.admit = self._admitters[0].admit if len(self._admitters) == 1 else self._admit_each
+        self.finished = self._finishers[0].finished if len(self._finishers) == 1 else self._finish_each
 
-    def admit(
+    def _admit_each(
         self, ctx: ClientContext, method: str, server: str, name: str, params: dict[str, Any]
     ) -> dict[str, object] | None:
         for hook in self._admitters:
@@ -98,7 +105,7 @@ class HookChain:
     def visible(self, ctx: ClientContext, kind: str, name: str) -> bool:
         return all(hook.visible(ctx, kind, name) for hook in self._viewers)
 
-    def finished(self, call: Call, response: Message, outcome: str) -> None:
+    def _finish_each(self, call: Call, response: Message, outcome: str) -> None:
         for hook in self._finishers:
             hook.finished(call, response, outcome)
 

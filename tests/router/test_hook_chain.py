@@ -73,10 +73,20 @@ def test_hooks_added_later_take_part_after_the_earlier_ones() -> None:
     chain = HookChain([])
     assert admit(chain) is None
     chain.add([Admitter(log, "first")])
+    assert admit(chain) is None  # (one hook that admits: the chain's admit is its own)
     chain.add([Finisher(log, "audit"), Admitter(log, "second", refuse=True)])
     assert admit(chain) == {"code": -31003, "message": "refused by second"}
     chain.finished(Call(None, 1, "tools/call", "echo", "echo__echo"), {"result": {}}, "ok")
-    assert log == ["admit:first", "admit:second", "finished:audit:ok"]
+    chain.add([Finisher(log, "metrics")])
+    chain.finished(Call(None, 2, "tools/call", "echo", "echo__echo"), {"result": {}}, "error")
+    assert log == [
+        "admit:first",
+        "admit:first",
+        "admit:second",
+        "finished:audit:ok",
+        "finished:audit:error",
+        "finished:metrics:error",
+    ]
 
 
 def test_a_list_shows_what_every_hook_lets_the_caller_see() -> None:
