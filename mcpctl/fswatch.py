@@ -90,23 +90,26 @@ class ChangeWatch:
         self._inotify: Inotify | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def start(self, mountinfo_path: str = MOUNTINFO) -> bool:
+    def start(self) -> bool:
         if sys.platform != "linux":
             return False
         try:
-            mountinfo = Path(mountinfo_path).read_text()
-        except OSError:
-            return False
-        reason = why_unwatchable(self.path, mountinfo)
+            reason = why_unwatchable(self.path, Path(MOUNTINFO).read_text())
+        except OSError as exc:
+            reason = f"{MOUNTINFO} is unreadable ({exc.strerror})"
         if reason is not None:
             log.info("polling %s for changes: %s", self.path, reason)
             return False
-        inotify = Inotify()
+        try:
+            inotify = Inotify()
+        except OSError as exc:  # the user's inotify instances are all taken (fs.inotify.max_user_instances)
+            log.info("polling %s for changes: no inotify (%s)", self.path, exc.strerror)
+            return False
         try:
             inotify.add_watch(self.path.parent, WATCHED)
-        except OSError as exc:  # the directory is missing, or the user's watch limit is reached
+        except OSError as exc:  # the directory is missing, or the user's watches are all taken
             inotify.close()
-            log.info("polling %s for changes: %s", self.path, exc)
+            log.info("polling %s for changes: cannot watch its directory (%s)", self.path, exc.strerror)
             return False
         inotify.sync_timeout = 0  # read what is queued, never wait
         self._inotify = inotify

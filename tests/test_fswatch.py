@@ -154,3 +154,17 @@ def test_the_verifier_with_a_watch_needs_no_stat_to_see_a_change(tmp_path: Path,
 async def _until(condition: Callable[[], bool]) -> None:
     while not condition():
         await asyncio.sleep(0.001)
+
+
+def test_a_watch_it_cannot_place_says_why_and_leaves_the_caller_polling(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "missing" / "api-keys.json"
+
+    async def scenario() -> bool:
+        return ChangeWatch(path, lambda still_watching: None).start()
+
+    with caplog.at_level("INFO", logger="mcpctl.fswatch"):
+        assert asyncio.run(scenario()) is False
+    why = "cannot watch its directory (No such file or directory)"
+    assert f"polling {path} for changes: {why}" in caplog.text
