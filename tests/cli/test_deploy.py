@@ -131,6 +131,8 @@ def test_the_fleet_keys_variables_follow_the_configuration(home: Path) -> None:
         "subPath": "api-keys.json",
         "readOnly": True,
     } in container["volumeMounts"]
+    # ...which a running pod never sees change: the manifest says how a revocation reaches it
+    assert "# `kubectl rollout restart deployment/mcpctl`: Kubernetes never refreshes" in done.stdout
 
 
 def test_allowed_hosts_put_a_host_header_on_the_probes(home: Path) -> None:

@@ -70,6 +70,11 @@ def _header(facts: Facts, keys_file: str) -> str:
         lines.append(f"#   kubectl create configmap {NAME}-config --from-file=mcpctl.toml={facts.source}")
     if facts.uses_api_keys:
         lines.append(f"#   kubectl create secret generic {NAME}-api-keys --from-file={KEYS_FILE}={keys_file}")
+        lines.append(
+            "# After `mcpctl keys create`, `revoke` or `rotate`, replace that secret and run\n"
+            f"# `kubectl rollout restart deployment/{NAME}`: Kubernetes never refreshes a file mounted\n"
+            "# by subPath, so a revoked key would go on working in the running pods."
+        )
     if names := facts.keyring_secrets():
         lines.append(
             f"# Servers refer to keyring secrets ({', '.join(names)}): a pod has no keyring, so those\n"
