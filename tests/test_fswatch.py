@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from mcpctl.auth.apikeys import KeyFile
 from mcpctl.auth.verify import KeyRejected, KeyVerifier
 from mcpctl.fswatch import ChangeWatch, mount_of, why_unwatchable
+from tests.support.waiting import until
 
 MOUNTINFO = """\
 22 27 0:21 / /proc rw,relatime - proc proc rw
@@ -140,7 +140,7 @@ def test_the_verifier_with_a_watch_needs_no_stat_to_see_a_change(tmp_path: Path,
             assert first.name == "ci"
             rewrite_in_place_unnoticeably(keys.path)
             if watched:
-                await asyncio.wait_for(_until(lambda: not verifier.current()), timeout=10)
+                await until(lambda: not verifier.current(), 10.0)
             second = await verifier.verify(key)
             assert not isinstance(second, KeyRejected)
             return second.name
@@ -149,11 +149,6 @@ def test_the_verifier_with_a_watch_needs_no_stat_to_see_a_change(tmp_path: Path,
 
     # the stat's stamp cannot tell this write; the watch can
     assert asyncio.run(scenario()) == ("cd" if watched else "ci")
-
-
-async def _until(condition: Callable[[], bool]) -> None:
-    while not condition():
-        await asyncio.sleep(0.001)
 
 
 def test_a_watch_it_cannot_place_says_why_and_leaves_the_caller_polling(

@@ -17,6 +17,7 @@ from mcpctl.client.session import ClientSession, Endpoint
 from mcpctl.errors import BackendTimeoutError, ProtocolError, RemoteError, UnavailableError, UsageError
 from mcpctl.protocol.eras import Era
 from tests.support.host import fixture
+from tests.support.waiting import until
 
 T = TypeVar("T")
 
@@ -60,15 +61,6 @@ def run(
             return await body(session)
 
     return asyncio.run(main())
-
-
-async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
-    """Wait for a condition without blocking the loop the session runs on."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.02)
 
 
 async def call(session: ClientSession, tool: str, timeout: float = 20, **arguments: Any) -> dict[str, Any]:
@@ -165,7 +157,7 @@ def test_a_timeout_cancels_the_request_at_the_server(tmp_path: Path) -> None:
             await call(session, "sleep", timeout=0.3, seconds=30, steps=3)
         # the session is still usable, and the server heard about the cancellation
         assert (await call(session, "log", level="info", message="x"))["content"][0]["text"] == "logged"
-        await until(log.exists)
+        await until(log.exists, 10.0)
 
     run(stdio("slow.py", env={"FIXTURE_CANCEL_LOG": str(log)}), body)
     assert log.read_text().startswith("cancelled ")
@@ -184,11 +176,11 @@ def test_cancelling_the_task_sends_notifications_cancelled(tmp_path: Path) -> No
                 on_progress=progressed.append,
             )
         )
-        await until(lambda: progressed)  # the server is working on it
+        await until(lambda: progressed, 10.0)  # the server is working on it
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await until(log.exists)
+        await until(log.exists, 10.0)
 
     run(stdio("slow.py", env={"FIXTURE_CANCEL_LOG": str(log)}), body)
     assert log.read_text().startswith("cancelled ")

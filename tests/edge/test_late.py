@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from mcpctl.edge.late import GRACE, LateCalls
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -14,14 +15,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-async def until(condition: object, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():  # type: ignore[operator]
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 async def test_only_calls_still_running_after_the_grace_are_watched_once_each() -> None:

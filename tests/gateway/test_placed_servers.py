@@ -3,7 +3,6 @@ holds it, stopped when another does (in-memory servers: no Redis, no processes).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from mcpctl.sealing import KeyRing
 from mcpctl.supervisor import Supervisor
 from mcpctl.tasks import TaskHost
 from tests.gateway.memory_server import MemoryServer
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -35,12 +35,6 @@ class Stack:
     gateway: Gateway
     supervisor: Supervisor
     transports: list[MemoryTransport]
-
-
-async def until(condition: Any, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.005)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from mcpctl.sealing import KeyRing
 from mcpctl.supervisor import Supervisor
 from mcpctl.tasks import TaskHost
 from tests.gateway.memory_server import MemoryServer
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -76,12 +77,6 @@ class Stack:
                     }
                     self.gateway.handle(ctx, answer)
         return seen
-
-
-async def until(condition: Any, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.005)
 
 
 @pytest.fixture

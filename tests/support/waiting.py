@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import time
@@ -28,6 +29,18 @@ def wait_until(
             detail = f" (last error: {last_error!r})" if last_error else ""
             raise TimeoutError(f"condition not met within {timeout}s: {message or condition}{detail}")
         time.sleep(interval)
+
+
+async def until(
+    condition: Callable[[], object], timeout: float = 5.0, interval: float = 0.005, message: str = ""
+) -> None:
+    """`wait_until` for a test that runs on an event loop: the loop goes on between the polls."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError(f"condition not met within {timeout}s: {message or condition}")
+        await asyncio.sleep(interval)
 
 
 def interrupted(proc: subprocess.Popen[str], timeout: float = 20.0) -> tuple[str, str]:
