@@ -12,6 +12,10 @@ to an echo child of the bench's own, are taken in alternating stretches of 200 c
 
 Targets: at 32 connections at least 0.5 of the empty app's throughput and at most 45 us of host CPU
 per call; at one connection p50 added over direct stdio under 0.1 ms. Exits 1 when one is missed.
+The CPU target is judged as a ratio, like every other figure here: 45 us was set against the empty
+app's 19 us per request on the day the issue measured both (issue 15), so the host may spend at most
+45/19 = 2.37 times what the empty app spends per request in the same run; a machine twice as busy
+or twice as fast moves both sides alike. The microseconds are printed beside it.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from tests.support.node import free_port
 
 RATIO_TARGET = 0.5
 CPU_TARGET_US = 45.0
+CPU_RATIO_TARGET = CPU_TARGET_US / 19.0  # against the empty app's 19 us per request that day
 ADDED_P50_TARGET_MS = 0.1
 SERIAL = 2000  # calls timed one at a time for each p50
 SERIAL_STRETCHES = 10  # taken in this many alternating stretches of each side
@@ -157,12 +162,14 @@ def main() -> None:
     empty, mcpctl, empty1, mcpctl1 = (best(runs[k]) for k in ("empty", "mcpctl", "empty1", "mcpctl1"))
     ratio = mcpctl.rate / empty.rate
     cpu = min(r.cpu_us_per_call for r in runs["mcpctl"])
+    empty_cpu = min(r.cpu_us_per_call for r in runs["empty"])
+    cpu_ratio = cpu / empty_cpu
     added = gateway_p50 - direct
-    met = ratio >= RATIO_TARGET and cpu <= CPU_TARGET_US and added < ADDED_P50_TARGET_MS
+    met = ratio >= RATIO_TARGET and cpu_ratio <= CPU_RATIO_TARGET and added < ADDED_P50_TARGET_MS
     print(f"echo child fed from a file : {from_file:8.0f} calls/s ({1e6 / from_file:.1f} us each)")
     print(
         f"empty ASGI app             : {empty.rate:8.0f} req/s at {args.connections}, "
-        f"{empty1.rate:8.0f} at 1  ({min(r.cpu_us_per_call for r in runs['empty']):.1f} us CPU/req)"
+        f"{empty1.rate:8.0f} at 1  ({empty_cpu:.1f} us CPU/req)"
     )
     print(
         f"mcpctl, one shared child   : {mcpctl.rate:8.0f} calls/s at {args.connections}, "
@@ -172,7 +179,10 @@ def main() -> None:
         f"throughput vs the empty app: {ratio:.2f} at {args.connections} connections "
         f"(target >= {RATIO_TARGET}), {mcpctl1.rate / empty1.rate:.2f} at 1"
     )
-    print(f"host CPU per call          : {cpu:.1f} us (target <= {CPU_TARGET_US:g})")
+    print(
+        f"host CPU per call          : {cpu_ratio:.2f} x the empty app's per request "
+        f"(target <= {CPU_RATIO_TARGET:.2f}: {CPU_TARGET_US:g} us against its 19 us), {cpu:.1f} us"
+    )
     print(
         f"p50 added at 1 connection  : {added:.3f} ms over direct stdio {direct:.3f} ms "
         f"(target < {ADDED_P50_TARGET_MS})"

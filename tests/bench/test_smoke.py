@@ -164,6 +164,11 @@ def test_bench_percall_prints_mcpctl_against_the_empty_app_and_the_child() -> No
     figures(
         rf"^throughput vs the empty app: {NUMBER} at 4 connections \(target >= 0\.5\), {NUMBER} at 1$", out
     )
+    figures(  # the ratio, then the microseconds
+        rf"^host CPU per call +: {NUMBER} x the empty app's per request \(target <= 2\.37: 45 us "
+        rf"against its 19 us\), {NUMBER} us$",
+        out,
+    )
     [(word,)] = figures(r"^verdict: (ok|missed)$", out)
     verdict(code, word)
 
