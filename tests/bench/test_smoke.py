@@ -8,6 +8,7 @@ with the verdict it printed, and any other exit is a failure.
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 from pathlib import Path
@@ -153,22 +154,36 @@ def test_bench_placement_prints_both_paths_and_what_forwarding_adds() -> None:
     assert len(re.findall(r"^added by forwarding: [+-][\d.]+ ms at p50$", out, re.MULTILINE)) == 1
 
 
-def test_bench_percall_prints_mcpctl_against_the_empty_app_and_the_child() -> None:
-    code, out = bench("bench_percall", "--seconds", "1", "--rounds", "1", "--connections", "4")
+@pytest.mark.timeout(700)  # a mypyc build, then both hosts and the empty app, briefly
+def test_bench_percall_prints_mcpctl_and_its_compiled_build_against_the_empty_app_and_the_child() -> None:
+    args = ["--seconds", "1", "--rounds", "1", "--connections", "4", "--compiled"]
+    code, out = bench("bench_percall", *args, timeout=600)
     figures(rf"^echo child fed from a file : +{NUMBER} calls/s \({NUMBER} us each\)$", out)
-    figures(rf"^empty ASGI app +: +{NUMBER} req/s at 4, +{NUMBER} at 1  \({NUMBER} us CPU/req\)$", out)
-    figures(
-        rf"^mcpctl, one shared child +: +{NUMBER} calls/s at 4, +{NUMBER} at 1  \({NUMBER} us CPU/call\)$",
-        out,
+    [(_, _, empty_cpu)] = figures(
+        rf"^empty ASGI app +: +{NUMBER} req/s at 4, +{NUMBER} at 1  \({NUMBER} us CPU/req\)$", out
     )
-    figures(
-        rf"^throughput vs the empty app: {NUMBER} at 4 connections \(target >= 0\.5\), {NUMBER} at 1$", out
-    )
-    figures(  # the ratio, then the microseconds
-        rf"^host CPU per call +: {NUMBER} x the empty app's per request \(target <= 2\.37: 45 us "
-        rf"against its 19 us\), {NUMBER} us$",
-        out,
-    )
+    for label, prefix in (("mcpctl, one shared child", ""), (r"compiled build \(mypyc\)", "compiled: ")):
+        [(_, _, cpu)] = figures(
+            rf"^{label} +: +{NUMBER} calls/s at 4, +{NUMBER} at 1  \({NUMBER} us CPU/call\)$", out
+        )
+        figures(
+            rf"^{prefix}throughput vs the empty app: {NUMBER} at 4 connections \(target >= 0\.5\), "
+            rf"{NUMBER} at 1$",
+            out,
+        )
+        [(ratio, micros)] = figures(
+            rf"^{prefix}host CPU per call +: {NUMBER} x the empty app's per request \(target <= 2\.37: "
+            rf"45 us against its 19 us\), {NUMBER} us$",
+            out,
+        )
+        assert micros == cpu, out
+        # (both CPU figures are printed to 0.1 us, so the ratio of the printed ones is close, not equal)
+        assert math.isclose(float(ratio), float(cpu) / float(empty_cpu), rel_tol=0.01), out
+        figures(
+            rf"^{prefix}p50 added at 1 connection  : -?[\d.]+ ms over direct stdio {NUMBER} ms "
+            rf"\(target < 0\.1\)$",
+            out,
+        )
     [(word,)] = figures(r"^verdict: (ok|missed)$", out)
     verdict(code, word)
 
