@@ -214,7 +214,7 @@ def report(
 ) -> bool:
     """Print one host's figures against the empty app's; True when it meets every target."""
     label = "mcpctl, one shared child" if name == "mcpctl" else "compiled build (mypyc)"
-    indent = "" if name == "mcpctl" else f"{name}: "
+    prefix = "" if name == "mcpctl" else f"{name}: "
     host, host1 = best(runs), best(runs1)
     ratio = host.rate / empty.rate
     cpu = min(r.cpu_us_per_call for r in runs)
@@ -224,15 +224,15 @@ def report(
     rates = f"{host.rate:8.0f} calls/s at {connections}, {host1.rate:8.0f} at 1"
     print(f"{label:<27}: {rates}  ({cpu:.1f} us CPU/call)")
     print(
-        f"{indent}throughput vs the empty app: {ratio:.2f} at {connections} connections "
+        f"{prefix}throughput vs the empty app: {ratio:.2f} at {connections} connections "
         f"(target >= {RATIO_TARGET}), {host1.rate / empty1.rate:.2f} at 1"
     )
     print(
-        f"{indent}host CPU per call          : {cpu_ratio:.2f} x the empty app's per request "
+        f"{prefix}host CPU per call          : {cpu_ratio:.2f} x the empty app's per request "
         f"(target <= {CPU_RATIO_TARGET:.2f}: {CPU_TARGET_US:g} us against its 19 us), {cpu:.1f} us"
     )
     print(
-        f"{indent}p50 added at 1 connection  : {added:.3f} ms over direct stdio {direct:.3f} ms "
+        f"{prefix}p50 added at 1 connection  : {added:.3f} ms over direct stdio {direct:.3f} ms "
         f"(target < {ADDED_P50_TARGET_MS})"
     )
     return ratio >= RATIO_TARGET and cpu_ratio <= CPU_RATIO_TARGET and added < ADDED_P50_TARGET_MS
