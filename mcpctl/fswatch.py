@@ -93,29 +93,33 @@ class ChangeWatch:
     def start(self) -> bool:
         if sys.platform != "linux":
             return False
+        reason = self._place()
+        if reason is not None:
+            log.info("polling %s for changes: %s", self.path, reason)
+        return reason is None
+
+    def _place(self) -> str | None:
+        """Watch the file's directory and read its events on the loop; None when placed, else why not."""
         try:
             reason = why_unwatchable(self.path, Path(MOUNTINFO).read_text())
         except OSError as exc:
-            reason = f"{MOUNTINFO} is unreadable ({exc.strerror})"
+            return f"{MOUNTINFO} is unreadable ({exc.strerror})"
         if reason is not None:
-            log.info("polling %s for changes: %s", self.path, reason)
-            return False
+            return reason
         try:
             inotify = Inotify()
         except OSError as exc:  # the user's inotify instances are all taken (fs.inotify.max_user_instances)
-            log.info("polling %s for changes: no inotify (%s)", self.path, exc.strerror)
-            return False
+            return f"no inotify ({exc.strerror})"
         try:
             inotify.add_watch(self.path.parent, WATCHED)
         except OSError as exc:  # the directory is missing, or the user's watches are all taken
             inotify.close()
-            log.info("polling %s for changes: cannot watch its directory (%s)", self.path, exc.strerror)
-            return False
+            return f"cannot watch its directory ({exc.strerror})"
         inotify.sync_timeout = 0  # read what is queued, never wait
         self._inotify = inotify
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(inotify.fd, self._read)
-        return True
+        return None
 
     def stop(self) -> None:
         inotify, self._inotify = self._inotify, None
