@@ -1,7 +1,7 @@
 """Per-call cost in CPU instructions: `mcpctl serve` against the empty ASGI app, both under callgrind.
 
 Run:  .venv/bin/python -m tests.bench.bench_instructions [--seconds 10] [--connections 32]
-                                                   [--parts | --compiled]
+                                                   [--parts | --compiled] [--against DIR]
 
 Instructions, unlike seconds, do not move with the machine's other load (callgrind counts the same
 work the same, a busy core or not), so one run gives a figure a change can be judged by. Each side
@@ -30,6 +30,9 @@ time, so how many calls share one moves with how fast callgrind runs on the mach
 With `--compiled`, a third side: the same default host from the compiled build (mypyc; README,
 "A compiled build"; made by tests/support/compiled.py), against the empty app and the interpreted
 host. The verdict stays the interpreted host's: that is the default install.
+
+With `--against DIR`, one more side: the default host from the mcpctl in DIR (a checkout of another
+commit: `git worktree add DIR COMMIT`), for a before/after from one run.
 """
 
 from __future__ import annotations
@@ -44,7 +47,15 @@ from typing import Any
 from tests.bench.bench_auth import api_key_header
 from tests.bench.bench_limits_metrics import generous_rules
 from tests.bench.bench_percall import EmptyApp
-from tests.bench.common import GATEWAY_CPU, echo_request, pin_self_to_load_cpu, pinned, wrk, wrk_script
+from tests.bench.common import (
+    GATEWAY_CPU,
+    echo_request,
+    other_checkout,
+    pin_self_to_load_cpu,
+    pinned,
+    wrk,
+    wrk_script,
+)
 from tests.limits.hosting import serve_config, stdio_server
 from tests.support.compiled import compiled_copy
 from tests.support.host import fixture, start_host
@@ -108,8 +119,11 @@ def default_host(
         host.stop()
 
 
-def against_empty(work: Path, seconds: float, connections: int, compiled: bool = False) -> bool:
-    """The default host against the empty app (and the compiled build); True when the target is met."""
+def against_empty(
+    work: Path, seconds: float, connections: int, compiled: bool = False, against: Path | None = None
+) -> bool:
+    """The default host against the empty app (and the compiled build, and another checkout's
+    host); True when the target is met."""
     source = compiled_copy(work) if compiled else None  # before any measuring: it takes a while
     script = wrk_script(work / "call.lua", echo_request())
     out = work / "empty.cg"
@@ -127,6 +141,12 @@ def against_empty(work: Path, seconds: float, connections: int, compiled: bool =
         fast, fast_n = default_host(work, "mypyc", script, connections, seconds, source=source)
         print(f"mcpctl, mypyc  : {fast:9,.0f} instructions per call ({fast_n} calls, one shared echo child)")
         print(f"mypyc / empty  : {fast / empty:.2f}x; mypyc / interpreted: {fast / mcpctl:.2f}")
+    if against is not None:
+        other, other_n = default_host(work, "against", script, connections, seconds, source=against)
+        print(
+            f"--against host : {other:9,.0f} instructions per call ({other_n} calls, one shared echo child)"
+        )
+        print(f"against / empty: {other / empty:.2f}x; this checkout / against: {mcpctl / other:.2f}")
     return ratio <= TARGET
 
 
@@ -176,7 +196,10 @@ def main() -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--parts", action="store_true", help="what each optional part adds to a call")
     which.add_argument("--compiled", action="store_true", help="also the compiled build (mypyc)")
+    parser.add_argument("--against", type=other_checkout, metavar="DIR", help="also another checkout's host")
     args = parser.parse_args()
+    if args.parts and args.against:
+        parser.error("--against compares default hosts; it does not go with --parts")
     if shutil.which("valgrind") is None or shutil.which("wrk") is None:
         raise SystemExit("this benchmark needs valgrind and wrk (Debian: apt-get install valgrind wrk)")
     pin_self_to_load_cpu()
@@ -184,7 +207,7 @@ def main() -> None:
         if args.parts:
             met = part_costs(Path(tmp), args.seconds, args.connections)
         else:
-            met = against_empty(Path(tmp), args.seconds, args.connections, args.compiled)
+            met = against_empty(Path(tmp), args.seconds, args.connections, args.compiled, args.against)
     print(f"verdict: {'ok' if met else 'missed'}")
     raise SystemExit(0 if met else 1)
 

@@ -1,7 +1,7 @@
 """Per-call cost: mcpctl against an empty ASGI app on the same server stack, in one run (issue 15).
 
 Run:  .venv/bin/python -m tests.bench.bench_percall [--seconds 5] [--rounds 3] [--connections 32]
-                                                [--compiled]
+                                                [--compiled] [--against DIR]
 
 On core 0, one after the other, alternating in each round: the empty app (tests/bench/empty_app.py:
 uvicorn + httptools + uvloop answering a fixed result) and `mcpctl serve` with its default
@@ -21,10 +21,15 @@ or twice as fast moves both sides alike. The microseconds are printed beside it.
 With `--compiled`, the compiled build (mypyc; README, "A compiled build"; made by
 tests/support/compiled.py) is measured alike, in the same rounds, and its figures printed after the
 interpreted host's. The verdict stays the interpreted host's: that is the default install.
+
+With `--against DIR`, the mcpctl in DIR (a checkout of another commit: `git worktree add DIR
+COMMIT`) is measured alike too, with this checkout's echo child, for a before/after table from one
+run on the same machine.
 """
 
 from __future__ import annotations
 
+import argparse
 import socket
 import subprocess
 import sys
@@ -41,6 +46,7 @@ from tests.bench.common import (
     echo_request,
     http_serial_latency,
     median,
+    other_checkout,
     pin_self_to_load_cpu,
     pinned,
     wrk,
@@ -132,9 +138,7 @@ def main() -> None:
     args = wrk_arguments(
         __doc__,
         rounds=3,
-        more=lambda parser: parser.add_argument(
-            "--compiled", action="store_true", help="also the compiled build (mypyc), measured alike"
-        ),
+        more=_more_arguments,
     )
     if args.connections == 16:  # wrk_arguments' default; this issue's figure is at 32
         args.connections = 32
@@ -147,6 +151,8 @@ def main() -> None:
         sources = {"mcpctl": ROOT}
         if args.compiled:
             sources["compiled"] = compiled_copy(work)  # before any measuring: it takes a while
+        if args.against:
+            sources["against"] = args.against
         script = wrk_script(work / "call.lua", body)
         hosts: dict[str, HostProcess] = {}
         try:
@@ -202,6 +208,25 @@ def main() -> None:
     sys.exit(0 if verdicts["mcpctl"] else 1)
 
 
+def _more_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--compiled", action="store_true", help="also the compiled build (mypyc), measured alike"
+    )
+    parser.add_argument(
+        "--against",
+        type=other_checkout,
+        metavar="DIR",
+        help="also the mcpctl of another checkout, measured alike",
+    )
+
+
+LABELS = {
+    "mcpctl": "mcpctl, one shared child",
+    "compiled": "compiled build (mypyc)",
+    "against": "other checkout (--against)",
+}
+
+
 def report(
     name: str,
     runs: list[WrkResult],
@@ -213,7 +238,7 @@ def report(
     connections: int,
 ) -> bool:
     """Print one host's figures against the empty app's; True when it meets every target."""
-    label = "mcpctl, one shared child" if name == "mcpctl" else "compiled build (mypyc)"
+    label = LABELS[name]
     prefix = "" if name == "mcpctl" else f"{name}: "
     host, host1 = best(runs), best(runs1)
     ratio = host.rate / empty.rate

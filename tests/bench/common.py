@@ -93,6 +93,15 @@ def wrk_arguments(
     return args
 
 
+def other_checkout(value: str) -> Path:
+    """`--against DIR`: a checkout of another commit (`git worktree add DIR COMMIT`) whose mcpctl a
+    bench measures beside this one's, for a before/after from one run."""
+    folder = Path(value).resolve()
+    if not (folder / "mcpctl" / "__main__.py").is_file():
+        raise argparse.ArgumentTypeError(f"{value} holds no mcpctl package (mcpctl/__main__.py)")
+    return folder
+
+
 def wrk_script(path: Path, body: dict[str, object], headers: dict[str, str] | None = None) -> Path:
     """Write a wrk script to `path` that POSTs `body` (with post_headers) and reports p50 and p99."""
     lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}"]

@@ -154,15 +154,21 @@ def test_bench_placement_prints_both_paths_and_what_forwarding_adds() -> None:
     assert len(re.findall(r"^added by forwarding: [+-][\d.]+ ms at p50$", out, re.MULTILINE)) == 1
 
 
-@pytest.mark.timeout(700)  # a mypyc build, then both hosts and the empty app, briefly
-def test_bench_percall_prints_mcpctl_and_its_compiled_build_against_the_empty_app_and_the_child() -> None:
-    args = ["--seconds", "1", "--rounds", "1", "--connections", "4", "--compiled"]
+@pytest.mark.timeout(700)  # a mypyc build, then three hosts and the empty app, briefly
+def test_bench_percall_prints_each_host_against_the_empty_app_and_the_child() -> None:
+    # the default host, the compiled build, and (--against) another checkout's: this one again
+    args = ["--seconds", "1", "--rounds", "1", "--connections", "4", "--compiled", "--against", str(ROOT)]
     code, out = bench("bench_percall", *args, timeout=600)
     figures(rf"^echo child fed from a file : +{NUMBER} calls/s \({NUMBER} us each\)$", out)
     [(_, _, empty_cpu)] = figures(
         rf"^empty ASGI app +: +{NUMBER} req/s at 4, +{NUMBER} at 1  \({NUMBER} us CPU/req\)$", out
     )
-    for label, prefix in (("mcpctl, one shared child", ""), (r"compiled build \(mypyc\)", "compiled: ")):
+    hosts = (
+        ("mcpctl, one shared child", ""),
+        (r"compiled build \(mypyc\)", "compiled: "),
+        (r"other checkout \(--against\)", "against: "),
+    )
+    for label, prefix in hosts:
         [(_, _, cpu)] = figures(
             rf"^{label} +: +{NUMBER} calls/s at 4, +{NUMBER} at 1  \({NUMBER} us CPU/call\)$", out
         )
@@ -188,23 +194,31 @@ def test_bench_percall_prints_mcpctl_and_its_compiled_build_against_the_empty_ap
     verdict(code, word)
 
 
-@pytest.mark.timeout(1600)  # a mypyc build, then three sides under callgrind
+@pytest.mark.timeout(1600)  # a mypyc build, then four sides under callgrind
 def test_bench_instructions_prints_each_side_per_request_and_their_ratios() -> None:
-    # --compiled: the plain run's two sides, and a third, a host whose pure modules mypyc compiled
+    # --compiled: the plain run's two sides, and a host whose pure modules mypyc compiled;
+    # --against: a host from another checkout (this one again)
     brief = ["--seconds", "1", "--connections", "2"]
-    code, out = bench("bench_instructions", "--compiled", *brief, timeout=1500)
+    code, out = bench("bench_instructions", "--compiled", "--against", str(ROOT), *brief, timeout=1500)
     counted = r"([\d,]+) instructions per (?:request|call) \((\d+) (?:requests|calls)"
-    rows = re.findall(rf"^(?:empty ASGI app|mcpctl|mcpctl, mypyc) +: +{counted}", out, re.MULTILINE)
-    assert len(rows) == 3, out
-    empty, mcpctl, mypyc = (int(n.replace(",", "")) for n, _ in rows)
+    sides = r"empty ASGI app|mcpctl|mcpctl, mypyc|--against host"
+    rows = re.findall(rf"^(?:{sides}) +: +{counted}", out, re.MULTILINE)
+    assert len(rows) == 4, out
+    empty, mcpctl, mypyc, other = (int(n.replace(",", "")) for n, _ in rows)
     assert all(int(answered) > 0 for _, answered in rows), out
-    assert min(mcpctl, mypyc) > empty > 10_000, out  # a call through mcpctl does more than an empty answer
+    # a call through mcpctl does more than an empty answer
+    assert min(mcpctl, mypyc, other) > empty > 10_000, out
     [(ratio,)] = figures(rf"^mcpctl / empty : {NUMBER}x \(target <= 2\.4x\)$", out)
     assert abs(float(ratio) - mcpctl / empty) < 0.006, out
     compiled_row = rf"^mypyc / empty  : {NUMBER}x; mypyc / interpreted: {NUMBER}$"
     [(to_empty, to_interpreted)] = figures(compiled_row, out)
     assert abs(float(to_empty) - mypyc / empty) < 0.006, out
     assert abs(float(to_interpreted) - mypyc / mcpctl) < 0.006, out
+    [(other_to_empty, this_to_other)] = figures(
+        rf"^against / empty: {NUMBER}x; this checkout / against: {NUMBER}$", out
+    )
+    assert abs(float(other_to_empty) - other / empty) < 0.006, out
+    assert abs(float(this_to_other) - mcpctl / other) < 0.006, out
     [(word,)] = figures(r"^verdict: (ok|missed)$", out)
     verdict(code, word)
 
