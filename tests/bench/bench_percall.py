@@ -135,11 +135,7 @@ def best(results: list[WrkResult]) -> WrkResult:
 
 
 def main() -> None:
-    args = wrk_arguments(
-        __doc__,
-        rounds=3,
-        more=_more_arguments,
-    )
+    args = wrk_arguments(__doc__, rounds=3, more=_more_arguments)
     if args.connections == 16:  # wrk_arguments' default; this issue's figure is at 32
         args.connections = 32
     pin_self_to_load_cpu()
